@@ -1,0 +1,33 @@
+# The front door for developer commands. `make help` lists them.
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-fast lint format typecheck serve bench clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## install imgpro with the test tools into the current Python environment
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+test: install ## install what the tests need, then run the whole suite (SQLite + PostgreSQL + Redis where reachable)
+	$(PYTHON) -m pytest -n auto $(PYTEST_ARGS)
+
+test-fast: ## run the suite without reinstalling
+	$(PYTHON) -m pytest -n auto $(PYTEST_ARGS)
+
+lint: ## ruff (lint + format check) and mypy
+	$(PYTHON) -m ruff check src tests bench
+	$(PYTHON) -m mypy
+
+format: ## apply ruff's fixes
+	$(PYTHON) -m ruff check --fix src tests bench
+
+serve: ## run the service on the embedded default (SQLite + ./imgpro-data)
+	imgpro serve
+
+bench: ## benchmark uploads (see bench/README.md)
+	$(PYTHON) bench/upload.py
+
+clean: ## remove local data and caches
+	rm -rf imgpro-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,258 @@
+"""``/v1/images``: the edge parses input, checks abilities, calls ImageService, shapes output.
+
+Bodies are read by hand, after the principal and its abilities are checked: a read-only key
+posting an invalid body gets 403, not 422, and nothing is read or created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from imgpro.api.deps import CurrentPrincipal, Svc
+from imgpro.errors import (
+    ApiError,
+    BadRequest,
+    FileTooLarge,
+    Forbidden,
+    Unauthorized,
+    ValidationFailed,
+    validation_details,
+)
+from imgpro.images.fields import upload_options
+from imgpro.images.idempotency import check_key
+from imgpro.images.importer import fetch_to_file
+from imgpro.images.intake import MULTIPART_OVERHEAD, Caps, SpooledFile, receive_multipart
+from imgpro.images.schemas import (
+    BatchIds,
+    BatchResultOut,
+    BatchUpdate,
+    DeletedOut,
+    ImageListOut,
+    ImageOut,
+    ImageUpdate,
+    ImportBody,
+)
+from imgpro.imaging.probe import sniff
+from imgpro.principal import Ability, Principal
+from imgpro.services import Services
+
+router = APIRouter(prefix="/v1", tags=["images"])
+
+MAX_JSON_BODY = 256 * 1024
+
+
+def require(principal: Principal, ability: Ability, *, anonymous_ok: bool = False) -> None:
+    if principal.is_anonymous and not anonymous_ok:
+        raise Unauthorized("This endpoint needs an API key.")
+    if not principal.can(ability):
+        raise Forbidden(f"This key does not have the '{ability.value}' ability.")
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": model.model_json_schema()}}}}
+
+
+async def read_json(request: Request, model: type[BaseModel] | None = None,
+                    digest: Any = None) -> Any:
+    """Read a bounded JSON body; validate it against ``model`` if given."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_JSON_BODY:
+        raise FileTooLarge("JSON body too large.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BODY:
+            raise FileTooLarge("JSON body too large.")
+    if digest is not None:
+        digest.update(body)
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        raise BadRequest("Malformed JSON body.") from None
+    if model is None:
+        return data
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.",
+                               details=[{"field": None, "message": "expected an object"}])
+    try:
+        model.model_validate(data)
+    except ValidationError as e:
+        raise ValidationFailed(details=validation_details(list(e.errors()))) from None
+    return data
+
+
+def _caps(services: Services, principal: Principal) -> Caps:
+    limits = services.settings.limits
+    if principal.is_anonymous:
+        return Caps(limits.anon_max_bytes, min(limits.svg_max_bytes, limits.anon_max_bytes),
+                    too_large_action={"type": "signup", "url": f"{services.settings.web_base}"
+                                      "/signup", "label": "Sign up for 70 MB uploads"})
+    return Caps(limits.key_max_bytes, limits.svg_max_bytes)
+
+
+async def _hashed(stream: AsyncIterator[bytes], digest: Any) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        digest.update(chunk)
+        yield chunk
+
+
+class _Received:
+    """The create request's body: an uploaded file on disk, or the URL to import."""
+
+    def __init__(self, fields: dict[str, Any], spooled: SpooledFile | None = None,
+                 url: str | None = None) -> None:
+        self.fields = fields
+        self.spooled = spooled
+        self.url = url
+
+    def discard(self) -> None:
+        if self.spooled is not None:
+            self.spooled.discard()
+
+
+async def _receive(request: Request, caps: Caps, tmp: Path, digest: Any) -> _Received:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > caps.max_bytes + MULTIPART_OVERHEAD:
+            raise caps.error(caps.max_bytes)  # refuse before reading a byte
+        spooled, fields = await receive_multipart(content_type, _hashed(request.stream(), digest),
+                                                  tmp, caps)
+        if spooled is None:
+            raise ValidationFailed("A 'file' part is required.",
+                                   details=[{"field": "file", "message": "required"}])
+        return _Received(fields, spooled=spooled)
+    if content_type.startswith("application/json"):
+        data = await read_json(request, ImportBody, digest)
+        return _Received({k: v for k, v in data.items() if k != "url"}, url=data["url"])
+    raise BadRequest("Send multipart/form-data with a 'file' part, or JSON with a 'url'.")
+
+
+async def _import(url: str, services: Services, caps: Caps) -> SpooledFile:
+    fetched = await fetch_to_file(url, services.images.tmp_dir, max_bytes=caps.max_bytes,
+                                  settings=services.settings.imports)
+    spooled = SpooledFile(path=fetched.path, size=fetched.size, head=fetched.head,
+                          filename=fetched.filename, digest_hex=fetched.sha256)
+    if sniff(spooled.head) == "svg" and spooled.size > caps.svg_max_bytes:
+        spooled.discard()
+        raise caps.error(caps.svg_max_bytes)
+    return spooled
+
+
+@router.post("/images", status_code=201, response_model=ImageOut, summary="Upload or import",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                    "properties": {
+                     "file": {"type": "string", "format": "binary"},
+                     "caption": {"type": "string"}, "public": {"type": "boolean"},
+                     "ttl": {"type": "string"}, "metadata": {"type": "string"},
+                     "labels": {"type": "string"}}}},
+                 "application/json": {"schema": ImportBody.model_json_schema()}}}})
+async def create_image(request: Request, principal: CurrentPrincipal,
+                       services: Svc) -> JSONResponse:
+    require(principal, Ability.WRITE, anonymous_ok=True)
+    idem_key = request.headers.get("idempotency-key")
+    if idem_key is not None:
+        check_key(idem_key)
+    caps = _caps(services, principal)
+    digest = hashlib.sha256()
+    received = await _receive(request, caps, services.images.tmp_dir, digest)
+    scope = principal.idempotency_scope
+    try:
+        opts = upload_options(received.fields)
+        if idem_key is not None:
+            replay = await services.idempotency.claim(scope, idem_key, digest.hexdigest(),
+                                                      services.clock.now())
+            if replay is not None:
+                received.discard()
+                return JSONResponse(replay.body, status_code=replay.status,
+                                    headers={"Idempotent-Replayed": "true"})
+    except BaseException:
+        received.discard()
+        raise
+    try:
+        spooled = received.spooled or await _import(str(received.url), services, caps)
+        image = await services.images.create(principal, spooled, opts)
+    except BaseException:
+        received.discard()
+        if idem_key is not None:
+            await services.idempotency.release(scope, idem_key)
+        raise
+    if idem_key is not None:
+        await services.idempotency.complete(scope, idem_key, 201, image)
+    return JSONResponse(image, status_code=201)
+
+
+@router.get("/images", response_model=ImageListOut, summary="List images, newest first")
+async def list_images(request: Request, principal: CurrentPrincipal,
+                      services: Svc) -> dict[str, Any]:
+    require(principal, Ability.READ)
+    query = request.query_params
+    labels: list[tuple[str, str]] = []
+    for key, value in query.multi_items():
+        if key.startswith("label[") and key.endswith("]") and len(key) > 7:
+            labels.append((key[6:-1], value))
+    limit_text = query.get("limit", "20")
+    if not limit_text.isdigit():
+        raise ValidationFailed("limit must be a number from 1 to 100.",
+                               details=[{"field": "limit", "message": "between 1 and 100"}])
+    ids = None
+    if query.get("ids"):
+        ids = [i.strip() for i in query["ids"].split(",") if i.strip()]
+    page = await services.images.list(principal, limit=int(limit_text),
+                                      cursor=query.get("cursor"), labels=labels, only_ids=ids)
+    return {"object": "list", "data": page.data,
+            "pagination": {"next_cursor": page.next_cursor, "has_more": page.has_more}}
+
+
+# Batch routes are declared before /images/{id} so "batch" is never taken for an id.
+@router.delete("/images/batch", response_model=BatchResultOut, summary="Delete up to 100 images",
+               openapi_extra=_body_schema(BatchIds))
+async def batch_delete(request: Request, principal: CurrentPrincipal,
+                       services: Svc) -> dict[str, Any]:
+    require(principal, Ability.WRITE)
+    data = await read_json(request, BatchIds)
+    return await services.images.batch_delete(principal, data["ids"])
+
+
+@router.patch("/images/batch", response_model=BatchResultOut, summary="Update up to 100 images",
+              openapi_extra=_body_schema(BatchUpdate))
+async def batch_update(request: Request, principal: CurrentPrincipal,
+                       services: Svc) -> dict[str, Any]:
+    require(principal, Ability.WRITE)
+    data = await read_json(request, BatchUpdate)
+    return await services.images.batch_update(principal, data["ids"], data["set"])
+
+
+@router.get("/images/{image_id}", response_model=ImageOut, summary="Get one image")
+async def get_image(image_id: str, principal: CurrentPrincipal, services: Svc) -> dict[str, Any]:
+    require(principal, Ability.READ)
+    return await services.images.get(principal, image_id)
+
+
+@router.patch("/images/{image_id}", response_model=ImageOut, summary="Update an image",
+              openapi_extra=_body_schema(ImageUpdate))
+async def update_image(image_id: str, request: Request, principal: CurrentPrincipal,
+                       services: Svc) -> dict[str, Any]:
+    require(principal, Ability.WRITE)
+    data = await read_json(request, ImageUpdate)
+    return await services.images.update(principal, image_id, data)
+
+
+@router.delete("/images/{image_id}", response_model=DeletedOut, summary="Delete an image")
+async def delete_image(image_id: str, principal: CurrentPrincipal,
+                       services: Svc) -> dict[str, Any]:
+    require(principal, Ability.WRITE)
+    return await services.images.delete(principal, image_id)
+
+
+__all__ = ["ApiError", "router"]

@@ -1,0 +1,3 @@
+from imgpro.cli.main import main
+
+main()

@@ -1,0 +1,168 @@
+"""The operator CLI: ``imgpro serve | migrate | gc | users … | keys …``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from imgpro.accounts import service as accounts
+from imgpro.app import run_migrations
+from imgpro.clock import Clock, iso
+from imgpro.db.engine import Database
+from imgpro.errors import ApiError
+from imgpro.keys import service as keys
+from imgpro.services import Services, build_services
+from imgpro.settings import Settings
+from imgpro.storage import make_blob_store
+
+app = typer.Typer(help="imgpro: self-hostable image hosting and delivery.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+# Piped output (scripts, tests) must never truncate ids to fit an 80-column guess.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run one async operation against the configured database and blob store."""
+    settings = Settings()
+    run_migrations(settings.resolved_database_url)
+
+    async def main() -> T:
+        db = Database(settings.resolved_database_url)
+        services = build_services(settings, Clock(), db, make_blob_store(settings))
+        try:
+            return await work(services)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ApiError as e:
+        err.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+) -> None:
+    """Run the service (API, CDN, pages). Migrates the database first."""
+    import uvicorn
+
+    settings = Settings()
+    host = host or settings.host
+    port = port or settings.port
+    run_migrations(settings.resolved_database_url)
+    out.print(f"imgpro on [bold]http://{host}:{port}[/bold]")
+    out.print(f"  database: {settings.resolved_database_url}")
+    out.print(f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}")
+    out.print(f"  API docs: http://{host}:{port}/docs/api")
+    uvicorn.run("imgpro.app:create_app", host=host, port=port, workers=workers, factory=True,
+                proxy_headers=False, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = Settings()
+    run_migrations(settings.resolved_database_url)
+    out.print("database is up to date")
+
+
+@app.command()
+def gc() -> None:
+    """Delete expired images and blobs that no row points to; print what was removed."""
+    from imgpro.images.gc import collect_garbage
+
+    report = _run(collect_garbage)
+    for line in report.lines():
+        out.print(line)
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    plan: Annotated[str, typer.Option(help="Plan name.")] = "free",
+) -> None:
+    """Create an account (with its workspace)."""
+
+    async def work(s: Services) -> accounts.User:
+        if not s.plans.exists(plan):
+            raise ApiError(f"unknown plan '{plan}'")
+        return await accounts.create_user(s.db, email, password, now=s.clock.now(), plan=plan)
+
+    user = _run(work)
+    out.print(f"created user {user.id} <{user.email}> on plan {plan}")
+
+
+def _user(s: Services, email: str) -> Awaitable[accounts.User]:
+    async def find() -> accounts.User:
+        async with s.db.read() as conn:
+            user = await accounts.find_user_by_email(conn, email)
+        if user is None:
+            raise ApiError(f"no user with email {email}")
+        return user
+
+    return find()
+
+
+@keys_app.command("create")
+def keys_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="A label for the key.")],
+    abilities: Annotated[str, typer.Option(help="read, write or read,write.")] = "read,write",
+) -> None:
+    """Create an API key; prints only the key (shown once)."""
+
+    async def work(s: Services) -> str:
+        user = await _user(s, email)
+        secret, _ = await keys.create_key(s.db, user_id=user.id, workspace_id=user.workspace_id,
+                                          name=name, abilities=keys.parse_abilities(abilities),
+                                          now=s.clock.now())
+        return secret
+
+    typer.echo(_run(work))
+
+
+@keys_app.command("list")
+def keys_list(email: str) -> None:
+    """List a user's keys."""
+
+    async def work(s: Services) -> list[keys.KeyInfo]:
+        user = await _user(s, email)
+        return await keys.list_keys(s.db, user.id)
+
+    table = Table("id", "name", "prefix", "abilities", "created", "last used", "revoked")
+    for k in _run(work):
+        table.add_row(k.id, k.name, k.display_prefix + "…", ",".join(k.abilities),
+                      iso(k.created_at), iso(k.last_used_at) or "-", iso(k.revoked_at) or "-")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once."""
+
+    async def work(s: Services) -> Any:
+        return await keys.revoke_key(s.db, key_id, now=s.clock.now())
+
+    info = _run(work)
+    out.print(f"revoked {info.id} ({info.name})")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,160 @@
+"""The schema: one MetaData for every table. Alembic migrations are written against it.
+
+Times are stored as timezone-aware UTC datetimes. Ids are short random strings; ``images.seq``
+is a monotonically increasing integer used only as the keyset-pagination order (newest first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every engine (SQLite keeps no zone by itself)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# A workspace owns images, a plan and usage counters: an account's own, the shared anonymous
+# one, or (app mode) one user's workspace inside one app.
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # account | anonymous | app_user
+    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("app_id", sa.String(16), nullable=True),
+    sa.Column("prefix", sa.String(3), nullable=False),
+    sa.Column("plan", sa.String(32), nullable=False, server_default="free"),
+    # Monthly counters: period is "YYYY-MM" (UTC); a new month resets uploads_used.
+    sa.Column("period", sa.String(7), nullable=False, server_default=""),
+    sa.Column("uploads_used", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("storage_used", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("images_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("disconnected_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("user_id", "app_id", "kind"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("workspace_id", sa.String(16), sa.ForeignKey("workspaces.id"), nullable=False),
+    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("display_prefix", sa.String(24), nullable=False),
+    # SHA-256 of the whole key. Keys carry 190+ bits of randomness, so a fast hash is safe
+    # here (unlike passwords) and lets the lookup be an index probe.
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("abilities", sa.String(32), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "user_id"),
+)
+
+images = sa.Table(
+    "images",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("id", sa.String(8), nullable=False, unique=True),
+    sa.Column("workspace_id", sa.String(16), sa.ForeignKey("workspaces.id"), nullable=False),
+    sa.Column("prefix", sa.String(3), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("source_format", sa.String(8), nullable=False),  # what is stored: jpeg, heic, …
+    sa.Column("format", sa.String(8), nullable=False),  # what is served: jpg, png, …
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("frames", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("blob_key", sa.String(64), nullable=False),
+    sa.Column("transformable", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("public", sa.Boolean, nullable=False),
+    sa.Column("caption", sa.Text, nullable=True),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("nsfw", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("blurhash", sa.String(64), nullable=True),
+    sa.Column("color", sa.String(7), nullable=True),
+    sa.Column("published_at", UtcDateTime(), nullable=True),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    # The list path: WHERE workspace_id = ? [AND seq < cursor] ORDER BY seq DESC LIMIT n.
+    sa.Index("ix_images_workspace_seq", "workspace_id", "seq"),
+    sa.Index("ix_images_expires_at", "expires_at"),
+)
+
+# One row per (image, label) so `label[k]=v` filters are index probes, not JSON scans.
+image_labels = sa.Table(
+    "image_labels",
+    metadata,
+    sa.Column("image_seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("images.seq", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+    sa.Column("workspace_id", sa.String(16), nullable=False),
+    sa.Index("ix_image_labels_lookup", "workspace_id", "key", "value", "image_seq"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),  # the principal it belongs to
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # in_progress | done
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+# Ids a workspace deleted, so a repeated batch delete answers "deleted" (idempotent) while an
+# id that was never this workspace's still answers not_found.
+image_tombstones = sa.Table(
+    "image_tombstones",
+    metadata,
+    sa.Column("workspace_id", sa.String(16), primary_key=True),
+    sa.Column("image_id", sa.String(8), primary_key=True),
+    sa.Column("deleted_at", UtcDateTime(), nullable=False),
+)

@@ -1,0 +1,144 @@
+"""SQL for images: every query that touches ``images`` and ``image_labels`` lives here.
+
+Visibility rule, applied by every read: a row is visible to a workspace only if it belongs to
+that workspace and has not expired. Another workspace's image and an expired one look exactly
+like a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imgpro.db.tables import image_labels, image_tombstones, images, workspaces
+
+
+def _live(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(images.c.expires_at.is_(None), images.c.expires_at > now)
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, seq = raw.partition(":")
+        value = int(seq)
+        return value if version == "v1" and value > 0 else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+async def get_visible(conn: AsyncConnection, workspace_id: str, image_id: str,
+                      now: dt.datetime) -> sa.Row[Any] | None:
+    return (await conn.execute(
+        sa.select(images).where(images.c.id == image_id, images.c.workspace_id == workspace_id,
+                                _live(now)))).first()
+
+
+async def get_for_delivery(conn: AsyncConnection, image_id: str,
+                           now: dt.datetime) -> sa.Row[Any] | None:
+    """The CDN and viewer look images up by id alone (the URL is the capability)."""
+    return (await conn.execute(
+        sa.select(images).where(images.c.id == image_id, _live(now)))).first()
+
+
+async def list_visible(conn: AsyncConnection, workspace_id: str, now: dt.datetime, *,
+                       limit: int, before_seq: int | None = None,
+                       labels: Sequence[tuple[str, str]] = (),
+                       ids: Sequence[str] | None = None) -> list[sa.Row[Any]]:
+    """Newest first, keyset-paginated on ``seq``: a page costs the same at any depth."""
+    query = sa.select(images).where(images.c.workspace_id == workspace_id, _live(now))
+    if before_seq is not None:
+        query = query.where(images.c.seq < before_seq)
+    for key, value in labels:
+        query = query.where(sa.exists().where(
+            image_labels.c.workspace_id == workspace_id, image_labels.c.key == key,
+            image_labels.c.value == value, image_labels.c.image_seq == images.c.seq))
+    if ids is not None:
+        query = query.where(images.c.id.in_(list(ids)))
+    query = query.order_by(images.c.seq.desc()).limit(limit)
+    return list((await conn.execute(query)).all())
+
+
+async def insert_image(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    result = await conn.execute(images.insert().values(**values))
+    seq = int(result.inserted_primary_key[0])  # type: ignore[index]
+    await replace_labels(conn, seq, values["workspace_id"], values.get("labels") or {})
+    return seq
+
+
+async def replace_labels(conn: AsyncConnection, seq: int, workspace_id: str,
+                         labels: dict[str, str]) -> None:
+    await conn.execute(image_labels.delete().where(image_labels.c.image_seq == seq))
+    if labels:
+        await conn.execute(image_labels.insert(), [
+            {"image_seq": seq, "workspace_id": workspace_id, "key": k, "value": v}
+            for k, v in labels.items()])
+
+
+async def update_image(conn: AsyncConnection, seq: int, values: dict[str, Any]) -> None:
+    await conn.execute(images.update().where(images.c.seq == seq).values(**values))
+
+
+async def delete_rows(conn: AsyncConnection, rows: Sequence[sa.Row[Any]],
+                      now: dt.datetime) -> None:
+    """Delete image rows, leave tombstones, and give their storage back, in one transaction."""
+    if not rows:
+        return
+    seqs = [r.seq for r in rows]
+    await conn.execute(image_tombstones.insert(), [
+        {"workspace_id": r.workspace_id, "image_id": r.id, "deleted_at": now} for r in rows])
+    await conn.execute(image_labels.delete().where(image_labels.c.image_seq.in_(seqs)))
+    deleted = await conn.execute(
+        images.delete().where(images.c.seq.in_(seqs)).returning(
+            images.c.workspace_id, images.c.bytes))
+    by_workspace: dict[str, tuple[int, int]] = {}
+    for wid, size in deleted.all():
+        count, total = by_workspace.get(wid, (0, 0))
+        by_workspace[wid] = (count + 1, total + size)
+    for wid, (count, total) in by_workspace.items():
+        await conn.execute(workspaces.update().where(workspaces.c.id == wid).values(
+            images_count=workspaces.c.images_count - count,
+            storage_used=workspaces.c.storage_used - total))
+
+
+async def expired_rows(conn: AsyncConnection, now: dt.datetime,
+                       limit: int = 500) -> list[sa.Row[Any]]:
+    return list((await conn.execute(
+        sa.select(images).where(images.c.expires_at.is_not(None), images.c.expires_at <= now)
+        .order_by(images.c.expires_at).limit(limit))).all())
+
+
+async def all_blob_keys(conn: AsyncConnection) -> set[str]:
+    return set((await conn.execute(sa.select(images.c.blob_key))).scalars().all())
+
+
+async def all_image_ids(conn: AsyncConnection) -> set[str]:
+    return set((await conn.execute(sa.select(images.c.id))).scalars().all())
+
+
+async def tombstoned(conn: AsyncConnection, workspace_id: str,
+                     image_ids: Sequence[str]) -> set[str]:
+    if not image_ids:
+        return set()
+    return set((await conn.execute(sa.select(image_tombstones.c.image_id).where(
+        image_tombstones.c.workspace_id == workspace_id,
+        image_tombstones.c.image_id.in_(list(image_ids))))).scalars().all())
+
+
+async def rows_by_ids(conn: AsyncConnection, image_ids: Sequence[str]) -> list[sa.Row[Any]]:
+    return list((await conn.execute(sa.select(images).where(images.c.id.in_(list(image_ids)))))
+                .all())
+
+
+async def blob_key_in_use(conn: AsyncConnection, key: str) -> bool:
+    found = await conn.scalar(sa.select(images.c.seq).where(images.c.blob_key == key).limit(1))
+    return found is not None

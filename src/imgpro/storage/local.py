@@ -1,0 +1,121 @@
+"""Blobs as files under one directory. Writes go to a temp file and are renamed into place."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from imgpro.storage.base import BlobNotFound, check_key
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.root / ".tmp"
+        self._tmp.mkdir(exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def _put_file_sync(self, key: str, src: Path) -> None:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dest)  # same filesystem: atomic rename, no copy
+        except OSError:
+            # Across filesystems: copy to a temp file beside the target, then rename.
+            fd, tmp = tempfile.mkstemp(dir=self._tmp)
+            os.close(fd)
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+            src.unlink(missing_ok=True)
+
+    async def put_file(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(self._put_file_sync, key, path)
+
+    def _put_bytes_sync(self, key: str, data: bytes) -> None:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._put_bytes_sync, key, data)
+
+    async def get_bytes(self, key: str) -> bytes:
+        try:
+            return await asyncio.to_thread(self._path(key).read_bytes)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
+    async def stream(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        try:
+            f = await asyncio.to_thread(open, self._path(key), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        try:
+            while chunk := await asyncio.to_thread(f.read, chunk_size):
+                yield chunk
+        finally:
+            f.close()
+
+    async def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    async def delete(self, key: str) -> bool:
+        try:
+            self._path(key).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def _delete_prefix_sync(self, prefix: str) -> int:
+        base = self._path(prefix.rstrip("/")) if prefix.rstrip("/") else self.root
+        if prefix.endswith("/") and base.is_dir():
+            count = sum(1 for p in base.rglob("*") if p.is_file())
+            shutil.rmtree(base, ignore_errors=True)
+            return count
+        count = 0
+        parent = base.parent
+        if parent.is_dir():
+            for p in parent.iterdir():
+                if p.name.startswith(base.name):
+                    if p.is_dir():
+                        count += sum(1 for q in p.rglob("*") if q.is_file())
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
+                        count += 1
+        return count
+
+    async def delete_prefix(self, prefix: str) -> int:
+        return await asyncio.to_thread(self._delete_prefix_sync, prefix)
+
+    async def iter_keys(self, prefix: str = "") -> AsyncIterator[str]:
+        def walk() -> list[str]:
+            out = []
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                if Path(dirpath) == self.root and ".tmp" in dirnames:
+                    dirnames.remove(".tmp")
+                for name in filenames:
+                    key = os.path.relpath(os.path.join(dirpath, name), self.root)
+                    key = key.replace(os.sep, "/")
+                    if key.startswith(prefix):
+                        out.append(key)
+            return sorted(out)
+
+        for key in await asyncio.to_thread(walk):
+            yield key
