@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from imgpro.api.routes import images as images_routes
 from imgpro.clock import Clock
@@ -19,6 +20,8 @@ from imgpro.services import build_services
 from imgpro.settings import Settings
 from imgpro.storage import make_blob_store
 from imgpro.transforms.render import Renderer
+from imgpro.web import routes as web_routes
+from imgpro.web.templating import STATIC_DIR
 
 log = logging.getLogger("imgpro")
 
@@ -72,4 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     app.include_router(images_routes.router)
     app.include_router(delivery_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in web_routes.ROUTERS:  # pages last: the viewer's /{id} is a catch-all
+        app.include_router(router)
     return app
