@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
 from imgpro.clock import Clock
 from imgpro.db import migrate
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.renderer = renderer
     install_error_handlers(app)
     app.include_router(images_routes.router)
+    app.include_router(connect_routes.router)
     app.include_router(delivery_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in web_routes.ROUTERS:  # pages last: the viewer's /{id} is a catch-all

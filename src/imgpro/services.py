@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imgpro.apps.service import AppService
 from imgpro.billing.plans import PlanBook
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
@@ -24,6 +25,7 @@ class Services:
     plans: PlanBook
     images: ImageService
     idempotency: IdempotencyStore
+    apps: AppService
 
 
 def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobStore) -> Services:
@@ -33,4 +35,5 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                           plans=plans)
     return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
                     images=images,
-                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds))
+                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
+                    apps=AppService(db))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from imgpro import ids
+from imgpro.apps.service import SECRET_PREFIX as APP_SECRET_PREFIX
 from imgpro.errors import Unauthorized
 from imgpro.keys.service import KEY_PREFIX, authenticate_key
 from imgpro.principal import ANONYMOUS_WORKSPACE_ID, Ability, Mode, Principal
@@ -36,6 +37,8 @@ async def resolve_principal(request: Request, services: Svc) -> Principal:
         raise Unauthorized("Authorization must be 'Bearer <API key>'.")
     if credential.startswith(KEY_PREFIX):
         return await authenticate_key(services.db, credential, now=services.clock.now())
+    if credential.startswith(APP_SECRET_PREFIX):
+        return await services.apps.authenticate(credential, request.headers.get("x-img-user"))
     raise Unauthorized("Invalid API key.")
 
 

@@ -2,55 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Awaitable
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from imgpro.accounts import service as accounts
 from imgpro.app import run_migrations
-from imgpro.clock import Clock, iso
-from imgpro.db.engine import Database
+from imgpro.cli.apps import apps_app
+from imgpro.cli.common import out, run
+from imgpro.clock import iso
 from imgpro.errors import ApiError
 from imgpro.keys import service as keys
-from imgpro.services import Services, build_services
+from imgpro.services import Services
 from imgpro.settings import Settings
-from imgpro.storage import make_blob_store
 
 app = typer.Typer(help="imgpro: self-hostable image hosting and delivery.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(apps_app, name="apps")
 
-# Piped output (scripts, tests) must never truncate ids to fit an 80-column guess.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Services], Awaitable[T]]) -> T:
-    """Run one async operation against the configured database and blob store."""
-    settings = Settings()
-    run_migrations(settings.resolved_database_url)
-
-    async def main() -> T:
-        db = Database(settings.resolved_database_url)
-        services = build_services(settings, Clock(), db, make_blob_store(settings))
-        try:
-            return await work(services)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except ApiError as e:
-        err.print(f"[red]error:[/red] {e.message}")
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -87,7 +61,7 @@ def gc() -> None:
     """Delete expired images and blobs that no row points to; print what was removed."""
     from imgpro.images.gc import collect_garbage
 
-    report = _run(collect_garbage)
+    report = run(collect_garbage)
     for line in report.lines():
         out.print(line)
 
@@ -105,7 +79,7 @@ def users_create(
             raise ApiError(f"unknown plan '{plan}'")
         return await accounts.create_user(s.db, email, password, now=s.clock.now(), plan=plan)
 
-    user = _run(work)
+    user = run(work)
     out.print(f"created user {user.id} <{user.email}> on plan {plan}")
 
 
@@ -135,7 +109,7 @@ def keys_create(
                                           now=s.clock.now())
         return secret
 
-    typer.echo(_run(work))
+    typer.echo(run(work))
 
 
 @keys_app.command("list")
@@ -147,7 +121,7 @@ def keys_list(email: str) -> None:
         return await keys.list_keys(s.db, user.id)
 
     table = Table("id", "name", "prefix", "abilities", "created", "last used", "revoked")
-    for k in _run(work):
+    for k in run(work):
         table.add_row(k.id, k.name, k.display_prefix + "…", ",".join(k.abilities),
                       iso(k.created_at), iso(k.last_used_at) or "-", iso(k.revoked_at) or "-")
     out.print(table)
@@ -160,7 +134,7 @@ def keys_revoke(key_id: str) -> None:
     async def work(s: Services) -> Any:
         return await keys.revoke_key(s.db, key_id, now=s.clock.now())
 
-    info = _run(work)
+    info = run(work)
     out.print(f"revoked {info.id} ({info.name})")
 
 

@@ -158,3 +158,49 @@ image_tombstones = sa.Table(
     sa.Column("image_id", sa.String(8), primary_key=True),
     sa.Column("deleted_at", UtcDateTime(), nullable=False),
 )
+
+# Signed-in browser sessions (web pages). Only the SHA-256 of the cookie's random token is kept;
+# logging out deletes the row (accounts/sessions.py).
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "user_id"),
+    sa.Index(None, "expires_at"),
+)
+
+# -- App mode: a product whose users sign in to imgpro; one machine secret per app ----------
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    sa.Column("id", sa.String(8), primary_key=True),  # public app id
+    sa.Column("owner_user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 only
+    sa.Column("secret_prefix", sa.String(24), nullable=False),
+    sa.Column("redirect_uris", sa.JSON, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("secret_rotated_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "owner_user_id"),
+)
+
+# One-time hosted-login codes: stored hashed, single use, bound to app and redirect URI.
+connect_codes = sa.Table(
+    "connect_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("app_id", sa.String(8), sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "expires_at"),
+)

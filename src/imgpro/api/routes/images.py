@@ -7,24 +7,21 @@ posting an invalid body gets 403, not 422, and nothing is read or created.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
 
+from imgpro.api.bodies import body_schema, read_json
 from imgpro.api.deps import CurrentPrincipal, Svc
 from imgpro.errors import (
     ApiError,
     BadRequest,
-    FileTooLarge,
     Forbidden,
     Unauthorized,
     ValidationFailed,
-    validation_details,
 )
 from imgpro.images.fields import upload_options
 from imgpro.images.idempotency import check_key
@@ -46,48 +43,11 @@ from imgpro.services import Services
 
 router = APIRouter(prefix="/v1", tags=["images"])
 
-MAX_JSON_BODY = 256 * 1024
-
-
 def require(principal: Principal, ability: Ability, *, anonymous_ok: bool = False) -> None:
     if principal.is_anonymous and not anonymous_ok:
         raise Unauthorized("This endpoint needs an API key.")
     if not principal.can(ability):
         raise Forbidden(f"This key does not have the '{ability.value}' ability.")
-
-
-def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": model.model_json_schema()}}}}
-
-
-async def read_json(request: Request, model: type[BaseModel] | None = None,
-                    digest: Any = None) -> Any:
-    """Read a bounded JSON body; validate it against ``model`` if given."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise FileTooLarge("JSON body too large.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise FileTooLarge("JSON body too large.")
-    if digest is not None:
-        digest.update(body)
-    try:
-        data = json.loads(body) if body else None
-    except ValueError:
-        raise BadRequest("Malformed JSON body.") from None
-    if model is None:
-        return data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The body must be a JSON object.",
-                               details=[{"field": None, "message": "expected an object"}])
-    try:
-        model.model_validate(data)
-    except ValidationError as e:
-        raise ValidationFailed(details=validation_details(list(e.errors()))) from None
-    return data
 
 
 def _caps(services: Services, principal: Principal) -> Caps:
@@ -216,7 +176,7 @@ async def list_images(request: Request, principal: CurrentPrincipal,
 
 # Batch routes are declared before /images/{id} so "batch" is never taken for an id.
 @router.delete("/images/batch", response_model=BatchResultOut, summary="Delete up to 100 images",
-               openapi_extra=_body_schema(BatchIds))
+               openapi_extra=body_schema(BatchIds))
 async def batch_delete(request: Request, principal: CurrentPrincipal,
                        services: Svc) -> dict[str, Any]:
     require(principal, Ability.WRITE)
@@ -225,7 +185,7 @@ async def batch_delete(request: Request, principal: CurrentPrincipal,
 
 
 @router.patch("/images/batch", response_model=BatchResultOut, summary="Update up to 100 images",
-              openapi_extra=_body_schema(BatchUpdate))
+              openapi_extra=body_schema(BatchUpdate))
 async def batch_update(request: Request, principal: CurrentPrincipal,
                        services: Svc) -> dict[str, Any]:
     require(principal, Ability.WRITE)
@@ -240,7 +200,7 @@ async def get_image(image_id: str, principal: CurrentPrincipal, services: Svc) -
 
 
 @router.patch("/images/{image_id}", response_model=ImageOut, summary="Update an image",
-              openapi_extra=_body_schema(ImageUpdate))
+              openapi_extra=body_schema(ImageUpdate))
 async def update_image(image_id: str, request: Request, principal: CurrentPrincipal,
                        services: Svc) -> dict[str, Any]:
     require(principal, Ability.WRITE)
