@@ -292,33 +292,25 @@ class AppService:
     # -- authentication ------------------------------------------------------------------------
     async def authenticate(self, secret: str, user_header: str | None) -> Principal:
         """``img_sk_live_…`` + ``X-Img-User`` → the principal of that user's app workspace."""
-        if len(secret) > 128:
-            raise Unauthorized("Invalid app secret.")
-        digest = ids.sha256_hex(secret)
+        app = await self.authenticate_app(secret)
+        user_id = (user_header or "").strip()
+        if not user_id:
+            raise BadRequest("App requests must name the user in the X-Img-User header.")
         async with self.db.read() as conn:
-            app = (await conn.execute(sa.select(apps).where(apps.c.secret_hash == digest))
-                   ).first()
-            if app is None or not hmac.compare_digest(app.secret_hash, digest):
-                raise Unauthorized("Invalid app secret.")
-            if app.blocked:
-                raise AppBlocked("This app has been blocked by the operator.")
-            if app.paused:
-                raise AppSuspended("This app is paused by its owner.")
-            user_id = (user_header or "").strip()
-            if not user_id:
-                raise BadRequest("App requests must name the user in the X-Img-User header.")
             ws = (await conn.execute(sa.select(workspaces.c.id, workspaces.c.prefix).where(
                 workspaces.c.user_id == user_id, workspaces.c.app_id == app.id,
                 workspaces.c.kind == "app_user",
                 workspaces.c.disconnected_at.is_(None)))).first()
-        if ws is None:
+        if ws is None:  # never connected, disconnected, or another app's user: the sandbox
             raise WorkspaceUnavailable()
         return Principal(mode=Mode.APP, workspace_id=ws.id, workspace_prefix=ws.prefix,
                          abilities=frozenset({Ability.READ, Ability.WRITE}),
                          credential_id=app.id, user_id=user_id)
 
     async def authenticate_app(self, secret: str) -> App:
-        """The app behind a secret, for the exchange endpoint (no user named yet)."""
+        """The active app behind a secret (401 unknown, 403 blocked or paused)."""
+        if len(secret) > 128:
+            raise Unauthorized("Invalid app secret.")
         digest = ids.sha256_hex(secret)
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(apps).where(apps.c.secret_hash == digest))
