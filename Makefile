@@ -11,6 +11,8 @@ install: ## install imgpro with the test tools into the current Python environme
 	$(PYTHON) -m pip install -q -e '.[test]'
 
 test: install ## install what the tests need, then run the whole suite (SQLite + PostgreSQL + Redis where reachable)
+	@# The browser tests drive Debian's Chromium (never a downloaded one); root installs it.
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } || true
 	$(PYTHON) -m pytest -n auto $(PYTEST_ARGS)
 
 test-fast: ## run the suite without reinstalling

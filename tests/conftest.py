@@ -19,7 +19,9 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
+from imgpro.accounts import passwords
 from imgpro.app import create_app, run_migrations
 from imgpro.clock import FrozenClock
 from imgpro.ids import shard_prefix
@@ -129,6 +131,15 @@ def _truncate_postgres(url: str) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+@pytest.fixture(autouse=True)
+def cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still Argon2id, with test-sized costs: the suite creates accounts and logs in hundreds
+    of times. Production uses argon2-cffi's RFC 9106 defaults, and so do the real server
+    processes that the CLI, e2e and concurrency tests start."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
 
 
 # -- the app ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
+from imgpro.api.routes import usage as usage_routes
 from imgpro.clock import Clock
 from imgpro.db import migrate
 from imgpro.db.engine import Database
@@ -22,6 +23,7 @@ from imgpro.settings import Settings
 from imgpro.storage import make_blob_store
 from imgpro.transforms.render import Renderer
 from imgpro.web import routes as web_routes
+from imgpro.web.pages import install_web_error_pages
 from imgpro.web.templating import STATIC_DIR
 
 log = logging.getLogger("imgpro")
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         renderer.close()
+        await services.ratelimits.close()
         await db.dispose()
 
     app = FastAPI(
@@ -74,7 +77,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.services = services
     app.state.renderer = renderer
     install_error_handlers(app)
+    install_web_error_pages(app)  # HTML errors on page paths; /v1 and the CDN keep JSON
     app.include_router(images_routes.router)
+    app.include_router(usage_routes.router)
     app.include_router(connect_routes.router)
     app.include_router(delivery_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

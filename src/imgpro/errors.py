@@ -156,6 +156,8 @@ def wait_action(retry_after: int) -> dict[str, Any]:
 
 def render(error: ApiError) -> JSONResponse:
     headers = dict(error.headers)
+    if error.status >= 500:
+        headers.setdefault("Cache-Control", "no-store")  # never let a CDN keep a 503
     if error.action and error.action.get("type") == "wait":
         headers.setdefault("Retry-After", str(error.action["retry_after"]))
     return JSONResponse(error.body(), status_code=error.status, headers=headers)

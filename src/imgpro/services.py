@@ -6,11 +6,17 @@ from dataclasses import dataclass
 
 from imgpro.apps.service import AppService
 from imgpro.billing.plans import PlanBook
+from imgpro.billing.providers import make_provider
+from imgpro.billing.quotas import UploadQuota
+from imgpro.billing.service import BillingService
+from imgpro.billing.upgrade import UpgradeLinks
+from imgpro.billing.usage import UsageService
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.images.idempotency import IdempotencyStore
 from imgpro.images.schemas import Links
 from imgpro.images.service import ImageService
+from imgpro.ratelimit import RateLimiter
 from imgpro.settings import Settings
 from imgpro.storage import BlobStore
 
@@ -26,14 +32,25 @@ class Services:
     images: ImageService
     idempotency: IdempotencyStore
     apps: AppService
+    usage: UsageService
+    billing: BillingService
+    ratelimits: RateLimiter
 
 
 def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobStore) -> Services:
     links = Links(settings.cdn_base, settings.web_base)
-    plans = PlanBook()
+    plans = PlanBook.from_settings(settings.plans)
+    upgrades = UpgradeLinks(settings.resolved_secret_key(), settings.web_base,
+                            settings.billing.upgrade_link_ttl_seconds, plans)
     images = ImageService(db=db, blobs=blobs, settings=settings, clock=clock, links=links,
-                          plans=plans)
+                          plans=plans, quota=UploadQuota(plans, refuse=upgrades.quota_error))
     return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
                     images=images,
                     idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
-                    apps=AppService(db))
+                    apps=AppService(db),
+                    usage=UsageService(db, plans, clock),
+                    billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
+                                           provider=make_provider(settings.billing.provider)),
+                    ratelimits=RateLimiter(settings.rate_limits, clock,
+                                           redis_url=settings.redis_url,
+                                           trusted_proxies=settings.trusted_proxies))

@@ -8,14 +8,18 @@ so a field's description is its documentation.
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)?\s*$", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 
 
 class LimitSettings(BaseModel):
@@ -56,6 +60,73 @@ class RenderSettings(BaseModel):
     vips_concurrency: int = Field(1, description="libvips threads per render.")
 
 
+def _parse_rate(value: str) -> str:
+    """A `limits` rate string ("20/hour;100/day"); empty = no limit."""
+    from limits import parse_many
+
+    if value.strip():
+        try:
+            parse_many(value)
+        except ValueError as e:
+            raise ValueError(f"not a rate limit like '20/hour;100/day': {value!r}") from e
+    return value
+
+
+class RateLimitSettings(BaseModel):
+    """Rate limits (moving windows) — in process memory, or in Redis when ``redis_url`` is set."""
+
+    anon_uploads: str = Field("20/hour;100/day", description="Anonymous uploads per client IP "
+                              "(`limits` notation, `;` separates windows; empty = unlimited).")
+    login_per_ip: str = Field("20/minute;200/hour", description="Failed sign-ins per client IP.")
+    login_per_email: str = Field("5/minute;30/hour", description="Failed sign-ins per email "
+                                 "address.")
+    signups_per_ip: str = Field("10/hour;50/day", description="Accounts created per client IP.")
+    key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
+
+    @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip")
+    @classmethod
+    def _rates(cls, value: str) -> str:
+        return _parse_rate(value)
+
+
+class PlanSettings(BaseModel):
+    """One plan (SPEC §7). Limits are per workspace; ``null`` means unlimited."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    title: str = ""
+    price_usd_month: float = Field(0, ge=0)
+    uploads_per_month: int | None = Field(None, ge=0)
+    storage_bytes: int | None = Field(None, ge=0)
+    images: int | None = Field(None, ge=0)
+    apps: bool = False
+
+    @field_validator("storage_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        """Accept "10GB", "500 MB" as well as a byte count."""
+        if isinstance(value, str):
+            m = _SIZE.match(value)
+            if not m:
+                raise ValueError("a byte count or a size like '10GB'")
+            return int(float(m.group(1)) * _UNITS[(m.group(2) or "B").upper()])
+        return value
+
+    @model_validator(mode="after")
+    def _title(self) -> PlanSettings:
+        self.title = self.title or self.name.replace("-", " ").replace("_", " ").title()
+        return self
+
+
+class BillingSettings(BaseModel):
+    """Plan changes (SPEC §7): signed upgrade links and the billing provider behind them."""
+
+    provider: Literal["instant", "manual"] = Field("instant", description="`instant` applies "
+                                                  "an upgrade at once; `manual` records a request "
+                                                  "the operator approves (`imgpro plans approve`).")
+    upgrade_link_ttl_seconds: int = Field(7 * 86400, ge=60, description="How long a signed "
+                                          "upgrade link in a quota error stays valid.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="IMGPRO_", env_nested_delimiter="__", extra="ignore"
@@ -86,9 +157,26 @@ class Settings(BaseSettings):
                                        "X-Forwarded-For is believed (IPs or CIDRs).")
     auto_migrate: bool = Field(True, description="Bring the schema up to date on start.")
 
+    plans: list[PlanSettings] = Field(
+        default_factory=list,
+        description='Plans as a JSON list, cheapest first, e.g. `[{"name": "free", '
+        '"uploads_per_month": 100, "storage_bytes": "1GB"}, …]` (null = unlimited; fields in '
+        "docs/billing.md); empty = the defaults free/pro/unlimited.",
+    )
+
     limits: LimitSettings = LimitSettings()
     imports: ImportSettings = ImportSettings()
     render: RenderSettings = RenderSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    billing: BillingSettings = BillingSettings()
+
+    @field_validator("plans")
+    @classmethod
+    def _unique_plans(cls, plans: list[PlanSettings]) -> list[PlanSettings]:
+        names = [p.name for p in plans]
+        if len(set(names)) != len(names):
+            raise ValueError(f"plan names must be unique: {names}")
+        return plans
 
     @model_validator(mode="after")
     def _strip_slashes(self) -> Settings:
@@ -128,6 +216,17 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        # Several processes may start at once on one data_dir and all must sign with the same
+        # key: write a private temp file, then link it into place — link() fails if another
+        # process got there first, and nobody ever reads a half-written file.
+        tmp = self.data_dir / f".secret.key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            key = path.read_text().strip()
+        finally:
+            tmp.unlink(missing_ok=True)
         return key

@@ -76,9 +76,9 @@ def test_etag_and_key_are_the_same_in_another_process() -> None:
 
 
 def test_render_version_invalidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert RENDER_VERSION == 1
+    assert RENDER_VERSION == 2  # 2: resolved-plan canonical names, spec default qualities
     before = (etag_for(SHA, "f=jpg"), variant_key("img1", "f=jpg", "jpg"))
-    monkeypatch.setattr(cache, "RENDER_VERSION", 2)
+    monkeypatch.setattr(cache, "RENDER_VERSION", RENDER_VERSION + 1)
     after = (etag_for(SHA, "f=jpg"), variant_key("img1", "f=jpg", "jpg"))
     assert before[0] != after[0] and before[1] != after[1]
     assert after[1].startswith("variants/img1/")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from imgpro.settings import PlanSettings
 
 GB = 1024**3
 
@@ -11,10 +16,19 @@ GB = 1024**3
 class Plan:
     name: str
     title: str
-    price_usd_month: int
+    price_usd_month: float
     uploads_per_month: int | None  # None = unlimited
     storage_bytes: int | None
     apps: bool
+    images: int | None = None  # most images stored at once; None = unlimited
+
+    @property
+    def price_label(self) -> str:
+        """"$19/mo", "$9.50/mo", "free"."""
+        if not self.price_usd_month:
+            return "free"
+        p = self.price_usd_month
+        return f"${int(p)}/mo" if p == int(p) else f"${p:.2f}/mo"
 
 
 DEFAULT_PLANS: tuple[Plan, ...] = (
@@ -24,14 +38,47 @@ DEFAULT_PLANS: tuple[Plan, ...] = (
 )
 
 
+def format_bytes(n: int) -> str:
+    """1073741824 → "1 GB", 1536 → "1.5 KB" (binary units, as the limits are configured)."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:g} {unit}"
+        value /= 1024
+    return f"{value:g} TB"
+
+
+def format_limit(limit: int | None, unit: str) -> str:
+    """The "for …" part of an upgrade label: "1,000 uploads", "10 GB of storage"."""
+    if limit is None:
+        return f"unlimited {'storage' if unit == 'bytes' else unit}"
+    if unit == "bytes":
+        return f"{format_bytes(limit)} of storage"
+    return f"{limit:,} {unit}"
+
+
 class PlanBook:
     """The operator's plans, in upgrade order (cheapest first)."""
 
-    def __init__(self, plans: tuple[Plan, ...] = DEFAULT_PLANS) -> None:
+    def __init__(self, plans: Sequence[Plan] = DEFAULT_PLANS) -> None:
         if not plans:
             raise ValueError("at least one plan is required")
-        self.plans = plans
+        names = [p.name for p in plans]
+        if len(set(names)) != len(names):
+            raise ValueError(f"plan names must be unique: {names}")
+        self.plans = tuple(plans)
         self._by_name = {p.name: p for p in plans}
+
+    @classmethod
+    def from_settings(cls, configured: Sequence[PlanSettings]) -> PlanBook:
+        """The configured plans (``Settings.plans``, already validated), or the defaults."""
+        if not configured:
+            return cls()
+        return cls(tuple(
+            Plan(name=p.name, title=p.title, price_usd_month=p.price_usd_month,
+                 uploads_per_month=p.uploads_per_month, storage_bytes=p.storage_bytes,
+                 apps=p.apps, images=p.images)
+            for p in configured))
 
     def get(self, name: str) -> Plan:
         # A workspace on a plan the operator has since removed keeps the first plan's limits.
@@ -39,6 +86,10 @@ class PlanBook:
 
     def exists(self, name: str) -> bool:
         return name in self._by_name
+
+    def rank(self, name: str) -> int:
+        """Position in upgrade order; an unknown plan ranks as the first one."""
+        return self.plans.index(self.get(name))
 
     def next_after(self, name: str) -> Plan | None:
         names = [p.name for p in self.plans]

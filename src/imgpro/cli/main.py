@@ -12,6 +12,8 @@ from imgpro.accounts import service as accounts
 from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
 from imgpro.cli.common import out, run
+from imgpro.cli.plans import plans_app
+from imgpro.cli.usage import usage_app
 from imgpro.clock import iso
 from imgpro.errors import ApiError
 from imgpro.keys import service as keys
@@ -24,6 +26,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(apps_app, name="apps")
+app.add_typer(plans_app, name="plans")
+app.add_typer(usage_app, name="usage")
 
 
 

@@ -204,3 +204,20 @@ connect_codes = sa.Table(
     sa.Column("used_at", UtcDateTime(), nullable=True),
     sa.Index(None, "expires_at"),
 )
+
+# -- Billing: plan changes waiting for the operator (billing provider "manual") -------------
+
+plan_requests = sa.Table(
+    "plan_requests",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("workspace_id", sa.String(16), sa.ForeignKey("workspaces.id"), nullable=False),
+    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("from_plan", sa.String(32), nullable=False),
+    sa.Column("plan", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # pending | approved | rejected
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "status", "created_at"),
+    sa.Index(None, "workspace_id"),
+)

@@ -15,16 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from imgpro import ids
 from imgpro.billing.plans import PlanBook
-from imgpro.billing.quotas import count_upload
+from imgpro.billing.quotas import UploadQuota
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import workspaces
-from imgpro.errors import ApiError, NotFound, QuotaExceeded, UnsupportedFormat, ValidationFailed
+from imgpro.errors import NotFound, UnsupportedFormat, ValidationFailed
 from imgpro.images import repository as repo
 from imgpro.images.fields import (
     UploadOptions,
@@ -56,26 +54,16 @@ class Page:
     has_more: bool
 
 
-class QuotaCheck:
-    """What the upload transaction needs to know about quota (filled in by billing)."""
-
-    def __init__(self, plans: PlanBook) -> None:
-        self.plans = plans
-
-    def exceeded(self, plan_name: str, row: Any) -> ApiError:
-        return QuotaExceeded("This workspace's plan has no room for this upload.")
-
-
 class ImageService:
     def __init__(self, *, db: Database, blobs: BlobStore, settings: Settings, clock: Clock,
-                 links: Links, plans: PlanBook, quota: QuotaCheck | None = None) -> None:
+                 links: Links, plans: PlanBook, quota: UploadQuota | None = None) -> None:
         self.db = db
         self.blobs = blobs
         self.settings = settings
         self.clock = clock
         self.links = links
         self.plans = plans
-        self.quota = quota or QuotaCheck(plans)
+        self.quota = quota or UploadQuota(plans)
         self.tmp_dir = settings.data_dir / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
 
@@ -149,19 +137,11 @@ class ImageService:
         raise RuntimeError("could not allocate an image id")
 
     async def _count(self, conn: Any, principal: Principal, size: int, now: dt.datetime) -> None:
-        if principal.is_anonymous:
-            # No account quota for anonymous traffic (rate limits apply instead).
-            await count_upload(conn, principal.workspace_id, size, now,
-                               uploads_limit=None, storage_limit=None)
-            return
-        ws = (await conn.execute(sa.select(workspaces).where(
-            workspaces.c.id == principal.workspace_id))).first()
-        plan = self.plans.get(ws.plan)
-        ok = await count_upload(conn, principal.workspace_id, size, now,
-                                uploads_limit=plan.uploads_per_month,
-                                storage_limit=plan.storage_bytes)
-        if not ok:
-            raise self.quota.exceeded(plan.name, ws)
+        # One conditional UPDATE inside this insert transaction (billing/quotas.py): exact under
+        # concurrency, and rolled back with the row if the insert fails. No account quota for
+        # anonymous traffic (rate limits apply instead), but it is still counted.
+        await self.quota.reserve(conn, principal.workspace_id, size, now,
+                                 metered=not principal.is_anonymous)
 
     # -- read -----------------------------------------------------------------------------
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:

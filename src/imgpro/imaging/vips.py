@@ -1,9 +1,13 @@
 """libvips — the only module in imgpro that imports pyvips.
 
-Every pixel path here goes through one loader (:func:`_load`) that returns the image *as a viewer
-sees it*: EXIF orientation applied, converted to 8-bit sRGB. Loading is shrink-on-load
-(``thumbnail``) and sequential wherever the output allows, so a 50 MP JPEG placeholder costs a
-1/8-scale DCT decode, not a full one.
+Every pixel path starts at one loader (:func:`load`, or :func:`_load` for the fixed-size uses)
+that returns the image *as a viewer sees it*: EXIF orientation applied, converted to 8-bit sRGB
+(or grey), alpha kept. Loading is shrink-on-load (``thumbnail``) and sequential wherever the
+output allows, so a 50 MP JPEG placeholder costs a 1/8-scale DCT decode, not a full one.
+
+The transform operations further down (crop, orient, adjust, blur, sharpen, flatten, pad,
+encode) are the vocabulary of :mod:`imgpro.transforms.pipeline`; images cross this module's
+boundary as opaque values (``Any``), so nothing else needs to know pyvips.
 
 All functions block; callers run them in a worker thread.
 """
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import blurhash
 import pyvips
 
-from imgpro.errors import InvalidImage
+from imgpro.errors import ImageTooLarge, InvalidImage
 from imgpro.imaging import heif
 
 if TYPE_CHECKING:
@@ -54,7 +58,7 @@ _PLACEHOLDER_BOX = 32  # px; plenty for a 4x3-component blurhash and an average 
 def set_concurrency(threads: int) -> None:
     """Threads libvips may use per operation. The app runs several renders in parallel in its
     own bounded pool, so a low number here avoids oversubscribing the CPU."""
-    pyvips.concurrency_set(threads)
+    pyvips.concurrency_set(max(threads, 1))
 
 
 # --- headers -------------------------------------------------------------------------------
@@ -73,7 +77,10 @@ def read_header(path: Path, source_format: str) -> Header:
     Animated GIF/WebP report their frame count; HEIF-family files count as one frame because only
     the primary image is ever decoded. EXIF orientation is honoured for stills only: libvips does
     not rotate multi-page images, so neither do we."""
-    im = _open_header(path, source_format)
+    return _header_of(_open_header(path, source_format), source_format)
+
+
+def _header_of(im: Any, source_format: str) -> Header:
     frames = _pages(im) if source_format in ("gif", "webp") else 1
     width, height = im.width, im.height  # one page: loaded with the default n=1
     if frames == 1 and _orientation(im) >= 5:
@@ -105,7 +112,77 @@ def _has_icc(im: Any) -> bool:
     return bool(im.get_typeof("icc-profile-data"))
 
 
+@dataclass(frozen=True)
+class Source:
+    """What the header of a stored original says, read before any pixel is decoded."""
+
+    width: int  # as displayed
+    height: int
+    frames: int
+    has_icc: bool
+
+
+def open_source(path: Path, probe: Probe, *, max_pixels: int) -> Source:
+    """Re-read the header of a stored original and check it before decoding anything.
+
+    Security boundary: the row's dimensions were checked at upload, but the bytes on disk are
+    what libvips will decode. A file that claims more pixels than allowed (a decompression
+    bomb) is refused with :class:`ImageTooLarge`, one whose header disagrees with what was
+    probed with :class:`InvalidImage` — both before a single pixel is allocated."""
+    if not probe.transformable:
+        raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
+    if probe.source_format == "heic":
+        width, height = heif.read_size(path)
+        frames, icc = 1, False  # heif.decode hands over the profile with the pixels
+    else:
+        im = _open_header(path, probe.source_format)
+        header = _header_of(im, probe.source_format)
+        width, height, frames, icc = header.width, header.height, header.frames, _has_icc(im)
+    if width * height * frames > max_pixels:
+        raise ImageTooLarge()
+    if (width, height) != (probe.width, probe.height):
+        raise InvalidImage()  # the stored file is not the one that was probed
+    return Source(width, height, frames, icc)
+
+
+def has_alpha(path: Path, source_format: str) -> bool:
+    """Whether a stored original has an alpha channel (header only). HEIC counts as opaque:
+    it is served as JPEG, and phones never write alpha into it."""
+    if source_format in ("jpeg", "heic"):
+        return False
+    return bool(_open_header(path, source_format).hasalpha())
+
+
 # --- loading pixels --------------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """Decoded frames (one for stills), each upright, 8-bit, sRGB or grey, alpha kept."""
+
+    frames: list[Any]
+    delays: list[int] | None = None  # ms per frame (animations only)
+    loop: int | None = None
+
+
+def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False,
+         animated: bool = False, max_frames: int = 1, has_icc: bool = True) -> Loaded:
+    """Decode straight to exactly ``size`` (shrink-on-load where the format has it).
+
+    ``smart``: fill ``size`` and trim the rest by saliency (``interesting="attention"``)
+    instead of resizing to it. ``animated``: every frame (up to ``max_frames``), each sized the
+    same way; otherwise the first frame only. ``has_icc`` (from :func:`open_source`) says
+    whether an embedded profile must be converted to sRGB. Truncated data raises
+    :class:`InvalidImage` here or when encoding (libvips is lazy)."""
+    if not probe.transformable:
+        raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
+    if probe.source_format == "heic":
+        return Loaded([_to_8bit(_load_heic(path, size, "force", smart))])
+    if animated:
+        return _load_animation(path, probe, size, smart, max_frames)
+    how = {"crop": "attention"} if smart else {"size": "force"}
+    im = _thumbnail(path, size, no_rotate=probe.frames > 1, has_icc=has_icc, **how)
+    return Loaded([_to_8bit(im)])
 
 
 def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False) -> Any:
@@ -116,65 +193,93 @@ def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = Fa
     if not probe.transformable:
         raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
     if probe.source_format == "heic":
-        im = _load_heic(path, probe, box)
+        im = _load_heic(path, box, "down", smart=False)
     elif animated:
         im = _load_all_frames(path, probe)
     else:
-        im = _thumbnail(path, probe, box)
+        icc = _has_icc(_open_header(path, probe.source_format))
+        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down")
     return _to_8bit(im)
 
 
-def _thumbnail(path: Path, probe: Probe, box: tuple[int, int]) -> Any:
+def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bool,
+               **options: Any) -> Any:
     # An embedded ICC profile (Display P3, Adobe RGB ...) must be converted to sRGB before the
     # profile is stripped; thumbnail only does so when asked. Without one we leave colour alone
     # (CMYK is still converted with libvips' fallback profile, greyscale stays greyscale).
-    to_srgb = _has_icc(_open_header(path, probe.source_format))
+    # thumbnail opens the file for sequential access, shrinks on load and applies the EXIF
+    # orientation (a sequential load + autorot() would fail with "out of order read").
     try:
         return pyvips.Image.thumbnail(
             str(path),
             box[0],
             height=box[1],
-            size="down",
-            no_rotate=probe.frames > 1,  # as read_header: multi-page images are never rotated
+            no_rotate=no_rotate,  # as read_header: multi-page images are never rotated
             fail_on="truncated",  # malformed metadata is fine; missing pixel data is not
-            **({"output_profile": "srgb"} if to_srgb else {}),
+            **({"output_profile": "srgb"} if has_icc else {}),
+            **options,
         )
     except pyvips.Error as exc:
         raise InvalidImage() from exc
 
 
-def _load_all_frames(path: Path, probe: Probe) -> Any:
+def _load_all_frames(path: Path, probe: Probe, *, access: str = "sequential") -> Any:
     try:
         loader = getattr(pyvips.Image, _LOADER[probe.source_format])
-        im = loader(str(path), n=-1, access="sequential", fail_on="truncated")
+        im = loader(str(path), n=-1, access=access, fail_on="truncated")
         return im.icc_transform("srgb", embedded=True) if _has_icc(im) else im
     except pyvips.Error as exc:
         raise InvalidImage() from exc
 
 
-def _load_heic(path: Path, probe: Probe, box: tuple[int, int]) -> Any:
+def _load_animation(path: Path, probe: Probe, size: tuple[int, int], smart: bool,
+                    max_frames: int) -> Loaded:
+    # Random access: frames are cut out of one tall strip and may be rotated one by one.
+    strip = _load_all_frames(path, probe, access="random")
+    try:
+        page = int(strip.get("page-height")) if strip.get_typeof("page-height") else 0
+        page = page if 0 < page <= strip.height and strip.height % page == 0 else strip.height
+        count = min(strip.height // page, max(max_frames, 1))
+        delays = [int(d) for d in strip.get("delay")] if strip.get_typeof("delay") else None
+        loop = int(strip.get("loop")) if strip.get_typeof("loop") else None
+        frames = [_resize(strip.crop(0, i * page, strip.width, page), size, smart)
+                  for i in range(count)]
+    except pyvips.Error as exc:
+        raise InvalidImage() from exc
+    return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
+
+
+def _resize(im: Any, size: tuple[int, int], smart: bool, mode: str = "force",
+            icc: bool = False) -> Any:
+    """An already-decoded image to exactly ``size`` (or filled and saliency-cropped);
+    ``icc``: convert from its attached profile to sRGB on the way (after shrinking)."""
+    to_srgb = {"output_profile": "srgb"} if icc else {}
+    if smart:
+        return im.thumbnail_image(size[0], height=size[1], crop="attention", no_rotate=True,
+                                  **to_srgb)
+    if (im.width, im.height) == size or (mode == "down" and im.width <= size[0]
+                                         and im.height <= size[1]):
+        return im.icc_transform("srgb", embedded=True) if icc else im
+    return im.thumbnail_image(size[0], height=size[1], size=mode, no_rotate=True, **to_srgb)
+
+
+def _load_heic(path: Path, size: tuple[int, int], mode: str, smart: bool) -> Any:
     try:
         pixels = heif.decode(path)
     except InvalidImage:
         # pillow-heif here decodes HEVC only. A file with HEIF brands but AV1 inside is rare but
         # legal, and libvips can decode that; anything else fails there as well.
-        return _thumbnail(path, probe, box)
+        icc = _has_icc(_open_header(path, "heic"))
+        how = {"crop": "attention"} if smart else {"size": mode}
+        return _thumbnail(path, size, no_rotate=False, has_icc=icc, **how)
     im = pyvips.Image.new_from_memory(
         pixels.data, pixels.width, pixels.height, pixels.bands, "uchar"
-    ).copy(interpretation="b-w" if pixels.bands == 1 else "srgb")
+    ).copy(interpretation="b-w" if pixels.bands < 3 else "srgb")
+    # libheif already applied irot/imir (see heif.py): no autorotation here.
     if pixels.icc_profile:
         im.set_type(pyvips.GValue.blob_type, "icc-profile-data", pixels.icc_profile)
-    # libheif already applied irot/imir (see heif.py): no autorotation here.
     try:
-        if (im.width, im.height) != box:
-            return im.thumbnail_image(
-                box[0],
-                height=box[1],
-                size="down",
-                no_rotate=True,
-                **({"output_profile": "srgb"} if pixels.icc_profile else {}),
-            )
-        return im.icc_transform("srgb", embedded=True) if pixels.icc_profile else im
+        return _resize(im, size, smart, mode, icc=bool(pixels.icc_profile))
     except pyvips.Error as exc:
         raise InvalidImage() from exc
 
@@ -238,12 +343,162 @@ def _blurhash(rgb: bytes, width: int, height: int) -> str:
     return str(ffi.string(result).decode())
 
 
-# --- full-size re-encode ---------------------------------------------------------------------
+# --- transform operations (the pipeline's vocabulary) ----------------------------------------
+# Each takes and returns one frame. Colour operations leave alpha alone.
+
+
+def extract(im: Any, left: int, top: int, width: int, height: int) -> Any:
+    """A rectangle of ``im``. Streams: safe on a sequentially loaded image."""
+    return im.extract_area(left, top, width, height)
+
+
+def orient(im: Any, rotate: int, flip: str | None) -> Any:
+    """Rotate clockwise by ``rotate`` degrees, then mirror (``h``, ``v``; never ``hv``: the spec
+    folds that into a rotation). Rotations and vertical flips read rows out of order, so the
+    (already resized and cropped) frame is rendered to memory first."""
+    if rotate or flip == "v":
+        im = im.copy_memory()
+    if rotate:
+        im = im.rot(f"d{rotate}")
+    if flip == "h":
+        im = im.fliphor()
+    elif flip == "v":
+        im = im.flipver()
+    return im
+
+
+def _split_alpha(im: Any) -> tuple[Any, Any | None]:
+    if not im.hasalpha():
+        return im, None
+    return im.extract_band(0, n=im.bands - 1), im.extract_band(im.bands - 1)
+
+
+def _join_alpha(colour: Any, alpha: Any | None) -> Any:
+    return colour if alpha is None else colour.bandjoin(alpha)
+
+
+def adjust(im: Any, *, brightness: float | None = None, contrast: float | None = None,
+           saturation: float | None = None, gamma: float | None = None) -> Any:
+    """Multipliers, 1 = unchanged: brightness scales every channel; contrast stretches around
+    mid-grey (128); gamma brightens above 1 (``255 * (v/255) ** (1/gamma)``); saturation
+    scales chroma in LCh (grey images have none)."""
+    colour, alpha = _split_alpha(im)
+    bands = colour.bands
+    if brightness is not None or contrast is not None:
+        scale = brightness if brightness is not None else 1.0
+        offset = 0.0
+        if contrast is not None:
+            scale, offset = scale * contrast, 128.0 * (1.0 - contrast)
+        colour = colour.linear([scale] * bands, [offset] * bands, uchar=True)
+    if gamma is not None:
+        colour = colour.gamma(exponent=max(gamma, 0.01))  # 0 would divide by zero: near-black
+    if saturation is not None and bands >= 3:
+        lch = colour.colourspace("lch") * [1.0, saturation, 1.0]
+        colour = lch.colourspace("srgb").cast("uchar")
+    return _join_alpha(colour, alpha)
+
+
+# Above this sigma, blur a reduced copy and scale it back: a Gaussian of sigma s costs ~6s
+# multiply-adds per pixel per pass, and blur=250 on a large output would tie a worker up for
+# seconds. The result is visually the same (a wide blur has no high frequencies to lose).
+_DIRECT_BLUR_SIGMA = 10.0
+
+
+def blur(im: Any, sigma: float) -> Any:
+    """Gaussian blur, alpha premultiplied so transparent pixels do not bleed their colour."""
+    width, height = im.width, im.height
+    premultiplied = im.hasalpha()
+    work = im.premultiply() if premultiplied else im
+    # Never reduce below ~8 px on the short side (tiny images are cheap to blur directly).
+    factor = min(sigma / _DIRECT_BLUR_SIGMA, min(width, height) / 8)
+    if factor > 1:
+        small = work.resize(1 / factor, kernel="linear")
+        blurred = small.gaussblur(sigma / factor)
+        work = blurred.resize(width / blurred.width, vscale=height / blurred.height)
+        if (work.width, work.height) != (width, height):  # rounding: pin the exact size
+            work = work.embed(0, 0, width, height, extend="copy")
+    else:
+        work = work.gaussblur(sigma)
+    if premultiplied:
+        work = work.unpremultiply()
+    return work.cast("uchar")
+
+
+def sharpen(im: Any, amount: float) -> Any:
+    """Unsharp mask on lightness; ``amount`` 0-10 (about 1.5 is libvips' default strength)."""
+    colour, alpha = _split_alpha(im)
+    sharp = colour.sharpen(sigma=1.0, m1=amount / 2, m2=amount * 2)
+    return _join_alpha(sharp.cast("uchar"), alpha)
+
+
+def _rgb(hex_colour: str) -> list[float]:
+    return [float(int(hex_colour[i : i + 2], 16)) for i in (0, 2, 4)]
+
+
+def _for_colour(im: Any, hex_colour: str) -> Any:
+    """Grey images become sRGB when they must meet a colour that is not grey."""
+    r, g, b = _rgb(hex_colour)
+    if im.bands < 3 and not r == g == b:
+        return im.colourspace("srgb")
+    return im
+
+
+def _background(im: Any, hex_colour: str) -> list[float]:
+    rgb = _rgb(hex_colour)
+    colour_bands = im.bands - (1 if im.hasalpha() else 0)
+    return rgb[:1] if colour_bands == 1 else rgb
+
+
+def flatten(im: Any, hex_colour: str) -> Any:
+    """Composite any alpha onto ``hex_colour`` (``rrggbb``)."""
+    if not im.hasalpha():
+        return im
+    im = _for_colour(im, hex_colour)
+    return im.flatten(background=_background(im, hex_colour)).cast("uchar")
+
+
+def pad(im: Any, width: int, height: int, left: int, top: int, hex_colour: str | None) -> Any:
+    """Place ``im`` at (left, top) on a ``width``x``height`` canvas of ``hex_colour``, or of
+    transparent pixels when it is ``None`` (an alpha band is added if needed)."""
+    if hex_colour is None:
+        if not im.hasalpha():
+            im = im.bandjoin_const([255])
+        background = [0.0] * im.bands
+    else:
+        im = _for_colour(im, hex_colour)
+        background = _background(im, hex_colour) + ([255.0] if im.hasalpha() else [])
+    return im.embed(left, top, width, height, extend="background", background=background)
+
+
+# --- encoding --------------------------------------------------------------------------------
 
 _DEFAULT_QUALITY = {"jpg": 82, "webp": 80, "avif": 55}
 # AV1 encoding is the slow one: effort 3 of 0-9 is ~3x faster than the default 4 for a few % size.
 _AVIF_EFFORT = 3
 _NO_METADATA = pyvips.enums.ForeignKeep.NONE  # no EXIF, GPS, XMP, IPTC or ICC in any output
+
+
+def encode(frames: list[Any], out_format: str, quality: int | None, *,
+           delays: list[int] | None = None, loop: int | None = None) -> bytes:
+    """Encode one frame, or several as one animation (GIF/WebP), with no metadata at all.
+
+    JPEG must already be flat (no alpha): the pipeline flattens on the requested colour."""
+    if out_format not in OUTPUT_FORMATS:
+        raise ValueError(f"cannot encode {out_format!r}")
+    if len(frames) > 1 and out_format not in ANIMATED_OUTPUTS:
+        raise ValueError(f"{out_format} cannot hold an animation")
+    try:
+        im = frames[0]
+        if len(frames) > 1:
+            im = pyvips.Image.arrayjoin(frames, across=1).copy()
+            im.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+            im.set_type(pyvips.GValue.array_int_type, "delay",
+                        (delays or [])[: len(frames)] + [100] * (len(frames) - len(delays or [])))
+            im.set_type(pyvips.GValue.gint_type, "loop", loop or 0)
+        return _encode(im, out_format, quality)
+    except pyvips.Error as exc:
+        # Lazy pipeline: a file that was valid at upload but damaged since fails only here.
+        raise InvalidImage() from exc
 
 
 def render_original(

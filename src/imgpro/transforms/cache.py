@@ -4,12 +4,15 @@
   ``variants/{image_id}/`` removes every variant of an image (SPEC §5: "deleting an image removes
   every variant").
 - ``digest`` is the first 32 hex chars (128 bits) of SHA-256 over the render version, the
-  canonical spec (``spec.canonical``) and the output format. The ETag hashes the
-  original's SHA-256 too, so it is strong and identical in every process and on every host.
-- ``RENDER_VERSION`` is mixed into both. Bump it whenever the same canonical spec would now render
+  variant's canonical name and the output format. The canonical name is the *resolved plan's*
+  (``pipeline.RenderPlan.canonical``: output geometry plus ``spec.canonical`` of the rest), so
+  requests that render the same pixels share a key. The ETag hashes the original's SHA-256
+  too, so it is strong and identical in every process and on every host.
+- ``RENDER_VERSION`` is mixed into both. Bump it whenever the same canonical name would now render
   different pixels (a pipeline change, a new default quality in ``spec.DEFAULT_QUALITY``, a new
   libvips with visibly different output): old variants stop being found and are re-rendered, and
-  clients' cached copies stop matching their ETags. Old blobs become orphans for the sweeper.
+  clients' cached copies stop matching their ETags. Old blobs stay until their image is deleted
+  (``variants/{id}/`` goes as a whole); the orphan sweep only removes variants of deleted ids.
 - The image id becomes a path segment, so it is checked: ``[A-Za-z0-9_-]{1,64}``. A bad id or an
   unknown format is a programming error (``ValueError``), never user input.
 """
@@ -22,7 +25,7 @@ from typing import Final
 
 from imgpro.transforms.spec import OUTPUT_FORMATS
 
-RENDER_VERSION: Final = 1
+RENDER_VERSION: Final = 2  # 2: resolved-plan canonical names; spec default qualities
 VARIANTS_ROOT: Final = "variants"
 _ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -120,6 +120,25 @@ async def _import(url: str, services: Services, caps: Caps) -> SpooledFile:
 async def create_image(request: Request, principal: CurrentPrincipal,
                        services: Svc) -> JSONResponse:
     require(principal, Ability.WRITE, anonymous_ok=True)
+    if not principal.is_anonymous:
+        return await _create_image(request, principal, services)  # plan quotas, no rate limit
+    # Anonymous: take a slot of the per-address rate limit before reading a byte of the body
+    # (429 when none is left); every answer, 201 or error, carries the RateLimit headers.
+    ratelimits = services.ratelimits
+    address = ratelimits.client_address(request.client.host if request.client else None,
+                                        request.headers.getlist("x-forwarded-for"))
+    decision = await ratelimits.anonymous_upload(address)
+    try:
+        response = await _create_image(request, principal, services)
+    except ApiError as e:
+        e.headers.update(decision.headers())
+        raise
+    response.headers.update(decision.headers())
+    return response
+
+
+async def _create_image(request: Request, principal: Principal,
+                        services: Services) -> JSONResponse:
     idem_key = request.headers.get("idempotency-key")
     if idem_key is not None:
         check_key(idem_key)

@@ -5,4 +5,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from imgpro.web.routes import (
+    apps,
+    auth,
+    billing,
+    connect,
+    dashboard,
+    home,
+    keys,
+    pricing,
+    viewer,
+)
+
+# Named pages first; the viewer's router (catch-all /{id}) goes last.
+ROUTERS: list[APIRouter] = [home.router, auth.router, dashboard.router, keys.router,
+                            billing.router, pricing.router, apps.router, connect.router]
+ROUTERS.append(viewer.router)  # keep last: /{id} (image ids only) after every named page

@@ -12,7 +12,6 @@ from alembic import op
 
 import imgpro.db.tables
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
@@ -20,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('apps',
     sa.Column('id', sa.String(length=8), nullable=False),
     sa.Column('owner_user_id', sa.String(length=16), nullable=False),
@@ -54,11 +53,11 @@ def upgrade() -> None:
     with op.batch_alter_table('connect_codes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_connect_codes_expires_at'), ['expires_at'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('connect_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connect_codes_expires_at'))
 
@@ -67,4 +66,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_apps_owner_user_id'))
 
     op.drop_table('apps')
-    
+

@@ -1,0 +1,166 @@
+"""``/dashboard``: the account's images (newest first, keyset pages), uploads, deletes, usage.
+
+Every action goes through the same domain services as the API — ImageService for images,
+UsageService for usage — with a principal equal to a read+write key of this account.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from imgpro.accounts.sessions import SessionUser
+from imgpro.errors import ApiError, NotFound, Unauthorized, ValidationFailed
+from imgpro.images.fields import UploadOptions
+from imgpro.images.intake import MULTIPART_OVERHEAD, Caps
+from imgpro.web import csrf
+from imgpro.web.account import usage_of
+from imgpro.web.pages import page, read_form, redirect, web_router
+from imgpro.web.sessions import (
+    CurrentViewer,
+    OptionalViewer,
+    principal_for,
+    services_of,
+)
+from imgpro.web.uploads import MAX_FILES, receive_files
+
+router = web_router()
+
+PAGE_SIZE = 24
+NOTICES = {
+    "welcome": "Welcome to imgpro! Upload your first images below, or create an API key.",
+    "deleted": "The image was deleted.",
+}
+
+
+def _notice(request: Request) -> str | None:
+    key = request.query_params.get("notice", "")
+    if key == "uploaded":
+        n = request.query_params.get("n", "1")
+        count = int(n) if n.isdigit() and int(n) <= MAX_FILES else 1
+        return f"Uploaded {count} image{'s' if count != 1 else ''}."
+    return NOTICES.get(key)
+
+
+async def _dashboard(request: Request, viewer: SessionUser, *, cursor: str | None = None,
+                     errors: list[str] | None = None, notice: str | None = None,
+                     status_code: int = 200) -> Response:
+    services = services_of(request)
+    listing = await services.images.list(principal_for(viewer), limit=PAGE_SIZE, cursor=cursor)
+    usage = await usage_of(request, viewer.workspace_id)
+    plan = services.plans.get(usage["plan"])
+    context: dict[str, Any] = {
+        "current": "dashboard", "images": listing.data, "next_cursor": listing.next_cursor,
+        "cursor": cursor, "usage": usage, "plan": plan,
+        "next_plan": services.plans.next_after(plan.name),
+        "notice": notice, "errors": errors,
+    }
+    return page(request, "dashboard.html", context, status_code=status_code)
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, viewer: CurrentViewer, cursor: str = "") -> Response:
+    try:
+        return await _dashboard(request, viewer, cursor=cursor or None,
+                                notice=_notice(request))
+    except ValidationFailed:
+        return redirect("/dashboard")  # a stale or hand-edited cursor: start from the top
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@router.post("/dashboard/upload")
+async def upload(request: Request, viewer: OptionalViewer) -> Response:
+    """One file per request from JavaScript (JSON answer, for the progress list), or several
+    from the plain form (redirect, or the dashboard with the errors)."""
+    as_json = _wants_json(request)
+    if viewer is None:
+        if as_json:
+            return JSONResponse(Unauthorized("Your session has ended. Log in again.").body(),
+                                status_code=401)
+        return redirect("/login?next=/dashboard")
+    services = services_of(request)
+    limits = services.settings.limits
+    caps = Caps(limits.key_max_bytes, limits.svg_max_bytes)
+    header_token = request.headers.get(csrf.HEADER)
+    if header_token is not None:
+        csrf.check(request, header_token, signed_in_only=True)  # before reading a byte
+    declared = request.headers.get("content-length")
+    created: list[dict[str, Any]] = []
+    errors: list[str] = []
+    status = 201
+    try:
+        if declared and declared.isdigit() and (
+                int(declared) > MAX_FILES * (caps.max_bytes + MULTIPART_OVERHEAD)):
+            raise caps.error(caps.max_bytes)
+        files, fields = await receive_files(request.headers.get("content-type", ""),
+                                            request.stream(), services.images.tmp_dir, caps)
+    except ApiError as e:
+        return await _upload_failed(request, viewer, e, as_json)
+    if header_token is None:
+        try:
+            csrf.check(request, fields.get(csrf.FIELD), signed_in_only=True)
+        except csrf.CsrfFailed:
+            for f in files:
+                f.discard()
+            raise
+    if not files:
+        return await _upload_failed(request, viewer, ValidationFailed("Choose at least one image."),
+                              as_json)
+    principal = principal_for(viewer)
+    for i, spooled in enumerate(files):
+        try:
+            created.append(await services.images.create(principal, spooled, UploadOptions()))
+        except ApiError as e:
+            status = e.status
+            errors.append(f"{spooled.filename or 'File'}: {e.message}")
+            if as_json:
+                for rest in files[i + 1:]:
+                    rest.discard()
+                return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+        except BaseException:
+            for rest in files[i:]:
+                rest.discard()
+            raise
+    if as_json:
+        return JSONResponse({"object": "upload_result", "data": created}, status_code=201)
+    if not errors:
+        return redirect(f"/dashboard?notice=uploaded&n={len(created)}")
+    notice = f"Uploaded {len(created)} of {len(files)} images." if created else None
+    return await _dashboard(request, viewer, errors=errors, notice=notice,
+                            status_code=status if not created else 200)
+
+
+async def _upload_failed(request: Request, viewer: SessionUser, error: ApiError,
+                         as_json: bool) -> Response:
+    if as_json:
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    return await _dashboard(request, viewer, errors=[error.message], status_code=error.status)
+
+
+@router.get("/dashboard/images/{image_id}/delete")
+async def confirm_delete(request: Request, image_id: str, viewer: CurrentViewer) -> Response:
+    image = await services_of(request).images.get(principal_for(viewer), image_id)
+    preview = image["sizes"]["small"]["url"] if image["sizes"] else image["url"]
+    return page(request, "confirm.html", {
+        "current": "dashboard", "title": f"Delete {image['filename']}?",
+        "message": "The image, its direct link, every resized copy and its viewer page will be "
+                   "gone at once. This cannot be undone.",
+        "preview": preview, "preview_alt": image["caption"] or image["filename"],
+        "action": f"/dashboard/images/{image_id}/delete", "button": "Delete image",
+        "cancel": "/dashboard"})
+
+
+@router.post("/dashboard/images/{image_id}/delete")
+async def delete(request: Request, image_id: str, viewer: CurrentViewer) -> Response:
+    form = await read_form(request)
+    csrf.check(request, form.get(csrf.FIELD), signed_in_only=True)
+    # Already gone (a double click, another tab) is the outcome the person wanted.
+    with contextlib.suppress(NotFound):
+        await services_of(request).images.delete(principal_for(viewer), image_id)
+    return redirect("/dashboard?notice=deleted")
