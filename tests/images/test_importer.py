@@ -226,10 +226,13 @@ async def _fetch(url: str, dest: Path, settings: ImportSettings = LOCAL, **kw: A
 )
 async def test_private_addresses_refused_by_default(url: str, srv: _Server, dest: Path) -> None:
     port = srv.server_address[1]
+    # A connection attempt to an unroutable address would wait out the 10 s connect timeout;
+    # the policy refuses at once. (The bound is loose so a loaded CI machine never flakes.)
+    patient = STRICT.model_copy(update={"connect_timeout": 10.0, "total_timeout": 20.0})
     started = time.monotonic()
     with pytest.raises(FetchFailed) as info:
-        await _fetch(url.format(port=port), dest, STRICT)
-    assert time.monotonic() - started < 0.5  # refused before any connection attempt
+        await _fetch(url.format(port=port), dest, patient)
+    assert time.monotonic() - started < 5  # refused before any connection attempt
     assert info.value.message.endswith("address not allowed.")
     assert info.value.status == 422
     assert srv.requests == []
@@ -362,7 +365,7 @@ async def test_stalled_body_times_out(srv: _Server, dest: Path) -> None:
     started = time.monotonic()
     with pytest.raises(FetchFailed, match="timed out"):
         await _fetch(f"{srv.base}/stall", dest)
-    assert 0.4 < time.monotonic() - started < 2.0  # read_timeout is 0.5 s
+    assert 0.4 < time.monotonic() - started < 4.0  # read_timeout 0.5 s; loose bound
     assert list(dest.iterdir()) == []
 
 
@@ -371,7 +374,7 @@ async def test_total_timeout(srv: _Server, dest: Path) -> None:
     started = time.monotonic()
     with pytest.raises(FetchFailed, match="timed out"):
         await _fetch(f"{srv.base}/trickle", dest, settings)
-    assert 0.5 < time.monotonic() - started < 2.0
+    assert 0.5 < time.monotonic() - started < 4.0
     assert list(dest.iterdir()) == []
 
 
@@ -576,7 +579,7 @@ async def test_slow_resolver_counts_against_connect_timeout(dest: Path) -> None:
             await _fetch("http://slow.example/x", dest, settings, transport=transport)
     finally:
         await transport.aclose()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0
 
 
 async def test_backend_refuses_before_dialling() -> None:

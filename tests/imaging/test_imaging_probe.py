@@ -101,7 +101,7 @@ def _assert_refused_fast(path: Path) -> None:
     start = time.perf_counter()
     with pytest.raises(ImageTooLarge):
         probe_path(path)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 3.0
 
 
 def test_png_bomb_is_refused_fast(write: Write) -> None:

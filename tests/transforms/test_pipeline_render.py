@@ -265,7 +265,7 @@ def test_wide_blur_is_cheap_and_keeps_the_size(render: Render) -> None:
     source = imagegen.jpeg(1200, 900)
     started = time.monotonic()
     out = render(source, "blur=250", "jpg")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # a decode of the bomb would take minutes
     assert out.size == (1200, 900)
 
 
