@@ -28,8 +28,8 @@ format: ## apply ruff's fixes
 serve: ## run the service on the embedded default (SQLite + ./imgpro-data)
 	imgpro serve
 
-bench: ## benchmark uploads (see bench/README.md)
-	$(PYTHON) bench/upload.py
+bench: ## the benchmark harness: imgpro vs thumbor, ipx/sharp, nginx and bare pyvips (bench/README.md)
+	scripts/bench
 
 clean: ## remove local data and caches
 	rm -rf imgpro-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""imgpro's benchmarks (scripts, never tests). ``python -m bench --help`` runs the peer harness."""
