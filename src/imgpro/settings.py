@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list, description="Peers whose "
                                        "X-Forwarded-For is believed (IPs or CIDRs).")
     auto_migrate: bool = Field(True, description="Bring the schema up to date on start.")
+    accel_redirect_prefix: str = Field(
+        "", description="Behind nginx with the local blob store: answer cached CDN GETs with "
+        "X-Accel-Redirect to this internal location prefix (e.g. /_imgpro_blobs/) so nginx "
+        "sends the file. Empty = off. See docs/performance.md.")
 
     plans: list[PlanSettings] = Field(
         default_factory=list,
