@@ -234,7 +234,10 @@ def _load_all_frames(path: Path, probe: Probe, *, access: str = "sequential") ->
 
 def _load_animation(path: Path, probe: Probe, size: tuple[int, int], smart: bool,
                     max_frames: int) -> Loaded:
-    # Random access: frames are cut out of one tall strip and may be rotated one by one.
+    if not smart:
+        return _thumbnail_animation(path, probe, size, max_frames)
+    # Saliency crops are chosen frame by frame: cut frames out of the full-size strip
+    # (random access, so the whole strip is decoded once).
     strip = _load_all_frames(path, probe, access="random")
     try:
         page = int(strip.get("page-height")) if strip.get_typeof("page-height") else 0
@@ -244,6 +247,29 @@ def _load_animation(path: Path, probe: Probe, size: tuple[int, int], smart: bool
         loop = int(strip.get("loop")) if strip.get_typeof("loop") else None
         frames = [_resize(strip.crop(0, i * page, strip.width, page), size, smart)
                   for i in range(count)]
+    except pyvips.Error as exc:
+        raise InvalidImage() from exc
+    return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
+
+
+def _thumbnail_animation(path: Path, probe: Probe, size: tuple[int, int],
+                         max_frames: int) -> Loaded:
+    """Every frame resized to exactly ``size`` while the file streams through libvips'
+    page-aware ``thumbnail``: memory is bounded by the *output* strip, not the decoded
+    source (a 50-frame 12 MP GIF no longer needs the whole full-size strip in memory)."""
+    n = -1 if probe.frames <= max_frames else max(max_frames, 1)
+    try:
+        has_icc = _has_icc(_open_header(path, probe.source_format))
+        to_srgb = {"output_profile": "srgb"} if has_icc else {}
+        strip = pyvips.Image.thumbnail(f"{path}[n={n},fail_on=truncated]", size[0],
+                                       height=size[1], size="force", no_rotate=True,
+                                       **to_srgb).copy_memory()
+        page = int(strip.get("page-height")) if strip.get_typeof("page-height") else size[1]
+        page = page if 0 < page <= strip.height and strip.height % page == 0 else strip.height
+        count = min(strip.height // page, max(max_frames, 1))
+        delays = [int(d) for d in strip.get("delay")] if strip.get_typeof("delay") else None
+        loop = int(strip.get("loop")) if strip.get_typeof("loop") else None
+        frames = [strip.crop(0, i * page, strip.width, page) for i in range(count)]
     except pyvips.Error as exc:
         raise InvalidImage() from exc
     return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
