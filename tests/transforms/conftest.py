@@ -11,7 +11,8 @@ import pyvips
 
 from imgpro.imaging.probe import SNIFF_BYTES, Probe, probe_file, sniff
 from imgpro.transforms import pipeline
-from imgpro.transforms.spec import output_format, parse_query
+from imgpro.transforms.negotiate import output_format
+from imgpro.transforms.spec import parse_query
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "images"
 LIMITS = pipeline.Limits(max_pixels=50_000_000, max_frames=1000)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import (
     DEFAULT_QUALITY,
     FITS,
@@ -21,7 +22,6 @@ from imgpro.transforms.spec import (
     canonical,
     effective_quality,
     is_identity,
-    output_format,
     parse_query,
 )
 

@@ -34,7 +34,8 @@ from imgpro.settings import LimitSettings, RenderSettings
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.cache import etag_for, variant_key
-from imgpro.transforms.spec import OUTPUT_FORMATS, output_format, parse_query
+from imgpro.transforms.negotiate import output_format
+from imgpro.transforms.spec import OUTPUT_FORMATS, parse_query
 
 T = TypeVar("T")
 # Variants up to this size are read whole in one thread hop; larger ones are streamed.

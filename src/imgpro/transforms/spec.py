@@ -64,7 +64,7 @@ Format-dependent parts (applied by ``canonical``, and by the helpers the pipelin
 Other
 - ``is_identity`` means "no pixel change" (no resize, rotate, flip, adjustment, blur, sharpen);
   format, quality and bg are encoding choices and do not count.
-- ``format=auto`` (``output_format``): only an *explicit* ``image/avif`` or ``image/webp`` in
+- ``format=auto`` (``negotiate.output_format``): only an *explicit* ``image/avif`` or ``image/webp`` in
   ``Accept`` with q > 0 opts in — wildcards (``*/*``, ``image/*``) do not, because clients that
   send only wildcards (curl, old browsers) cannot be assumed to decode AVIF. The higher q wins,
   AVIF on a tie. Animated sources skip AVIF (libvips writes no animated AVIF). The fallback is
@@ -84,6 +84,7 @@ from functools import partial
 from typing import Final
 from urllib.parse import quote
 
+from imgpro.transforms.orientation import CANON_ORIENT, FLIP_MATRICES, orient_matrix
 from imgpro.transforms.sizes import NAMED_SIZES, SOCIAL_SIZE
 
 MAX_SIDE: Final = 8192
@@ -96,8 +97,8 @@ DEFAULT_BG: Final = "ffffff"
 FLIPS: Final = ("h", "v", "hv")
 MAX_IGNORED: Final = 32
 
-_FORMAT_ALIASES: Final = {"jpeg": "jpg"}
-_SOURCE_ALIASES: Final = {"jpeg": "jpg", "heic": "jpg", "heif": "jpg"}
+FORMAT_ALIASES: Final = {"jpeg": "jpg"}
+SOURCE_ALIASES: Final = {"jpeg": "jpg", "heic": "jpg", "heif": "jpg"}
 # Float params -> inclusive range; 1 is the no-op of the multipliers, 0 of sharp; blur has none.
 _FLOAT_RANGES: Final[Mapping[str, tuple[int, int]]] = {
     "brightness": (0, 10), "contrast": (0, 10), "saturation": (0, 10), "gamma": (0, 10),
@@ -110,44 +111,7 @@ _FLOAT_FIELDS: Final = tuple(_FLOAT_RANGES)
 _INT_RE: Final = re.compile(r"[0-9]{1,10}")
 _DEC_RE: Final = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?")
 _HEX_RE: Final = re.compile(r"#?(?:[0-9a-f]{6}|[0-9a-f]{3})")
-_QVALUE_RE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 _CENT: Final = Decimal("0.01")
-
-
-# --- rotate/flip as the dihedral group of the square (screen coords, y down) ----------------
-_Matrix = tuple[int, int, int, int]  # (a, b, c, d): (x, y) -> (a*x + b*y, c*x + d*y)
-_ROT90: Final[_Matrix] = (0, -1, 1, 0)  # clockwise on screen: top (0,-1) -> right (1,0)
-_FLIP_M: Final[Mapping[str | None, _Matrix]] = {
-    None: (1, 0, 0, 1),
-    "h": (-1, 0, 0, 1),
-    "v": (1, 0, 0, -1),
-    "hv": (-1, 0, 0, -1),
-}
-
-
-def _mul(m: _Matrix, n: _Matrix) -> _Matrix:  # m after n
-    return (
-        m[0] * n[0] + m[1] * n[2],
-        m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2],
-        m[2] * n[1] + m[3] * n[3],
-    )
-
-
-def _orient_matrix(rotate: int, flip: str | None) -> _Matrix:
-    m = _FLIP_M[None]
-    for _ in range(rotate // 90):
-        m = _mul(_ROT90, m)
-    return _mul(_FLIP_M[flip], m)  # rotate first, then flip
-
-
-# Representatives in order of preference: fewest operations first.
-_PREFERRED: Final = (
-    (0, None), (90, None), (180, None), (270, None), (0, "h"), (0, "v"), (90, "h"), (90, "v"),
-)  # fmt: skip
-_CANON_ORIENT: Final[Mapping[_Matrix, tuple[int, str | None]]] = {
-    _orient_matrix(r, f): (r, f) for r, f in reversed(_PREFERRED)
-}
 
 
 # --- the spec --------------------------------------------------------------------------------
@@ -166,7 +130,7 @@ class TransformSpec:
     gravity: str = "center"
     short_side: int | None = None  # size=s|m|l: short side in px, never enlarged
     format: str | None = None  # explicit output format (never "auto")
-    auto_format: bool = False  # format=auto: pick from Accept (see output_format)
+    auto_format: bool = False  # format=auto: pick from Accept (see negotiate.output_format)
     quality: int | None = None  # as requested; use effective_quality() to encode
     brightness: float | None = None
     contrast: float | None = None
@@ -192,7 +156,7 @@ class TransformSpec:
             raise ValueError(f"bad format: {self.format}")
         if self.quality is not None and not 1 <= self.quality <= 100:
             raise ValueError(f"quality out of range: {self.quality}")
-        if self.rotate % 90 or self.flip not in _FLIP_M:
+        if self.rotate % 90 or self.flip not in FLIP_MATRICES:
             raise ValueError(f"bad rotate/flip: {self.rotate}/{self.flip}")
         if self.bg is not None and not re.fullmatch(r"[0-9a-f]{6}", self.bg):
             raise ValueError(f"bad bg: {self.bg}")
@@ -210,7 +174,7 @@ class TransformSpec:
             object.__setattr__(self, "fit", "scale-down")
         if not (self.fit == "cover" and self.width is not None and self.height is not None):
             object.__setattr__(self, "gravity", "center")
-        rotate, flip = _CANON_ORIENT[_orient_matrix(self.rotate % 360, self.flip)]
+        rotate, flip = CANON_ORIENT[orient_matrix(self.rotate % 360, self.flip)]
         object.__setattr__(self, "rotate", rotate)
         object.__setattr__(self, "flip", flip)
         if self.format is not None:
@@ -282,7 +246,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], object]]] = {
     "fit": lambda r: _choice(r, _ident(*FITS)),
     "g": lambda r: _choice(r, _ident(*GRAVITIES)),
     "dpr": lambda r: _dec(r, 1, 4),
-    "format": lambda r: _choice(r, _ident(*OUTPUT_FORMATS, "auto", **_FORMAT_ALIASES)),
+    "format": lambda r: _choice(r, _ident(*OUTPUT_FORMATS, "auto", **FORMAT_ALIASES)),
     "q": lambda r: _int(r, 1, 100),
     **{name: partial(_dec, lo=lo, hi=hi) for name, (lo, hi) in _FLOAT_RANGES.items()},
     "rotate": _rotate,
@@ -391,57 +355,7 @@ def _opt_str(value: object) -> str | None:
 
 
 # --- output format, encoding helpers, canonical form ------------------------------------------
-def _accept_qualities(accept: str | None) -> dict[str, float]:
-    """Media type → highest q it was given (malformed entries are skipped)."""
-    found: dict[str, float] = {}
-    for part in (accept or "")[:4096].split(","):
-        media, _, rest = part.partition(";")
-        media = media.strip().lower()
-        q: float | None = 1.0
-        for param in rest.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                value = value.strip()
-                q = float(value) if _QVALUE_RE.fullmatch(value) else None
-        if media and q is not None:
-            found[media] = max(found.get(media, 0.0), q)
-    return found
-
-
-def output_format(
-    spec: TransformSpec,
-    *,
-    path_ext: str,
-    source_format: str,
-    accept: str | None,
-    has_alpha: bool = False,
-    animated: bool = False,
-) -> tuple[str, bool]:
-    """The served format and whether the response varies on ``Accept``.
-
-    Precedence: ``format=<fmt>`` > ``format=auto`` (decided from ``accept``) > the path's
-    extension (``jpeg`` → ``jpg``, case-insensitive) > the source's format (``heic``/``heif`` →
-    ``jpg``; anything not encodable → ``jpg``). Never raises.
-    """
-    if spec.format is not None:
-        return spec.format, False
-    if spec.auto_format:
-        q = _accept_qualities(accept)
-        candidates = [(q.get("image/avif", 0.0), 1, "avif"), (q.get("image/webp", 0.0), 0, "webp")]
-        usable = [c for c in candidates if c[0] > 0 and not (animated and c[2] == "avif")]
-        if usable:
-            return max(usable)[2], True
-        return ("gif" if animated else "png" if has_alpha else "jpg"), True
-    ext = _ascii_lower(path_ext).lstrip(".")
-    ext = _FORMAT_ALIASES.get(ext, ext)
-    if ext in OUTPUT_FORMATS:
-        return ext, False
-    source = _ascii_lower(source_format)
-    source = _SOURCE_ALIASES.get(source, source)
-    return (source if source in OUTPUT_FORMATS else "jpg"), False
-
-
-def _ascii_lower(value: str) -> str:
+def ascii_lower(value: str) -> str:
     return value.lower() if value.isascii() else ""
 
 
