@@ -64,11 +64,11 @@ Format-dependent parts (applied by ``canonical``, and by the helpers the pipelin
 Other
 - ``is_identity`` means "no pixel change" (no resize, rotate, flip, adjustment, blur, sharpen);
   format, quality and bg are encoding choices and do not count.
-- ``format=auto`` (``negotiate.output_format``): only an *explicit* ``image/avif`` or
-  ``image/webp`` in ``Accept`` with q > 0 opts in — wildcards (``*/*``, ``image/*``) do not, because clients that
-  send only wildcards (curl, old browsers) cannot be assumed to decode AVIF. The higher q wins,
-  AVIF on a tie. Animated sources skip AVIF (libvips writes no animated AVIF). The fallback is
-  GIF if animated, PNG if the source has alpha, else JPEG. ``vary_on_accept`` is true whenever
+- ``format=auto`` (``negotiate.output_format``): only an *explicit* ``image/avif`` or ``image/webp``
+  in ``Accept`` with q > 0 opts in — wildcards (``*/*``, ``image/*``) do not, because clients that
+  send only wildcards (curl, old browsers) cannot be assumed to decode AVIF. The higher q wins, AVIF
+  on a tie. Animated sources skip AVIF (libvips writes no animated AVIF). The fallback is GIF if
+  animated, PNG if the source has alpha, else JPEG. ``vary_on_accept`` is true whenever
   ``format=auto`` decided, so ``format=auto`` resolving to webp and ``format=webp`` share a variant.
 """
 
