@@ -71,8 +71,11 @@ Rect = tuple[int, int, int, int]  # left, top, width, height
 
 @dataclass(frozen=True)
 class Limits:
+    """The operator's bounds and render policy (``IMGPRO_LIMITS``/``IMGPRO_RENDER``)."""
+
     max_pixels: int  # per output frame, and all frames of an animation together
     max_frames: int
+    fast_shrink: bool = True  # JPEG shrink-on-load like Pillow's draft mode (vips.load)
 
 
 @dataclass(frozen=True)
@@ -314,7 +317,7 @@ def _load(work: Work) -> None:
     g = work.plan.geometry
     loaded = vips.load(work.path, work.probe, g.resize, smart=g.smart,
                        animated=work.plan.frames > 1, max_frames=work.plan.frames,
-                       has_icc=work.has_icc)
+                       has_icc=work.has_icc, fast_shrink=work.limits.fast_shrink)
     work.frames, work.delays, work.loop = loaded.frames, loaded.delays, loaded.loop
 
 
