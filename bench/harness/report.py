@@ -49,10 +49,12 @@ def transforms_summary(data: dict[str, Any]) -> str:
                      *["/".join(_fmt(get(by, n, "req_per_s")) for n in names)],
                      *["/".join(_fmt(get(by, n, "p95_ms")) for n in names)],
                      *["/".join(_fmt(get(by, n, "peak_rss_mb")) for n in names)],
-                     "/".join(_fmt(get(by, n, "psnr_vs_floor")) for n in names[:3])])
+                     "/".join(_fmt(get(by, n, "psnr_vs_floor")) for n in names[:3]),
+                     "/".join(_fmt(get(by, n, "psnr_vs_reference")) for n in names)])
     return _table(["image", "op", "c", "CPU ms/req imgpro/thumbor/ipx/floor",
                    "req/s imgpro/thumbor/ipx/floor", "p95 ms imgpro/thumbor/ipx/floor",
-                   "peak RSS MB imgpro/thumbor/ipx/floor", "PSNR dB imgpro/thumbor/ipx"], rows)
+                   "peak RSS MB imgpro/thumbor/ipx/floor", "PSNR vs floor dB imgpro/thumbor/ipx",
+                   "PSNR vs reference dB imgpro/thumbor/ipx/floor"], rows)
 
 
 def transforms(data: dict[str, Any]) -> str:
@@ -69,7 +71,7 @@ def transforms(data: dict[str, Any]) -> str:
                 f"×{o['frames']}f" if o.get("frames", 1) > 1 else "")) if o else None
             table.append([r["image"], r["op"], r["concurrency"], r["contender"],
                           f"skipped: {r['skipped']}", None, None, None, None, None,
-                          o.get("bytes"), dims, None, None, None])
+                          o.get("bytes"), dims, None, None, None, None])
             continue
         o = r.get("output", {})
         dims = f"{o.get('width')}×{o.get('height')}" + (
@@ -77,10 +79,12 @@ def transforms(data: dict[str, Any]) -> str:
         table.append([r["image"], r["op"], r["concurrency"], r["contender"], r["req_per_s"],
                       r["p50_ms"], r["p95_ms"], r["p99_ms"], r.get("cpu_ms_per_req"),
                       r["peak_rss_mb"], o.get("bytes"), dims, r.get("psnr_vs_floor"),
-                      f"{r['ok']}/{r['errors']}", r.get("foreign_cpu_pct")])
+                      r.get("psnr_vs_reference"), f"{r['ok']}/{r['errors']}",
+                      r.get("foreign_cpu_pct")])
     out.append(_table(["image", "op", "c", "contender", "req/s", "p50 ms", "p95 ms", "p99 ms",
                        "CPU ms/req", "peak RSS MB", "out bytes", "out dims",
-                       "PSNR vs floor dB", "n ok/err", "other load %"], table))
+                       "PSNR vs floor dB", "PSNR vs reference dB", "n ok/err", "other load %"],
+                      table))
     # ratios
     cells: dict[tuple[str, str, int], dict[str, dict[str, Any]]] = {}
     for r in rows:

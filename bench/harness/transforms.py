@@ -5,7 +5,7 @@ contender gets the same closed-loop load: request i asks for target size base+i 
 every request is a cold render everywhere. One warm-up request per cell (target base-7, outside
 the sequence) checks the URL answers 200 first. Reported per cell: req/s, p50/p95/p99, peak RSS
 of the server's process tree, output bytes/dimensions/frames of request 0, and its PSNR against
-the floor's request 0.
+the floor's request 0 and against a full-quality reference (similarity.py).
 
 imgpro-only rows: the literal ``?size=m`` and the no-parameter original, which cannot vary a size
 parameter; there each request goes to a *different uploaded copy* of the same file, so every
@@ -24,7 +24,7 @@ from bench.harness import images as imgs
 from bench.harness.common import WORK, LoadResult, Meter, log
 from bench.harness.load import http_load
 from bench.harness.ops import MATRIX, OPS, QUICK_MATRIX, Op
-from bench.harness.similarity import describe, psnr
+from bench.harness.similarity import describe, psnr, psnr_vs_reference
 
 OUT = WORK / "outputs"
 
@@ -46,6 +46,7 @@ def _record(name: str, img: imgs.TestImage, op: Op, conc: int, summary: dict[str
             row["output"] = describe(body)
             if floor_ref is not None and floor_ref.exists():
                 row["psnr_vs_floor"] = psnr(body, floor_ref.read_bytes())
+            row["psnr_vs_reference"] = psnr_vs_reference(body, str(img.path))
         except Exception as exc:  # an undecodable output is a result, not a crash
             row["output"] = {"error": str(exc)[:200], "bytes": len(body)}
     return row
@@ -58,7 +59,8 @@ def _print(row: dict[str, Any]) -> None:
         f"RSS {row['peak_rss_mb']:>6} MB  CPU {row['cpu_ms_per_req']:>6} ms/req  "
         f"other {row['foreign_cpu_pct']:>4}%  n={row['ok']} err={row['errors']}  "
         f"out {out.get('width')}x{out.get('height')}x{out.get('frames')} "
-        f"{out.get('bytes')} B  PSNR {row.get('psnr_vs_floor')}")
+        f"{out.get('bytes')} B  PSNR {row.get('psnr_vs_floor')} "
+        f"(vs reference {row.get('psnr_vs_reference')})")
 
 
 # A contender whose warm-up request alone takes longer than this is not loaded at all for that
