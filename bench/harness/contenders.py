@@ -52,9 +52,10 @@ class Imgpro:
             "--plan", "unlimited")
         self.key = cli(self.env, "keys", "create", "bench@example.com", "--name", "bench")
         workers = os.environ.get("BENCH_IMGPRO_WORKERS", "")
+        self.serve_args = ["--workers", workers] if workers else []
         self.server = Server("imgpro", argv or [
-            PY, "-m", "imgpro.cli", "serve", "--port", str(self.port),
-            *(["--workers", workers] if workers else [])], env=self.env)
+            PY, "-m", "imgpro.cli", "serve", "--port", str(self.port), *self.serve_args],
+            env=self.env)
         wait_http(f"{self.base}/openapi.json", proc=self.server.proc)
         self.ids: dict[str, tuple[str, str]] = {}  # image name -> (prefix, id)
 

@@ -10,8 +10,8 @@ Rows (each at concurrency cores and 4x cores, one URL repeated, wrk if installab
 - nginx -> imgpro (proxy_pass): the usual reverse-proxy deployment;
 - nginx -> stub -> internal location: nginx's half of X-Accel-Redirect alone (the upstream is
   a second nginx server that only answers the header), i.e. what nginx costs per hit;
-- nginx -> imgpro X-Accel prototype (bench/harness/accel_proto.py) -> internal location: the
-  fast path end to end.
+- nginx -> imgpro with ``IMGPRO_ACCEL_REDIRECT_PREFIX`` set (a second ``imgpro serve`` on the
+  same data) -> internal location: the fast path end to end.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bench.harness.common import PY, WORK, Meter, Server, free_port, log, wait_h
 from bench.harness.load import python_load_summary, wrk_load
 
 NGINX = WORK / "nginx"
+ACCEL_PREFIX = "/_imgpro_blobs/"
 
 
 def nginx_conf(port: int, stub_port: int, imgpro_port: int, accel_port: int, blobs: Path,
@@ -124,10 +125,16 @@ http {{
 
 
 def _variant_file(blobs: Path, image_id: str) -> Path:
-    files = sorted((blobs / "variants" / image_id).glob("*"), key=lambda p: p.stat().st_mtime)
-    if not files:
-        raise RuntimeError(f"no variant rendered for {image_id}")
-    return files[-1]
+    # imgpro may store a fresh variant just after answering: give it a moment.
+    deadline = time.monotonic() + 10
+    while True:
+        files = sorted((blobs / "variants" / image_id).glob("*"),
+                       key=lambda p: p.stat().st_mtime)
+        if files:
+            return files[-1]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no variant rendered for {image_id}")
+        time.sleep(0.05)
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -208,13 +215,16 @@ def run(quick: bool) -> dict[str, Any]:
         for label, t in targets.items():
             shutil.copyfile(t["file"], NGINX / "static" / f"{label}{t['file'].suffix}")
         port, stub_port, accel_port = free_port(), free_port(), free_port()
-        accel = Server("imgpro-accel", [PY, "-m", "bench.harness.accel_proto", "--port",
-                                        str(accel_port)], env=imgpro.env)
+        # The documented deployment (docs/performance.md): imgpro answers GETs of stored
+        # variants with X-Accel-Redirect; nginx sends the file from the internal location.
+        accel = Server("imgpro-accel", [PY, "-m", "imgpro.cli", "serve", "--port",
+                                        str(accel_port), *imgpro.serve_args],
+                       env={**imgpro.env, "IMGPRO_ACCEL_REDIRECT_PREFIX": ACCEL_PREFIX})
         servers.append(accel)
         wait_http(f"http://127.0.0.1:{accel_port}/openapi.json", proc=accel.proc)
         conf = NGINX / "nginx.conf"
         conf.write_text(nginx_conf(port, stub_port, imgpro.port, accel_port, imgpro.blobs,
-                                   "/_imgpro_blobs/" + targets["small"]["key"]))
+                                   ACCEL_PREFIX + targets["small"]["key"]))
         ngx = Server("nginx", [nginx, "-c", str(conf), "-p", str(NGINX)])
         servers.append(ngx)
         wait_http(f"http://127.0.0.1:{port}/static/", proc=ngx.proc)
@@ -239,7 +249,7 @@ def run(quick: bool) -> dict[str, Any]:
                 row("nginx -> imgpro (proxy_pass)", label, conc, base + rel,
                     [ngx.pid, imgpro.pid])
             for conc in levels:
-                row("nginx -> imgpro X-Accel prototype", label, conc, base + "/accel" + rel,
+                row("nginx -> imgpro X-Accel-Redirect", label, conc, base + "/accel" + rel,
                     [ngx.pid, accel.pid])
         for conc in levels:
             row("nginx -> stub -> internal (nginx half)", "small", conc, base + "/stub/x",
