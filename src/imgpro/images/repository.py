@@ -16,10 +16,23 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro.db.tables import image_labels, image_tombstones, images, workspaces
+from imgpro.images.schemas import OBJECT_FIELDS
 
 
 def _live(now: dt.datetime) -> sa.ColumnElement[bool]:
     return sa.or_(images.c.expires_at.is_(None), images.c.expires_at > now)
+
+
+# What the Image object needs (schemas.OBJECT_FIELDS, in that order), then ``seq`` for the
+# cursor. ``metadata`` and ``labels`` come back as their stored JSON text, not decoded by the
+# driver: nearly every row holds "{}", and the Image object skips json.loads for that (on
+# PostgreSQL asyncpg decodes a json column itself, hence a cast rather than a type_coerce).
+_AS_TEXT = {"metadata", "labels"}
+OBJECT_COLUMNS = (
+    *(sa.cast(images.c[name], sa.Text).label(name) if name in _AS_TEXT else images.c[name]
+      for name in OBJECT_FIELDS),
+    images.c.seq,
+)
 
 
 def encode_cursor(seq: int) -> str:
@@ -43,6 +56,12 @@ async def get_visible(conn: AsyncConnection, workspace_id: str, image_id: str,
                                 _live(now)))).first()
 
 
+def select_object(workspace_id: str, image_id: str, now: dt.datetime) -> sa.Select[Any]:
+    """One visible image, :data:`OBJECT_COLUMNS` only (a lone SELECT: ``Database.fetch_first``)."""
+    return sa.select(*OBJECT_COLUMNS).where(
+        images.c.id == image_id, images.c.workspace_id == workspace_id, _live(now))
+
+
 async def get_for_delivery(conn: AsyncConnection, image_id: str,
                            now: dt.datetime) -> sa.Row[Any] | None:
     """The CDN and viewer look images up by id alone (the URL is the capability)."""
@@ -50,12 +69,12 @@ async def get_for_delivery(conn: AsyncConnection, image_id: str,
         sa.select(images).where(images.c.id == image_id, _live(now)))).first()
 
 
-async def list_visible(conn: AsyncConnection, workspace_id: str, now: dt.datetime, *,
-                       limit: int, before_seq: int | None = None,
-                       labels: Sequence[tuple[str, str]] = (),
-                       ids: Sequence[str] | None = None) -> list[sa.Row[Any]]:
-    """Newest first, keyset-paginated on ``seq``: a page costs the same at any depth."""
-    query = sa.select(images).where(images.c.workspace_id == workspace_id, _live(now))
+def select_visible(workspace_id: str, now: dt.datetime, *, limit: int,
+                   before_seq: int | None = None, labels: Sequence[tuple[str, str]] = (),
+                   ids: Sequence[str] | None = None) -> sa.Select[Any]:
+    """Newest first, keyset-paginated on ``seq``: a page costs the same at any depth.
+    :data:`OBJECT_COLUMNS` only (a lone SELECT: ``Database.fetch``)."""
+    query = sa.select(*OBJECT_COLUMNS).where(images.c.workspace_id == workspace_id, _live(now))
     if before_seq is not None:
         query = query.where(images.c.seq < before_seq)
     for key, value in labels:
@@ -64,20 +83,24 @@ async def list_visible(conn: AsyncConnection, workspace_id: str, now: dt.datetim
             image_labels.c.value == value, image_labels.c.image_seq == images.c.seq))
     if ids is not None:
         query = query.where(images.c.id.in_(list(ids)))
-    query = query.order_by(images.c.seq.desc()).limit(limit)
-    return list((await conn.execute(query)).all())
+    return query.order_by(images.c.seq.desc()).limit(limit)
 
 
 async def insert_image(conn: AsyncConnection, values: dict[str, Any]) -> int:
     result = await conn.execute(images.insert().values(**values))
     seq = int(result.inserted_primary_key[0])  # type: ignore[index]
-    await replace_labels(conn, seq, values["workspace_id"], values.get("labels") or {})
+    await _insert_labels(conn, seq, values["workspace_id"], values.get("labels") or {})
     return seq
 
 
 async def replace_labels(conn: AsyncConnection, seq: int, workspace_id: str,
                          labels: dict[str, str]) -> None:
     await conn.execute(image_labels.delete().where(image_labels.c.image_seq == seq))
+    await _insert_labels(conn, seq, workspace_id, labels)
+
+
+async def _insert_labels(conn: AsyncConnection, seq: int, workspace_id: str,
+                         labels: dict[str, str]) -> None:
     if labels:
         await conn.execute(image_labels.insert(), [
             {"image_seq": seq, "workspace_id": workspace_id, "key": k, "value": v}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,50 +17,94 @@ class Links:
     """Where the faces live, so the Image object's URLs follow the operator's settings."""
 
     def __init__(self, cdn_base: str, web_base: str) -> None:
-        self.cdn_base = cdn_base
-        self.web_base = web_base
+        self.cdn_base = cdn_base  # url: {cdn_base}/{prefix}/{id}.{format}
+        self.web_base = web_base  # page_url: {web_base}/{id}
 
-    def cdn_url(self, prefix: str, image_id: str, fmt: str) -> str:
-        return f"{self.cdn_base}/{prefix}/{image_id}.{fmt}"
 
-    def page_url(self, image_id: str) -> str:
-        return f"{self.web_base}/{image_id}"
+# The columns an Image object is made of, in the order _shape takes them. The list query
+# selects exactly these (repository.OBJECT_COLUMNS), so its rows are unpacked by position:
+# reading 20 attributes off a SQLAlchemy Row by name costs more than building the object.
+OBJECT_FIELDS = ("id", "prefix", "filename", "format", "width", "height", "bytes",
+                 "transformable", "status", "public", "caption", "metadata", "labels", "nsfw",
+                 "blurhash", "color", "published_at", "expires_at", "created_at")
 
 
 def image_object(row: Any, links: Links) -> dict[str, Any]:
-    """Shape one ``images`` row as the public Image object; every field always present."""
-    url = links.cdn_url(row.prefix, row.id, row.format)
-    sizes: dict[str, Any] = {}
-    if row.transformable and row.width and row.height:
-        for short, long_name in SIZE_NAMES.items():
-            w, h = named_size(row.width, row.height, short)
-            sizes[long_name] = {"url": f"{url}?size={short}", "width": w, "height": h}
-    placeholder = None
-    if row.transformable and row.blurhash:
-        placeholder = {"blurhash": row.blurhash, "color": row.color}
+    """Shape one row as the public Image object; every field always present. ``row`` has the
+    :data:`OBJECT_FIELDS` by name (a full ``images`` row, or one of OBJECT_COLUMNS)."""
+    return _shape(links, *[getattr(row, name) for name in OBJECT_FIELDS])
+
+
+def image_objects(rows: Any, links: Links) -> list[dict[str, Any]]:
+    """Image objects from rows that *start with* the :data:`OBJECT_FIELDS`, in that order
+    (repository.OBJECT_COLUMNS) — the list page's fast path (it was 38 % of a page's CPU)."""
+    n = len(OBJECT_FIELDS)
+    return [_shape(links, *row[:n]) for row in rows]
+
+
+def _shape(links: Links, image_id: str, prefix: str, filename: str | None, fmt: str,
+           width: int | None, height: int | None, size: int | None, transformable: Any,
+           status: str, public: Any, caption: str | None, metadata: Any, labels: Any,
+           nsfw: Any, blurhash: str | None, color: str | None, published_at: dt.datetime | None,
+           expires_at: dt.datetime | None, created_at: dt.datetime | None) -> dict[str, Any]:
+    url = f"{links.cdn_base}/{prefix}/{image_id}.{fmt}"
+    transformable = bool(transformable)
     return {
-        "id": row.id,
+        "id": image_id,
         "object": "image",
         "url": url,
-        "page_url": links.page_url(row.id),
-        "sizes": sizes,
-        "filename": row.filename or f"{row.id}.{row.format}",
-        "format": row.format,
-        "width": row.width,
-        "height": row.height,
-        "bytes": row.bytes,
-        "transformable": bool(row.transformable),
-        "status": row.status,
-        "public": bool(row.public),
-        "published_at": iso(row.published_at),
-        "expires_at": iso(row.expires_at),
-        "created_at": iso(row.created_at),
-        "caption": row.caption,
-        "metadata": dict(row.metadata or {}),
-        "labels": dict(row.labels or {}),
-        "nsfw": bool(row.nsfw),
-        "placeholder": placeholder,
+        "page_url": f"{links.web_base}/{image_id}",
+        "sizes": _sizes(url, width, height) if transformable and width and height else {},
+        "filename": filename or f"{image_id}.{fmt}",
+        "format": fmt,
+        "width": width,
+        "height": height,
+        "bytes": size,
+        "transformable": transformable,
+        "status": status,
+        "public": bool(public),
+        "published_at": _iso(published_at),
+        "expires_at": _iso(expires_at),
+        "created_at": _iso(created_at),
+        "caption": caption,
+        "metadata": _string_map(metadata),
+        "labels": _string_map(labels),
+        "nsfw": bool(nsfw),
+        "placeholder": ({"blurhash": blurhash, "color": color}
+                        if transformable and blurhash else None),
     }
+
+
+def _sizes(url: str, width: int, height: int) -> dict[str, Any]:
+    return {long_name: {"url": f"{url}?size={short}", "width": w, "height": h}
+            for short, long_name, w, h in _named_sizes(width, height)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_sizes(width: int, height: int) -> tuple[tuple[str, str, int, int], ...]:
+    # Pure arithmetic, and most images of a collection share a handful of camera sizes.
+    return tuple((short, long_name, *named_size(width, height, short))
+                 for short, long_name in SIZE_NAMES.items())
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """clock.iso, faster for the usual case (a UTC datetime from the database): one
+    isoformat instead of astimezone + strftime."""
+    if value is None:
+        return None
+    if value.tzinfo is not dt.UTC or value.year < 1000:  # strftime pads years differently
+        return iso(value)
+    return value.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    """metadata/labels: decoded by the driver (full rows) or JSON text (OBJECT_COLUMNS)."""
+    if not value or value == "{}":
+        return {}
+    if isinstance(value, str):
+        decoded: dict[str, str] = json.loads(value)
+        return decoded
+    return dict(value)
 
 
 # -- documentation models (OpenAPI) -------------------------------------------------------------

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +34,7 @@ from imgpro.images.fields import (
     parse_time,
 )
 from imgpro.images.intake import SpooledFile
-from imgpro.images.schemas import Links, image_object
+from imgpro.images.schemas import Links, image_object, image_objects
 from imgpro.imaging.probe import Probe, probe_file, sniff, validate_decodable
 from imgpro.imaging.vips import make_placeholder
 from imgpro.principal import Principal
@@ -93,12 +94,12 @@ class ImageService:
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
-            row = await self._record(principal, upload, opts, probe, blurhash, color,
-                                     blob_key, now)
+            values = await self._record(principal, upload, opts, probe, blurhash, color,
+                                        blob_key, now)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
-        return image_object(row, self.links)
+        return image_object(SimpleNamespace(**values), self.links)
 
     def _expiry(self, principal: Principal, opts: UploadOptions,
                 now: dt.datetime) -> dt.datetime | None:
@@ -111,7 +112,12 @@ class ImageService:
 
     async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
                       probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
-                      now: dt.datetime) -> Any:
+                      now: dt.datetime) -> dict[str, Any]:
+        """Count and insert the row; returns the values written (they *are* the new row).
+
+        Everything slow happened before (probe, decode, blob move): on SQLite this transaction
+        holds the database's one write lock, so it is kept to the quota UPDATE and the INSERTs,
+        with no read-back of the row."""
         values: dict[str, Any] = {
             "workspace_id": principal.workspace_id, "prefix": principal.workspace_prefix,
             "source_format": probe.source_format, "format": probe.format,
@@ -131,7 +137,7 @@ class ImageService:
                 async with self.db.write() as conn:
                     await self._count(conn, principal, upload.size, now)
                     await repo.insert_image(conn, values)
-                    return await repo.get_visible(conn, principal.workspace_id, image_id, now)
+                return values
             except IntegrityError:
                 continue  # an 8-char id collided (about 1 in 10^12): draw another
         raise RuntimeError("could not allocate an image id")
@@ -145,11 +151,11 @@ class ImageService:
 
     # -- read -----------------------------------------------------------------------------
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
-        async with self.db.read() as conn:
-            row = await repo.get_visible(conn, principal.workspace_id, image_id, self.clock.now())
+        row = await self.db.fetch_first(
+            repo.select_object(principal.workspace_id, image_id, self.clock.now()))
         if row is None:
             raise NotFound()
-        return image_object(row, self.links)
+        return image_objects([row], self.links)[0]
 
     async def list(self, principal: Principal, *, limit: int = 20, cursor: str | None = None,
                    labels: Sequence[tuple[str, str]] = (),
@@ -163,14 +169,13 @@ class ImageService:
                 raise invalid("cursor", "not a cursor this API returned")
         if only_ids is not None and len(only_ids) > MAX_BATCH:
             raise invalid("ids", f"at most {MAX_BATCH} ids")
-        async with self.db.read() as conn:
-            rows = await repo.list_visible(conn, principal.workspace_id, self.clock.now(),
-                                           limit=limit + 1, before_seq=before, labels=labels,
-                                           ids=only_ids)
+        rows = await self.db.fetch(repo.select_visible(
+            principal.workspace_id, self.clock.now(), limit=limit + 1, before_seq=before,
+            labels=labels, ids=only_ids))
         has_more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = repo.encode_cursor(rows[-1].seq) if has_more and rows else None
-        return Page([image_object(r, self.links) for r in rows], next_cursor, has_more)
+        return Page(image_objects(rows, self.links), next_cursor, has_more)
 
     # -- update ---------------------------------------------------------------------------
     def _changes(self, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
