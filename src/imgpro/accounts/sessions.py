@@ -96,14 +96,14 @@ async def load_session(db: Database, token: str, *, now: dt.datetime) -> Session
     if not token or len(token) > 128:
         return None
     digest = token_hash(token)
-    async with db.read() as conn:
-        row = (await conn.execute(
-            sa.select(sessions.c.expires_at, sessions.c.last_seen_at, users.c.id, users.c.email,
-                      workspaces.c.id.label("wid"), workspaces.c.prefix, workspaces.c.plan)
-            .join(users, users.c.id == sessions.c.user_id)
-            .join(workspaces, sa.and_(workspaces.c.user_id == users.c.id,
-                                      workspaces.c.kind == "account"))
-            .where(sessions.c.token_hash == digest))).first()
+    # Every signed-in page comes through here: one SELECT, no transaction around it.
+    row = await db.fetch_first(
+        sa.select(sessions.c.expires_at, sessions.c.last_seen_at, users.c.id, users.c.email,
+                  workspaces.c.id.label("wid"), workspaces.c.prefix, workspaces.c.plan)
+        .join(users, users.c.id == sessions.c.user_id)
+        .join(workspaces, sa.and_(workspaces.c.user_id == users.c.id,
+                                  workspaces.c.kind == "account"))
+        .where(sessions.c.token_hash == digest))
     if row is None:
         return None
     if row.expires_at <= now or row.last_seen_at <= now - SESSION_IDLE:

@@ -296,11 +296,9 @@ class AppService:
         user_id = (user_header or "").strip()
         if not user_id:
             raise BadRequest("App requests must name the user in the X-Img-User header.")
-        async with self.db.read() as conn:
-            ws = (await conn.execute(sa.select(workspaces.c.id, workspaces.c.prefix).where(
-                workspaces.c.user_id == user_id, workspaces.c.app_id == app.id,
-                workspaces.c.kind == "app_user",
-                workspaces.c.disconnected_at.is_(None)))).first()
+        ws = await self.db.fetch_first(sa.select(workspaces.c.id, workspaces.c.prefix).where(
+            workspaces.c.user_id == user_id, workspaces.c.app_id == app.id,
+            workspaces.c.kind == "app_user", workspaces.c.disconnected_at.is_(None)))
         if ws is None:  # never connected, disconnected, or another app's user: the sandbox
             raise WorkspaceUnavailable()
         return Principal(mode=Mode.APP, workspace_id=ws.id, workspace_prefix=ws.prefix,
@@ -312,9 +310,8 @@ class AppService:
         if len(secret) > 128:
             raise Unauthorized("Invalid app secret.")
         digest = ids.sha256_hex(secret)
-        async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(apps).where(apps.c.secret_hash == digest))
-                   ).first()
+        # Every app request comes through here: one SELECT, no transaction around it.
+        row = await self.db.fetch_first(sa.select(apps).where(apps.c.secret_hash == digest))
         if row is None or not hmac.compare_digest(row.secret_hash, digest):
             raise Unauthorized("Invalid app secret.")
         app = _app(row)

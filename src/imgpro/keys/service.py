@@ -109,13 +109,13 @@ async def authenticate_key(db: Database, secret: str, *, now: dt.datetime) -> Pr
     if not secret.startswith(KEY_PREFIX) or len(secret) > 128:
         raise Unauthorized("Invalid API key.")
     digest = ids.sha256_hex(secret)
-    async with db.read() as conn:
-        row = (await conn.execute(
-            sa.select(api_keys.c.id, api_keys.c.secret_hash, api_keys.c.abilities,
-                      api_keys.c.revoked_at, api_keys.c.last_used_at, api_keys.c.user_id,
-                      api_keys.c.workspace_id, workspaces.c.prefix)
-            .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
-            .where(api_keys.c.secret_hash == digest))).first()
+    # Every API request comes through here: one SELECT, no transaction around it.
+    row = await db.fetch_first(
+        sa.select(api_keys.c.id, api_keys.c.secret_hash, api_keys.c.abilities,
+                  api_keys.c.revoked_at, api_keys.c.last_used_at, api_keys.c.user_id,
+                  api_keys.c.workspace_id, workspaces.c.prefix)
+        .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
+        .where(api_keys.c.secret_hash == digest))
     # The lookup is by hash, so timing reveals nothing about the key; compare anyway in
     # constant time as a second line of defence.
     if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at:
