@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
@@ -17,6 +18,9 @@ from imgpro.clock import Clock
 from imgpro.db import migrate
 from imgpro.db.engine import Database
 from imgpro.delivery import routes as delivery_routes
+from imgpro.delivery.handler import PREFIX as CDN_PREFIX
+from imgpro.delivery.handler import CdnHandler
+from imgpro.delivery.lookup import DeliveryLookup
 from imgpro.errors import install_error_handlers
 from imgpro.services import build_services
 from imgpro.settings import Settings
@@ -47,6 +51,26 @@ def run_migrations(url: str) -> None:
         raise errors[0]
 
 
+class ImgproApp(FastAPI):
+    """FastAPI, with the CDN in front of it: ``/i/…`` goes straight to a plain ASGI handler.
+
+    A cached CDN hit is ~15 us of imgpro's own work; Starlette's router walk, the
+    middleware stack and FastAPI's per-request machinery cost several times that (measured:
+    docs/transforms.md). Everything else — lifespan, the API, pages, OpenAPI — is FastAPI as
+    usual, and the CDN route is still in the OpenAPI document (``delivery/routes.py``)."""
+
+    cdn: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # root_path is empty under `imgpro serve`; mounted elsewhere, FastAPI's routing (which
+        # knows how to strip it) hands /i/ to the same handler.
+        if (self.cdn is not None and scope["type"] == "http" and not scope.get("root_path")
+                and scope["path"].startswith(CDN_PREFIX)):
+            await self.cdn(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
@@ -56,16 +80,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     db = Database(settings.resolved_database_url)
     blobs = make_blob_store(settings)
     services = build_services(settings, clock, db, blobs)
-    renderer = Renderer(blobs, settings.render, services.images.tmp_dir)
+    lookup = DeliveryLookup(db)
+
+    async def image_is_live(image_id: str) -> bool:
+        return await lookup.get(image_id, clock.now()) is not None
+
+    renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         renderer.close()
         await services.ratelimits.close()
+        await lookup.close()
         await db.dispose()
 
-    app = FastAPI(
+    app = ImgproApp(
         title="imgpro",
         version="0.1.0",
         summary="Image hosting and delivery that speaks the img.pro REST API.",
@@ -76,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.services = services
     app.state.renderer = renderer
+    app.cdn = CdnHandler(services, renderer, lookup)
     install_error_handlers(app)
     install_web_error_pages(app)  # HTML errors on page paths; /v1 and the CDN keep JSON
     app.include_router(images_routes.router)

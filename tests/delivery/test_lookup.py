@@ -1,9 +1,12 @@
-"""The CDN's row lookup: exact (no caching), and never stuck behind a SQLite lock."""
+"""The CDN's row lookup: exact (no caching), never stuck behind a SQLite lock, and on
+PostgreSQL a raw asyncpg read that falls back to the engine."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 import imagegen
@@ -13,10 +16,16 @@ from imgpro.delivery.lookup import DeliveryLookup
 from .support import new_image, owner
 
 
-async def test_lookup_sees_changes_at_once(client, services, clock):
+@pytest.fixture
+async def lookup(services) -> AsyncIterator[DeliveryLookup]:
+    found = DeliveryLookup(services.db)
+    yield found
+    await found.close()
+
+
+async def test_lookup_sees_changes_at_once(client, services, clock, lookup):
     headers = await owner(services)
     image = await new_image(client, imagegen.jpeg(32, 24), headers=headers)
-    lookup = DeliveryLookup(services.db)
     row = await lookup.get(image["id"], clock.now())
     assert (row.id, row.public, row.width) == (image["id"], True, 32)
     await client.patch(f"/v1/images/{image['id']}", headers=headers, json={"public": False})
@@ -26,9 +35,8 @@ async def test_lookup_sees_changes_at_once(client, services, clock):
     assert await lookup.get("zz99zz99", clock.now()) is None
 
 
-async def test_an_open_write_transaction_does_not_block_reads(client, services, clock):
+async def test_an_open_write_transaction_does_not_block_reads(client, services, clock, lookup):
     image = await new_image(client, imagegen.jpeg(32, 24))
-    lookup = DeliveryLookup(services.db)
     async with services.db.write() as conn:  # holds SQLite's write lock until the end
         await conn.execute(images.update().where(images.c.id == image["id"])
                            .values(caption="pending"))
@@ -36,11 +44,10 @@ async def test_an_open_write_transaction_does_not_block_reads(client, services, 
         assert row is not None and row.id == image["id"]
 
 
-async def test_busy_sqlite_falls_back_to_a_thread(client, services, clock, monkeypatch):
+async def test_busy_sqlite_falls_back_to_a_thread(client, services, clock, monkeypatch, lookup):
     if not services.db.is_sqlite:
-        pytest.skip("PostgreSQL has a single path")
+        pytest.skip("SQLite only")
     image = await new_image(client, imagegen.jpeg(32, 24))
-    lookup = DeliveryLookup(services.db)
     fast = await lookup.get(image["id"], clock.now())
     calls = []
 
@@ -51,5 +58,25 @@ async def test_busy_sqlite_falls_back_to_a_thread(client, services, clock, monke
     monkeypatch.setattr(lookup._fast, "read", busy)
     slow = await lookup.get(image["id"], clock.now())
     assert calls == [image["id"]]
+    # Both paths give the same row: the raw reader applies SQLAlchemy's own type processing.
+    assert tuple(fast) == tuple(slow) and fast.public is True and slow.transformable is True
+
+
+@pytest.mark.parametrize("failure", [asyncpg.InterfaceError("pool is closed"),
+                                     asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
+                                     ConnectionResetError("reset")])
+async def test_a_failed_raw_postgres_read_falls_back_to_the_engine(client, services, clock,
+                                                                   monkeypatch, lookup, failure):
+    if services.db.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    image = await new_image(client, imagegen.jpeg(32, 24))
+    fast = await lookup.get(image["id"], clock.now())
+    assert lookup._asyncpg is not None and lookup._asyncpg._pool is not None  # raw path taken
+
+    async def broken(image_id, now):
+        raise failure
+
+    monkeypatch.setattr(lookup._asyncpg, "read", broken)
+    slow = await lookup.get(image["id"], clock.now())
     # Both paths give the same row: the raw reader applies SQLAlchemy's own type processing.
     assert tuple(fast) == tuple(slow) and fast.public is True and slow.transformable is True

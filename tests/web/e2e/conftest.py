@@ -54,7 +54,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
     env.update({"IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_PUBLIC_BASE_URL": base,
-                "IMGPRO_SECRET_KEY": "e2e-secret-key", "PYTHONUNBUFFERED": "1"})
+                "IMGPRO_SECRET_KEY": "e2e-secret-key", "PYTHONUNBUFFERED": "1",
+                # On for the 500 check below (off by default for speed).
+                "IMGPRO_ACCESS_LOG": "true"})
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

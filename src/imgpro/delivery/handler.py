@@ -1,0 +1,232 @@
+"""The CDN face: ``GET|HEAD /i/{prefix}/{id}.{ext}`` (SPEC §5), as a plain ASGI app.
+
+The URL is the capability: an image is found by id alone (its prefix must match), public or
+not. Non-transformable formats (SVG, BMP, ICO) are served exactly as stored; everything else is
+served as a rendered variant (orientation applied, metadata stripped, transforms from the
+query), rendered once and then kept in the blob store.
+
+``app.py`` sends every ``/i/`` request here before FastAPI sees it: no router walk, no
+middleware stack, no dependency solving (together more than half the CPU of a cached hit;
+measured, docs/transforms.md). The OpenAPI document still describes the route
+(``routes.py``), and errors are the same JSON envelope as everywhere (``errors.render``).
+
+Hot path (a cached variant): one indexed lookup by id, parse + plan (cached), then a 304 (the
+ETag is computed, not stored) or the bytes from memory; a colder one opens the stored file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from starlette.responses import StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from imgpro.delivery.asgi import CdnRequest, Reply
+from imgpro.delivery.lookup import DeliveryLookup
+from imgpro.errors import (
+    ApiError,
+    ImageTooLarge,
+    InternalError,
+    InvalidImage,
+    MethodNotAllowed,
+    NotFound,
+    render,
+)
+from imgpro.services import Services
+from imgpro.storage import BlobNotFound
+from imgpro.transforms.render import Blob, Renderer, Variant
+
+log = logging.getLogger("imgpro.delivery")
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+MIME = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
+        "avif": "image/avif", "svg": "image/svg+xml", "bmp": "image/bmp", "ico": "image/x-icon"}
+EXT_ALIASES = {"jpeg": "jpg"}
+MAX_IGNORED = 32
+# Large files go out in 1 MB reads: a quarter of the thread hops of 256 KB, same throughput.
+STREAM_CHUNK = 1024 * 1024
+PREFIX = "/i/"
+
+
+def _split(path: str) -> tuple[str, str, str]:
+    """``/i/{prefix}/{id}.{ext}`` → (prefix, id, ext); anything else is a 404."""
+    prefix, slash, name = path[len(PREFIX):].partition("/")
+    image_id, dot, ext = name.rpartition(".")
+    if (not prefix or not slash or "/" in name or not dot or not image_id
+            or len(image_id) > 64):
+        raise NotFound("Not found.")
+    ext = ext.lower()
+    return prefix, image_id, EXT_ALIASES.get(ext, ext)
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def _base_headers(row: Any, etag: str, fmt: str) -> dict[str, str]:
+    headers = {"etag": etag, "cache-control": IMMUTABLE, "x-content-type-options": "nosniff",
+               "content-type": MIME[fmt]}
+    if not row.public:
+        headers["x-robots-tag"] = "noindex"
+    if fmt == "svg":
+        headers["content-security-policy"] = SVG_CSP
+    return headers
+
+
+def _not_modified(headers: dict[str, str]) -> Reply:
+    del headers["content-type"]
+    return Reply(304, headers)
+
+
+def _all_ignored(params: list[tuple[str, str]]) -> str | None:
+    """Images served as stored take no parameters: every one is ignored."""
+    names = sorted({quote(name, safe="-_.~[]")[:64] for name, _ in params if name})
+    return ", ".join(names[:MAX_IGNORED]) or None
+
+
+def _send(request: CdnRequest, blob: Blob, headers: dict[str, str]) -> ASGIApp:
+    headers["content-length"] = str(blob.size)
+    if request.method == "HEAD":
+        if blob.file is not None:
+            blob.file.close()
+        return Reply(200, headers)
+    if blob.data is not None:
+        return Reply(200, headers, blob.data)
+    return StreamingResponse(_chunks(blob.file), status_code=200, headers=headers)
+
+
+async def _chunks(f: Any) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(f.read, STREAM_CHUNK):
+            yield chunk
+    finally:
+        f.close()
+
+
+class CdnHandler:
+    """The ASGI app behind ``/i/``. One per app; reads settings at request time (tests and
+    operators may change them on a running app)."""
+
+    def __init__(self, services: Services, renderer: Renderer, lookup: DeliveryLookup) -> None:
+        self.services = services
+        self.renderer = renderer
+        self.lookup = lookup
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = CdnRequest.from_scope(scope)
+        rendered: list[Variant] = []  # a render this request started or joined
+        try:
+            reply = await self._answer(request, rendered)
+        except ApiError as exc:
+            reply = render(exc)
+        except Exception:
+            # Never leak internals: log with the traceback, answer with the generic envelope.
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            reply = render(InternalError())
+        await reply(scope, receive, send)
+        for variant in rendered:  # after answering: the blob store write overlapped with it
+            await self.renderer.settle(variant)
+
+    async def _lookup(self, image_id: str) -> Any:
+        """The live image with this id, or None (missing, deleted or expired): one indexed read."""
+        return await self.lookup.get(image_id, self.services.clock.now())
+
+    async def _answer(self, request: CdnRequest, rendered: list[Variant]) -> ASGIApp:
+        prefix, image_id, ext = _split(request.path)
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(headers={"Allow": "GET, HEAD"})
+        row = await self._lookup(image_id)
+        if row is None or row.prefix != prefix:
+            raise NotFound("Not found.")
+        if not row.transformable:
+            return await self._serve_stored(row, ext, request)
+
+        limits = self.services.settings.limits
+        variant = await self.renderer.plan(row, ext, request.query, request.accept, limits)
+        if variant is None:
+            raise NotFound("Not found.")
+        headers = _base_headers(row, variant.etag, variant.format)
+        headers.update(variant.headers())
+        if _etag_matches(request.if_none_match, variant.etag):
+            return _not_modified(headers)
+        accelerated = self._accel(request, variant.key, headers)
+        if accelerated is not None:
+            return accelerated
+        blob = await self.renderer.read(variant)
+        if blob is None:
+            rendered.append(variant)
+            blob = await self._render(row, variant)
+        return _send(request, blob, headers)
+
+    async def _render(self, row: Any, variant: Variant) -> Blob:
+        try:
+            data = await self.renderer.render(row, variant, self.services.settings.limits)
+        except (InvalidImage, ImageTooLarge, BlobNotFound):
+            # Deleted while we rendered (the original is gone) looks like damage: it is a 404.
+            if await self._lookup(row.id) is None:
+                raise NotFound("Not found.") from None
+            raise
+        # Deleted while we rendered: 404, like every request after the delete. (The renderer
+        # re-checks after storing the variant and removes it; this check is for the answer.)
+        if await self._lookup(row.id) is None:
+            self.renderer.forget(variant)
+            raise NotFound("Not found.")
+        return Blob(size=len(data), data=data)
+
+    def _accel(self, request: CdnRequest, key: str, headers: dict[str, str]) -> Reply | None:
+        """The nginx fast path: for a GET of a blob that exists on local disk, let nginx send the
+        file (``X-Accel-Redirect`` to an ``internal`` location aliasing the blob directory).
+        Off unless ``accel_redirect_prefix`` is set; None means "send it ourselves"."""
+        prefix = self.services.settings.accel_redirect_prefix
+        if not prefix or request.method != "GET":
+            return None
+        path = self.services.blobs.local_path(key)
+        if path is None or not path.is_file():
+            return None
+        headers["x-accel-redirect"] = prefix.rstrip("/") + "/" + quote(key)
+        headers["content-length"] = "0"
+        return Reply(200, headers)
+
+    async def _serve_stored(self, row: Any, ext: str, request: CdnRequest) -> ASGIApp:
+        # Served as stored, under its own extension only.
+        if ext != row.format:
+            raise NotFound("Not found.")
+        etag = f'"{row.sha256}"'
+        headers = _base_headers(row, etag, row.format)
+        ignored = _all_ignored(request.query)
+        if ignored:
+            headers["x-img-ignored"] = ignored
+        if _etag_matches(request.if_none_match, etag):
+            return _not_modified(headers)
+        if request.method == "HEAD":
+            return _send(request, Blob(size=row.bytes), headers)
+        accelerated = self._accel(request, row.blob_key, headers)
+        if accelerated is not None:
+            return accelerated
+        stream = self.services.blobs.stream(row.blob_key, STREAM_CHUNK)
+        try:
+            first = await anext(aiter(stream))
+        except BlobNotFound:
+            raise NotFound("Not found.") from None
+        except StopAsyncIteration:
+            first = b""
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in stream:
+                yield chunk
+
+        headers["content-length"] = str(row.bytes)
+        return StreamingResponse(body(), status_code=200, headers=headers)
+
+
+__all__ = ["PREFIX", "CdnHandler"]
