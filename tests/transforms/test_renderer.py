@@ -1,12 +1,16 @@
-"""Renderer: plan cache, hot-variant cache (byte budget, keyed by ETag), capacity."""
+"""Renderer: plan cache, hot-variant cache (byte budget, keyed by ETag), capacity, flights."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+import imagegen
+from imgpro.errors import InvalidImage
 from imgpro.settings import LimitSettings, RenderSettings
 from imgpro.storage.local import LocalBlobStore
 from imgpro.transforms import render as render_module
@@ -74,3 +78,88 @@ async def test_large_variants_are_not_kept_in_memory(renderer: Renderer) -> None
     v = await renderer.plan(row(), "jpg", [("w", "10")], None, LIMITS)
     renderer._remember(v, b"z" * (render_module.SMALL_VARIANT + 1))
     assert renderer._hot_bytes == 0
+
+
+# -- flights: answer first, store after, re-check the image ----------------------------------
+
+class Flight:
+    """A renderer over a real original, whose blob writes wait for ``opened`` and whose
+    ``is_live`` answers ``live``."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.blobs = LocalBlobStore(tmp_path / "blobs")
+        self.live = True
+        self.opened = asyncio.Event()
+        self.opened.set()
+        self.renderer = Renderer(self.blobs, RenderSettings(workers=1, queue_size=2), tmp_path,
+                                 is_live=self.is_live)
+        self.row = row(width=64, height=48, blob_key="originals/x")
+        real_put = self.blobs.put_bytes
+
+        async def gated_put(key: str, data: bytes) -> None:
+            await self.opened.wait()
+            await real_put(key, data)
+
+        self.blobs.put_bytes = gated_put  # type: ignore[method-assign]
+
+    async def is_live(self, image_id: str) -> bool:
+        assert image_id == self.row.id
+        return self.live
+
+    async def variant(self, width: int = 20) -> Any:
+        return await self.renderer.plan(self.row, "jpg", [("w", str(width))], None, LIMITS)
+
+
+@pytest.fixture
+async def flight(tmp_path: Path) -> Any:
+    f = Flight(tmp_path)
+    (tmp_path / "blobs" / "originals").mkdir(parents=True)
+    (tmp_path / "blobs" / "originals" / "x").write_bytes(imagegen.jpeg(64, 48))
+    yield f
+    f.opened.set()
+    f.renderer.close()
+
+
+async def test_the_answer_does_not_wait_for_the_blob_store(flight: Flight) -> None:
+    v = await flight.variant()
+    flight.opened.clear()
+    data = await asyncio.wait_for(flight.renderer.render(flight.row, v, LIMITS), 30)
+    assert data[:2] == b"\xff\xd8" and flight.renderer._pending == 1  # still storing
+    assert await flight.blobs.size(v.key) is None
+    flight.opened.set()
+    await flight.renderer.settle(v)
+    assert flight.renderer._pending == 0 and await flight.blobs.size(v.key) == len(data)
+    assert flight.renderer.renders == 1
+
+
+async def test_an_image_deleted_before_the_write_leaves_no_variant(flight: Flight) -> None:
+    v = await flight.variant()
+    flight.opened.clear()
+    await flight.renderer.render(flight.row, v, LIMITS)
+    flight.live = False  # the delete commits (and sweeps variants) before our write lands
+    flight.opened.set()
+    await flight.renderer.settle(v)
+    assert await flight.blobs.size(v.key) is None
+    assert await flight.renderer.read(v) is None  # not in memory either
+
+
+async def test_a_failed_write_is_logged_and_the_answer_stands(flight: Flight, caplog) -> None:
+    async def full_disk(key: str, data: bytes) -> None:
+        raise OSError("no space left")
+
+    flight.blobs.put_bytes = full_disk  # type: ignore[method-assign]
+    v = await flight.variant()
+    data = await flight.renderer.render(flight.row, v, LIMITS)
+    await flight.renderer.settle(v)
+    assert data and "could not store variant" in caplog.text
+    assert flight.renderer._pending == 0
+
+
+async def test_a_failed_render_reaches_every_waiter_and_frees_its_slot(flight: Flight) -> None:
+    v = await flight.variant()
+    (flight.blobs.root / "originals" / "x").unlink()
+    results = await asyncio.gather(*(flight.renderer.render(flight.row, v, LIMITS)
+                                     for _ in range(3)), return_exceptions=True)
+    assert isinstance(results[0], InvalidImage) and all(r is results[0] for r in results)
+    await flight.renderer.settle(v)
+    assert flight.renderer._pending == 0 and flight.renderer.renders == 0

@@ -2,20 +2,24 @@
 
 A variant is identified by (image id, the plan's canonical form); see pipeline.py for why the
 *resolved plan* rather than the raw spec names it. The first request for a variant renders it
-in the pool and writes it to the blob store; identical concurrent requests in this process
-wait for that one render (single-flight); every later request is a blob read. When more
-renders are running or waiting than ``workers + queue_size``, the CDN answers 503 ``busy``
-with Retry-After instead of piling up memory.
+in the pool; identical concurrent requests in this process wait for that one render
+(single-flight); every later request is a memory or blob read. When more renders are running or
+waiting than ``workers + queue_size``, the CDN answers 503 ``busy`` with Retry-After instead of
+piling up memory.
 
-A render runs as a task of its own: a client that disconnects does not cancel it (the pool
-thread cannot be interrupted anyway), so the capacity count always matches the work in the
-pool, and the variant still lands in the cache for the next request.
+A render runs as a task of its own (a *flight*): a client that disconnects does not cancel it
+(the pool thread cannot be interrupted anyway), so the capacity count always matches the work in
+the pool. Its bytes go to the waiting requests as soon as they exist; writing them to the blob
+store happens after that, overlapping with sending the response (``settle`` waits for it).
+Once the write is done the image is looked up again (``is_live``): an image deleted meanwhile
+had its variants swept before this one existed, so the flight deletes what it just wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import math
 import os
 import tempfile
@@ -30,7 +34,7 @@ from typing import Any, TypeVar
 from imgpro.errors import Busy, InvalidImage, wait_action
 from imgpro.imaging import vips
 from imgpro.imaging.probe import MIME, Probe
-from imgpro.settings import LimitSettings, RenderSettings
+from imgpro.settings import LimitSettings, RenderSettings, available_cpus
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.cache import etag_for, variant_key
@@ -38,6 +42,7 @@ from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import OUTPUT_FORMATS, parse_query
 
 T = TypeVar("T")
+log = logging.getLogger("imgpro.render")
 # Variants up to this size are read whole in one thread hop; larger ones are streamed.
 SMALL_VARIANT = 1024 * 1024
 # Hot variants are kept in memory, per process, up to this many bytes (least recently used
@@ -67,11 +72,11 @@ class Variant:
         return MIME[self.format]
 
     def headers(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+        out: dict[str, str] = {}  # names in lower case, as ASGI sends them
         if self.ignored:
-            out["X-Img-Ignored"] = self.ignored
+            out["x-img-ignored"] = self.ignored
         if self.vary_accept:
-            out["Vary"] = "Accept"
+            out["vary"] = "Accept"
         return out
 
 
@@ -90,29 +95,46 @@ def probe_of(row: Any) -> Probe:
                  transformable=row.transformable)
 
 
-def _read_local(path: Path) -> Blob | None:
-    """Open + size + (small) read in one go, so a hit costs one thread hop. The file stays
-    readable once open even if the image is deleted meanwhile."""
+def _open_local(path: Path) -> Any:
+    """The open variant file, or None. On the event loop: a missing file (every cold render
+    asks) answers in ~3 us, a thread hop to find that out costs ~30-60 us (measured)."""
     try:
-        f = path.open("rb")
+        return path.open("rb")
     except FileNotFoundError:
         return None
-    size = os.fstat(f.fileno()).st_size
-    if size > SMALL_VARIANT:
-        return Blob(size=size, file=f)
+
+
+def _read_all(f: Any) -> bytes:
     with f:
-        return Blob(size=size, data=f.read())
+        data: bytes = f.read()
+        return data
+
+
+@dataclass
+class _Flight:
+    """One render in progress: its bytes for the waiters as soon as they exist, and the task
+    that renders, stores and re-checks the image (``done``)."""
+
+    result: asyncio.Future[bytes]
+    done: asyncio.Task[None]
+
+
+async def _always_live(_: str) -> bool:
+    return True
 
 
 class Renderer:
-    def __init__(self, blobs: BlobStore, settings: RenderSettings, tmp_dir: Path) -> None:
+    def __init__(self, blobs: BlobStore, settings: RenderSettings, tmp_dir: Path, *,
+                 is_live: Callable[[str], Awaitable[bool]] = _always_live) -> None:
+        """``is_live(image_id)``: whether the image still exists (checked after each store)."""
         self.blobs = blobs
-        self.workers = settings.workers or os.cpu_count() or 1
+        self.is_live = is_live
+        self.workers = settings.workers or available_cpus()
         self.max_waiting = settings.queue_size or 4 * self.workers
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         self.tmp_dir = tmp_dir
         pipeline.configure(settings.vips_concurrency)
-        self._inflight: dict[str, asyncio.Task[bytes]] = {}
+        self._inflight: dict[str, _Flight] = {}
         self._pending = 0
         self._avg_seconds = 0.5  # moving average of render time, for Retry-After
         self._alpha: OrderedDict[str, bool] = OrderedDict()
@@ -212,7 +234,13 @@ class Renderer:
     async def _read_stored(self, key: str) -> Blob | None:
         local = self.blobs.local_path(key)
         if local is not None:
-            return await asyncio.to_thread(_read_local, local)
+            f = _open_local(local)
+            if f is None:
+                return None
+            size = os.fstat(f.fileno()).st_size
+            if size > SMALL_VARIANT:
+                return Blob(size=size, file=f)  # streamed; stays readable if deleted meanwhile
+            return Blob(size=size, data=await asyncio.to_thread(_read_all, f))
         size = await self.blobs.size(key)
         if size is None:
             return None
@@ -222,54 +250,76 @@ class Renderer:
             return None
 
     def forget(self, variant: Variant) -> None:
-        """Drop a variant from the hot cache (its blob was deleted)."""
+        """Drop a variant from the hot cache (its image is gone)."""
         data = self._hot.pop((variant.key, variant.etag), None)
         if data is not None:
             self._hot_bytes -= len(data)
 
-    async def fetch(self, row: Any, variant: Variant, limits: LimitSettings) -> Blob:
-        """The variant's bytes: from the blob store, or rendered once (single-flight)."""
-        stored = await self.read(variant)
-        if stored is not None:
-            return stored
-        task = self._inflight.get(variant.key)
-        if task is None:
+    async def render(self, row: Any, variant: Variant, limits: LimitSettings) -> bytes:
+        """The variant's bytes, rendered once however many requests ask (single-flight).
+        Call it after :meth:`read` missed; then :meth:`settle` once the answer is sent."""
+        hot = self._hot.get((variant.key, variant.etag))
+        if hot is not None:  # a flight finished while our read of the store was awaited
+            return hot
+        flight = self._inflight.get(variant.key)
+        if flight is None:
             if self._pending >= self.capacity:
                 retry = max(1, math.ceil(self._avg_seconds * self._pending / self.workers))
                 raise Busy(action=wait_action(retry), headers={"Retry-After": str(retry)})
-            task = asyncio.get_running_loop().create_task(self._produce(row, variant, limits))
-            self._inflight[variant.key] = task
+            loop = asyncio.get_running_loop()
+            result: asyncio.Future[bytes] = loop.create_future()
+            flight = _Flight(result, loop.create_task(self._fly(row, variant, limits, result)))
+            self._inflight[variant.key] = flight
             self._pending += 1
-            task.add_done_callback(functools.partial(self._finished, variant.key))
-        data = await asyncio.shield(task)
-        return Blob(size=len(data), data=data)
+            flight.done.add_done_callback(functools.partial(self._landed, variant.key, flight))
+        return await asyncio.shield(flight.result)
 
-    def _finished(self, key: str, task: asyncio.Task[bytes]) -> None:
+    async def settle(self, variant: Variant) -> None:
+        """Wait until the flight of this variant (if one is still going) has stored it. The CDN
+        calls it after answering, so the client never waits for the write; everyone else
+        (tests, a graceful shutdown) sees the store in its final state."""
+        flight = self._inflight.get(variant.key)
+        if flight is not None:
+            await asyncio.wait([flight.done])  # never raises, never cancels the flight
+
+    def _landed(self, key: str, flight: _Flight, _: asyncio.Task[None]) -> None:
         self._pending -= 1
-        self._inflight.pop(key, None)
-        if not task.cancelled():
-            task.exception()  # retrieved: every waiter re-raises it; asyncio must not log it
+        if self._inflight.get(key) is flight:
+            del self._inflight[key]
+        if not flight.result.done():  # the task was cancelled (loop shutdown): release waiters
+            flight.result.cancel()
+        elif not flight.result.cancelled():
+            flight.result.exception()  # retrieved: waiters re-raise it; asyncio must not log it
 
-    async def _produce(self, row: Any, variant: Variant, limits: LimitSettings) -> bytes:
-        # Another request (or process) may have stored it between our read and now.
-        stored = await self._read_stored(variant.key)
-        if stored is not None:
-            if stored.data is not None:
-                return stored.data
-            with stored.file as f:
-                return bytes(await asyncio.to_thread(f.read))
+    async def _fly(self, row: Any, variant: Variant, limits: LimitSettings,
+                   result: asyncio.Future[bytes]) -> None:
         started = time.monotonic()
 
         async def render_in_pool(path: Path) -> bytes:
             return await self._in_pool(pipeline.render, path, probe_of(row), variant.plan,
                                        pipeline.Limits(limits.max_pixels, limits.max_frames))
 
-        data = await self._with_source(row, render_in_pool)
-        await self.blobs.put_bytes(variant.key, data)
+        try:
+            data = await self._with_source(row, render_in_pool)
+        except Exception as exc:
+            result.set_exception(exc)  # every waiter re-raises it
+            return
         self._remember(variant, data)
         self.renders += 1
         self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.monotonic() - started)
-        return data
+        result.set_result(data)
+        await self._store(row, variant, data)
+
+    async def _store(self, row: Any, variant: Variant, data: bytes) -> None:
+        try:
+            await self.blobs.put_bytes(variant.key, data)
+            # Checked after the write, never before: a delete that commits after this read
+            # sweeps the variant itself; one that committed before it is seen here.
+            if not await self.is_live(row.id):
+                await self.blobs.delete(variant.key)
+                self.forget(variant)
+        except Exception:  # already answered from memory; the next process simply re-renders
+            log.exception("could not store variant %s", variant.key)
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
