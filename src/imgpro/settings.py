@@ -8,6 +8,7 @@ so a field's description is its documentation.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -50,10 +51,44 @@ class ImportSettings(BaseModel):
     user_agent: str = Field("imgpro-fetcher/0.1", description="User-Agent sent to sources.")
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (a container's
+    ``--cpus``), at least 1. ``os.cpu_count()`` counts the whole host, which oversubscribes a
+    container."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """CPUs' worth of time the cgroup may use (v2 ``cpu.max``, v1 CFS quota), None if unlimited."""
+    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
+                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+                                     "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            fields = Path(quota_file).read_text().split()
+            if period_file is not None:
+                fields.append(Path(period_file).read_text().strip())
+            quota, period = fields[0], fields[1]
+            if quota in ("max", "-1"):
+                return None
+            return int(quota) / int(period)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
 class RenderSettings(BaseModel):
     """The CDN's rendering pool."""
 
-    workers: int = Field(0, description="Render threads; 0 means one per CPU core.")
+    workers: int = Field(0, ge=0, description="Render threads per server process; 0 means one "
+                         "per CPU core, shared out among `imgpro serve`'s processes "
+                         "(cores ÷ processes, at least 1).")
     queue_size: int = Field(
         0, description="Renders allowed to wait before the CDN answers 503; 0 means 4 per worker."
     )
@@ -144,6 +179,12 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address `imgpro serve` listens on.")
     port: int = Field(8000, description="Port `imgpro serve` listens on.")
+    workers: int = Field(0, ge=0, description="Server processes `imgpro serve` runs (`--workers` "
+                         "overrides); 0 = one per CPU core (one with the memory blob store). "
+                         "Without `redis_url`, rate limits are counted per process.")
+    access_log: bool = Field(False, description="Log one line per request (uvicorn's access "
+                             "log). Off by default: it nearly doubles the CPU of a cached CDN "
+                             "hit (measured, docs/transforms.md).")
     api_base_url: str = Field("", description="Public base of the REST API; empty = same origin.")
     cdn_base_url: str = Field("", description="Public base of the CDN face (…/i); empty = "
                               "same origin + /i.")
@@ -155,7 +196,8 @@ class Settings(BaseSettings):
                             "in data_dir/secret.key.")
     trusted_proxies: list[str] = Field(default_factory=list, description="Peers whose "
                                        "X-Forwarded-For is believed (IPs or CIDRs).")
-    auto_migrate: bool = Field(True, description="Bring the schema up to date on start.")
+    auto_migrate: bool = Field(True, description="Bring the schema up to date on start "
+                               "(`imgpro serve`: once, before its processes start).")
     accel_redirect_prefix: str = Field(
         "", description="Behind nginx with the local blob store: answer cached CDN GETs with "
         "X-Accel-Redirect to this internal location prefix (e.g. /_imgpro_blobs/) so nginx "

@@ -97,3 +97,4 @@ def test_serve_starts_and_answers(data_dir, tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=20)[0]
     assert f"http://127.0.0.1:{port}" in out and "database:" in out
+    assert '"GET /i/' not in out  # no access log unless IMGPRO_ACCESS_LOG=true

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
@@ -11,14 +12,15 @@ from rich.table import Table
 from imgpro.accounts import service as accounts
 from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
-from imgpro.cli.common import out, run
+from imgpro.cli.common import err, out, run
 from imgpro.cli.plans import plans_app
+from imgpro.cli.serve import MALLOC_ARENAS, ServeError, cap_malloc_arenas, plan_server
 from imgpro.cli.usage import usage_app
 from imgpro.clock import iso
 from imgpro.errors import ApiError
 from imgpro.keys import service as keys
 from imgpro.services import Services
-from imgpro.settings import Settings
+from imgpro.settings import Settings, available_cpus
 
 app = typer.Typer(help="imgpro: self-hostable image hosting and delivery.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -30,26 +32,40 @@ app.add_typer(plans_app, name="plans")
 app.add_typer(usage_app, name="usage")
 
 
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
-    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Server processes [default: IMGPRO_WORKERS, else one per CPU core].")] = None,
 ) -> None:
-    """Run the service (API, CDN, pages). Migrates the database first."""
+    """Run the service (API, CDN, pages). Migrates the database first (once, whatever the
+    number of processes), unless IMGPRO_AUTO_MIGRATE=false."""
     import uvicorn
 
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
-    run_migrations(settings.resolved_database_url)
+    try:
+        plan = plan_server(settings, workers, available_cpus(), os.environ)
+    except ServeError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    if settings.auto_migrate:
+        run_migrations(settings.resolved_database_url)
+    os.environ.update(plan.env)  # the server processes' Settings() read it
+    if "MALLOC_ARENA_MAX" in plan.env:
+        cap_malloc_arenas(MALLOC_ARENAS)
     out.print(f"imgpro on [bold]http://{host}:{port}[/bold]")
     out.print(f"  database: {settings.resolved_database_url}")
     out.print(f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}")
+    out.print(f"  processes: {plan.processes} × {plan.render_threads} render threads")
+    if plan.processes > 1 and not settings.redis_url:
+        out.print("  rate limits are counted per process (set IMGPRO_REDIS_URL to share them)")
     out.print(f"  API docs: http://{host}:{port}/docs/api")
-    uvicorn.run("imgpro.app:create_app", host=host, port=port, workers=workers, factory=True,
-                proxy_headers=False, log_level="info")
+    uvicorn.run("imgpro.app:create_app", host=host, port=port, workers=plan.processes,
+                factory=True, proxy_headers=False, log_level="info",
+                access_log=settings.access_log)
 
 
 @app.command()

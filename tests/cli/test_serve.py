@@ -1,0 +1,106 @@
+"""`imgpro serve`: processes per core, render threads shared out, migrations once, malloc arenas,
+the access log switch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import imagegen
+from imgpro.cli.serve import ServeError, cap_malloc_arenas, plan_server
+from imgpro.settings import RenderSettings, Settings, available_cpus
+
+
+def settings(tmp_path: Path, **values: object) -> Settings:
+    return Settings(data_dir=tmp_path, **values)
+
+
+def test_one_process_per_core_and_the_cores_shared_out(tmp_path):
+    plan = plan_server(settings(tmp_path), None, cpus=8, environ={})
+    assert (plan.processes, plan.render_threads) == (8, 1)
+    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false", "IMGPRO_RENDER__WORKERS": "1",
+                        "MALLOC_ARENA_MAX": "2"}
+    plan = plan_server(settings(tmp_path), 3, cpus=8, environ={})
+    assert (plan.processes, plan.render_threads) == (3, 2)
+    plan = plan_server(settings(tmp_path, workers=16), None, cpus=8, environ={})
+    assert (plan.processes, plan.render_threads) == (16, 1)  # never zero threads
+
+
+def test_what_the_operator_set_wins(tmp_path):
+    configured = settings(tmp_path, workers=2, render=RenderSettings(workers=5))
+    plan = plan_server(configured, None, cpus=8, environ={"MALLOC_ARENA_MAX": "8"})
+    assert (plan.processes, plan.render_threads) == (2, 5)
+    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false"}  # no render threads, no arenas
+    assert plan_server(configured, 4, cpus=8, environ={}).processes == 4  # --workers wins
+
+
+def test_in_memory_backends_stay_in_one_process(tmp_path):
+    memory = settings(tmp_path, storage="memory")
+    assert plan_server(memory, None, cpus=8, environ={}).processes == 1
+    with pytest.raises(ServeError):
+        plan_server(memory, 2, cpus=8, environ={})
+
+
+def test_cpus_and_arenas():
+    assert 1 <= available_cpus() <= len(os.sched_getaffinity(0))
+    if (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+        assert cap_malloc_arenas(2) is True
+
+
+def _server_processes(pid: int) -> list[int]:
+    """uvicorn's worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    children = [int(p) for p in path.read_text().split()] if path.exists() else []
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_two_processes_share_the_work(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IMGPRO_") and k != "MALLOC_ARENA_MAX"}
+    env.update({"IMGPRO_DATA_DIR": str(tmp_path / "data"), "IMGPRO_PUBLIC_BASE_URL": base,
+                "IMGPRO_ACCESS_LOG": "true"})
+    proc = subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                r = httpx.post(f"{base}/v1/images",
+                               files={"file": ("p.png", imagegen.png(40, 30), "image/png")})
+                break
+            except httpx.ConnectError:
+                assert time.time() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert r.status_code == 201, r.text
+        assert httpx.get(r.json()["url"] + "?w=20").status_code == 200
+        workers = _server_processes(proc.pid)
+        assert len(workers) == 2
+        threads = str(max(1, available_cpus() // 2))
+        for pid in workers:
+            seen = _environ(pid)
+            assert seen["MALLOC_ARENA_MAX"] == "2"
+            assert seen["IMGPRO_AUTO_MIGRATE"] == "false"  # migrated once, before they started
+            assert seen["IMGPRO_RENDER__WORKERS"] == threads
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert "processes: 2 ×" in out and f"× {threads} render threads" in out
+    assert '"GET /i/' in out  # the access log, asked for
