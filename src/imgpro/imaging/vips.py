@@ -182,7 +182,7 @@ def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False
         return Loaded([_to_8bit(_load_heic(path, size, "force", smart))])
     if animated:
         return _load_animation(path, probe, size, smart, max_frames)
-    how = {"crop": "attention"} if smart else {"size": "force"}
+    how: dict[str, Any] = {"crop": "attention"} if smart else {"size": "force"}
     draft = (jpeg_draft_shrink((probe.width, probe.height), size)
              if fast_shrink and probe.source_format == "jpeg" else 1)
     im = _thumbnail(path, size, no_rotate=probe.frames > 1, has_icc=has_icc, draft=draft, **how)
@@ -227,7 +227,7 @@ def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bo
     # orientation (a sequential load + autorot() would fail with "out of order read";
     # thumbnail_image copies its small result to memory before rotating, so it is safe too).
     # ``draft`` > 1: a JPEG decoded at that DCT scale by us, the rest done by thumbnail_image.
-    how = {
+    how: dict[str, Any] = {
         "height": box[1],
         "no_rotate": no_rotate,  # as read_header: multi-page images are never rotated
         **({"output_profile": "srgb"} if has_icc else {}),
@@ -317,7 +317,7 @@ def _load_heic(path: Path, size: tuple[int, int], mode: str, smart: bool) -> Any
         # pillow-heif here decodes HEVC only. A file with HEIF brands but AV1 inside is rare but
         # legal, and libvips can decode that; anything else fails there as well.
         icc = _has_icc(_open_header(path, "heic"))
-        how = {"crop": "attention"} if smart else {"size": mode}
+        how: dict[str, Any] = {"crop": "attention"} if smart else {"size": mode}
         return _thumbnail(path, size, no_rotate=False, has_icc=icc, **how)
     im = pyvips.Image.new_from_memory(
         pixels.data, pixels.width, pixels.height, pixels.bands, "uchar"
