@@ -54,9 +54,8 @@ async def test_plans_are_cached_and_exact(renderer: Renderer) -> None:
     assert await renderer.plan(row(), "tiff", [], None, LIMITS) is None
 
 
-async def test_hot_cache_is_bounded_and_keyed_by_etag(renderer: Renderer,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render_module, "HOT_CACHE_BYTES", 250)
+async def test_hot_cache_is_bounded_and_keyed_by_etag(renderer: Renderer) -> None:
+    renderer.hot_cache_bytes = 250
     variants = [await renderer.plan(row(), "jpg", [("w", str(w))], None, LIMITS)
                 for w in (10, 11, 12)]
     for v in variants:
@@ -163,3 +162,38 @@ async def test_a_failed_render_reaches_every_waiter_and_frees_its_slot(flight: F
     assert isinstance(results[0], InvalidImage) and all(r is results[0] for r in results)
     await flight.renderer.settle(v)
     assert flight.renderer._pending == 0 and flight.renderer.renders == 0
+
+
+async def test_a_variant_enters_memory_on_its_second_request(flight: Flight) -> None:
+    v = await flight.variant()
+    data = await flight.renderer.render(flight.row, v, LIMITS)
+    await flight.renderer.settle(v)
+    assert flight.renderer._hot_bytes == 0  # a one-off render holds no memory
+    first = await flight.renderer.read(v)  # read back from the store: now it is hot
+    assert first is not None and first.data == data and flight.renderer._hot_bytes == len(data)
+    (flight.blobs.root / v.key).unlink()
+    again = await flight.renderer.read(v)
+    assert again is not None and again.data == data  # served from memory
+
+
+async def test_the_hot_cache_can_be_turned_off(tmp_path: Path) -> None:
+    r = Renderer(LocalBlobStore(tmp_path / "blobs"), RenderSettings(hot_cache_mb=0), tmp_path)
+    try:
+        v = await r.plan(row(), "jpg", [("w", "10")], None, LIMITS)
+        r._remember(v, b"x" * 10)
+        assert r._hot_bytes == 0
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+async def test_the_shrink_on_load_policy_reaches_the_pipeline(tmp_path: Path,
+                                                              fast: bool) -> None:
+    r = Renderer(LocalBlobStore(tmp_path / "blobs"), RenderSettings(fast_shrink_on_load=fast),
+                 tmp_path)
+    try:
+        v = await r.plan(row(), "jpg", [("w", "10")], None, LIMITS)
+        assert r._limits(LIMITS).fast_shrink is fast
+        assert v.plan.geometry.resize == (10, 8)
+    finally:
+        r.close()

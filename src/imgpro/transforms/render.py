@@ -45,11 +45,13 @@ T = TypeVar("T")
 log = logging.getLogger("imgpro.render")
 # Variants up to this size are read whole in one thread hop; larger ones are streamed.
 SMALL_VARIANT = 1024 * 1024
-# Hot variants are kept in memory, per process, up to this many bytes (least recently used
-# go first). Exact, not a shortcut: a variant's bytes never change (its ETag hashes the
-# original and the canonical spec), and every request still looks the image up first, so a
-# deleted or expired image is a 404 at once whatever is cached here.
-HOT_CACHE_BYTES = 64 * 1024 * 1024
+# Hot variants are kept in memory, per process, up to ``RenderSettings.hot_cache_mb`` (least
+# recently used go first). Exact, not a shortcut: a variant's bytes never change (its ETag
+# hashes the original and the canonical spec), and every request still looks the image up
+# first, so a deleted or expired image is a 404 at once whatever is cached here. A variant is
+# admitted on its second request (the first read from the store), not when rendered: most
+# renders are never asked for again by the same process, and caching them all would fill the
+# budget with one-offs (a cold sweep of sizes would hold 64 MB of RSS for nothing).
 _ALPHA_CACHE_SIZE = 4096
 _PLAN_CACHE_SIZE = 4096
 
@@ -133,6 +135,8 @@ class Renderer:
         self.max_waiting = settings.queue_size or 4 * self.workers
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         self.tmp_dir = tmp_dir
+        self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
+        self.fast_shrink = settings.fast_shrink_on_load
         pipeline.configure(settings.vips_concurrency)
         self._inflight: dict[str, _Flight] = {}
         self._pending = 0
@@ -183,7 +187,7 @@ class Renderer:
         render_plan = pipeline.plan(
             spec, source=(row.width, row.height), frames=row.frames,
             source_format=row.source_format, out_format=fmt,
-            limits=pipeline.Limits(limits.max_pixels, limits.max_frames))
+            limits=self._limits(limits))
         return Variant(key=variant_key(row.id, render_plan.canonical, fmt),
                        etag=etag_for(row.sha256, render_plan.canonical), format=fmt,
                        plan=render_plan, ignored=parsed.ignored_header, vary_accept=vary)
@@ -208,7 +212,7 @@ class Renderer:
 
     # -- serving --------------------------------------------------------------------------
     def _remember(self, variant: Variant, data: bytes) -> None:
-        if len(data) > SMALL_VARIANT:
+        if len(data) > SMALL_VARIANT or len(data) > self.hot_cache_bytes:
             return
         key = (variant.key, variant.etag)
         if key in self._hot:
@@ -216,7 +220,7 @@ class Renderer:
             return
         self._hot[key] = data
         self._hot_bytes += len(data)
-        while self._hot_bytes > HOT_CACHE_BYTES:
+        while self._hot_bytes > self.hot_cache_bytes:
             _, old = self._hot.popitem(last=False)
             self._hot_bytes -= len(old)
 
@@ -297,14 +301,13 @@ class Renderer:
 
         async def render_in_pool(path: Path) -> bytes:
             return await self._in_pool(pipeline.render, path, probe_of(row), variant.plan,
-                                       pipeline.Limits(limits.max_pixels, limits.max_frames))
+                                       self._limits(limits))
 
         try:
             data = await self._with_source(row, render_in_pool)
         except Exception as exc:
             result.set_exception(exc)  # every waiter re-raises it
             return
-        self._remember(variant, data)
         self.renders += 1
         self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.monotonic() - started)
         result.set_result(data)
@@ -320,6 +323,9 @@ class Renderer:
                 self.forget(variant)
         except Exception:  # already answered from memory; the next process simply re-renders
             log.exception("could not store variant %s", variant.key)
+
+    def _limits(self, limits: LimitSettings) -> pipeline.Limits:
+        return pipeline.Limits(limits.max_pixels, limits.max_frames, self.fast_shrink)
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
