@@ -38,3 +38,21 @@ async def test_cached_variant_and_stored_original_are_redirected(app, client, se
     r = await client.get(svg["url"].removeprefix("http://testserver"))
     assert r.headers["x-accel-redirect"].startswith("/_imgpro_blobs/originals/")
     assert "sandbox" in r.headers["content-security-policy"]
+
+
+async def test_micro_cache_lifetime_is_sent_only_when_configured(app, client, services):
+    image = (await upload(client, imagegen.jpeg(64, 48))).json()
+    path = image["url"].removeprefix("http://testserver")
+    assert "x-accel-expires" not in (await client.get(path)).headers
+    app.state.settings.accel_cache_seconds = 5
+    for url in (path, path + "?w=20"):
+        r = await client.get(url)
+        assert r.status_code == 200 and r.headers["x-accel-expires"] == "5"
+        # Browsers and CDNs still get the year-long immutable policy.
+        assert "immutable" in r.headers["cache-control"]
+    svg = (await upload(client, imagegen.svg(20, 20), filename="a.svg")).json()
+    r = await client.get(svg["url"].removeprefix("http://testserver"))
+    assert r.headers["x-accel-expires"] == "5"
+    # Errors are never marked cacheable for nginx: a 404 must not outlive a re-upload.
+    missing = await client.get(path.replace(image["id"], "zzzzzzzz"))
+    assert missing.status_code == 404 and "x-accel-expires" not in missing.headers

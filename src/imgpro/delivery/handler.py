@@ -72,9 +72,14 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
-def _base_headers(row: Any, etag: str, fmt: str) -> dict[str, str]:
+def _base_headers(row: Any, etag: str, fmt: str, micro_cache: int) -> dict[str, str]:
     headers = {"etag": etag, "cache-control": IMMUTABLE, "x-content-type-options": "nosniff",
                "content-type": MIME[fmt]}
+    if micro_cache:
+        # For an nginx proxy_cache in front: nginx takes X-Accel-Expires over the year-long
+        # Cache-Control (meant for browsers and CDNs) and never forwards it, so a delete
+        # reaches clients through nginx after at most this many seconds.
+        headers["x-accel-expires"] = str(micro_cache)
     if not row.public:
         headers["x-robots-tag"] = "noindex"
     if fmt == "svg":
@@ -154,7 +159,7 @@ class CdnHandler:
         variant = await self.renderer.plan(row, ext, request.query, request.accept, limits)
         if variant is None:
             raise NotFound("Not found.")
-        headers = _base_headers(row, variant.etag, variant.format)
+        headers = _base_headers(row, variant.etag, variant.format, self._micro_cache())
         headers.update(variant.headers())
         if _etag_matches(request.if_none_match, variant.etag):
             return _not_modified(headers)
@@ -182,6 +187,9 @@ class CdnHandler:
             raise NotFound("Not found.")
         return Blob(size=len(data), data=data)
 
+    def _micro_cache(self) -> int:
+        return self.services.settings.accel_cache_seconds
+
     def _accel(self, request: CdnRequest, key: str, headers: dict[str, str]) -> Reply | None:
         """The nginx fast path: for a GET of a blob that exists on local disk, let nginx send the
         file (``X-Accel-Redirect`` to an ``internal`` location aliasing the blob directory).
@@ -201,7 +209,7 @@ class CdnHandler:
         if ext != row.format:
             raise NotFound("Not found.")
         etag = f'"{row.sha256}"'
-        headers = _base_headers(row, etag, row.format)
+        headers = _base_headers(row, etag, row.format, self._micro_cache())
         ignored = _all_ignored(request.query)
         if ignored:
             headers["x-img-ignored"] = ignored
