@@ -13,8 +13,9 @@ from imgpro.accounts import service as accounts
 from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
 from imgpro.cli.common import err, out, run
+from imgpro.cli.launch import exec_server
 from imgpro.cli.plans import plans_app
-from imgpro.cli.serve import MALLOC_ARENAS, ServeError, cap_malloc_arenas, plan_server
+from imgpro.cli.serve import ServeError, plan_server
 from imgpro.cli.usage import usage_app
 from imgpro.clock import iso
 from imgpro.errors import ApiError
@@ -41,8 +42,6 @@ def serve(
 ) -> None:
     """Run the service (API, CDN, pages). Migrates the database first (once, whatever the
     number of processes), unless IMGPRO_AUTO_MIGRATE=false."""
-    import uvicorn
-
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
@@ -54,8 +53,6 @@ def serve(
     if settings.auto_migrate:
         run_migrations(settings.resolved_database_url)
     os.environ.update(plan.env)  # the server processes' Settings() read it
-    if "MALLOC_ARENA_MAX" in plan.env:
-        cap_malloc_arenas(MALLOC_ARENAS)
     out.print(f"imgpro on [bold]http://{host}:{port}[/bold]")
     out.print(f"  database: {settings.resolved_database_url}")
     out.print(f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}")
@@ -63,9 +60,7 @@ def serve(
     if plan.processes > 1 and not settings.redis_url:
         out.print("  rate limits are counted per process (set IMGPRO_REDIS_URL to share them)")
     out.print(f"  API docs: http://{host}:{port}/docs/api")
-    uvicorn.run("imgpro.app:create_app", host=host, port=port, workers=plan.processes,
-                factory=True, proxy_headers=False, log_level="info",
-                access_log=settings.access_log)
+    exec_server(host, port, plan.processes, settings.access_log)  # cli/launch.py says why
 
 
 @app.command()

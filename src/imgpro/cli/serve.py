@@ -9,9 +9,8 @@
   (``IMGPRO_AUTO_MIGRATE=false``), so they never race each other through Alembic.
 - ``MALLOC_ARENA_MAX=2`` unless already set: glibc otherwise keeps up to 8 malloc arenas per
   core, which render threads fill (−10 to −20 % peak RSS measured, same CPU; sharp does the
-  same). glibc reads it when a process starts: uvicorn's worker processes start after we set it
-  and inherit it; this process is already running, so it gets the same limit through
-  ``mallopt(M_ARENA_MAX)`` (it serves requests itself when there is one process). No re-exec.
+  same). glibc reads it when a process starts: ``imgpro serve`` then execs the server
+  (cli/launch.py), so it applies to that process and to every worker it spawns.
 
 Everything reaches the server processes through the environment, as ``Settings()`` in each
 one reads it.
@@ -19,15 +18,12 @@ one reads it.
 
 from __future__ import annotations
 
-import ctypes
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from imgpro.settings import Settings
 
 MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 class ServeError(Exception):
@@ -62,13 +58,3 @@ def plan_server(settings: Settings, workers: int | None, cpus: int,
         env["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
     return ServerPlan(processes, render_threads, env)
 
-
-def cap_malloc_arenas(arenas: int) -> bool:
-    """``MALLOC_ARENA_MAX`` for a process that has already started; False where glibc is not
-    the allocator (the setting then means nothing)."""
-    try:
-        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
-            return False
-        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
