@@ -25,7 +25,6 @@ from imgpro.errors import (
 )
 from imgpro.images.fields import upload_options
 from imgpro.images.idempotency import check_key
-from imgpro.images.importer import fetch_to_file
 from imgpro.images.intake import MULTIPART_OVERHEAD, Caps, SpooledFile, receive_multipart
 from imgpro.images.schemas import (
     BatchIds,
@@ -99,6 +98,10 @@ async def _receive(request: Request, caps: Caps, tmp: Path,
 
 
 async def _import(url: str, services: Services, caps: Caps) -> SpooledFile:
+    # Imported on the first URL import: httpx pulls in click, rich and pygments (its CLI),
+    # ~8 MB of every server process's RSS that uploads and the CDN never use (measured).
+    from imgpro.images.importer import fetch_to_file
+
     fetched = await fetch_to_file(url, services.images.tmp_dir, max_bytes=caps.max_bytes,
                                   settings=services.settings.imports)
     spooled = SpooledFile(path=fetched.path, size=fetched.size, head=fetched.head,
