@@ -93,11 +93,12 @@ class RenderSettings(BaseModel):
         0, description="Renders allowed to wait before the CDN answers 503; 0 means 4 per worker."
     )
     vips_concurrency: int = Field(1, description="libvips threads per render.")
-    fast_shrink_on_load: bool = Field(
-        True, description="Decode JPEGs at the smallest DCT scale (1/2, 1/4, 1/8) that still "
-        "covers the output, as Pillow's draft mode, sharp and imgproxy do: 10-30 % less CPU per "
-        "render. `false` keeps libvips' extra 2x margin (a little sharper on noisy photos); "
-        "variants already stored are not re-rendered.")
+    shrink_on_load_margin: float = Field(
+        1.5, ge=1.0, le=2.0, description="JPEGs decode at the smallest DCT scale (1/2, 1/4, "
+        "1/8) still at least this many times the output size. 2.0 is libvips' own choice; 1.0 "
+        "is Pillow's draft mode, sharp's and imgproxy's (up to 30 % less CPU, up to 1 dB further "
+        "from a full-quality resize); 1.5 keeps most of the saving at <= 0.3 dB (measured, "
+        "docs/transforms.md). Stored variants are not re-rendered.")
     hot_cache_mb: int = Field(
         64, ge=0, description="Variants (up to 1 MB each) kept in memory per server process, "
         "from their second request on; 0 turns the cache off.")

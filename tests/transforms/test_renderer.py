@@ -186,14 +186,14 @@ async def test_the_hot_cache_can_be_turned_off(tmp_path: Path) -> None:
         r.close()
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("margin", [1.0, 1.5, 2.0])
 async def test_the_shrink_on_load_policy_reaches_the_pipeline(tmp_path: Path,
-                                                              fast: bool) -> None:
-    r = Renderer(LocalBlobStore(tmp_path / "blobs"), RenderSettings(fast_shrink_on_load=fast),
-                 tmp_path)
+                                                              margin: float) -> None:
+    r = Renderer(LocalBlobStore(tmp_path / "blobs"),
+                 RenderSettings(shrink_on_load_margin=margin), tmp_path)
     try:
         v = await r.plan(row(), "jpg", [("w", "10")], None, LIMITS)
-        assert r._limits(LIMITS).fast_shrink is fast
+        assert r._limits(LIMITS).draft_margin == margin
         assert v.plan.geometry.resize == (10, 8)
     finally:
         r.close()

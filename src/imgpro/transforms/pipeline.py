@@ -75,7 +75,7 @@ class Limits:
 
     max_pixels: int  # per output frame, and all frames of an animation together
     max_frames: int
-    fast_shrink: bool = True  # JPEG shrink-on-load like Pillow's draft mode (vips.load)
+    draft_margin: float = 1.5  # JPEG DCT-scale decode margin (vips.jpeg_draft_shrink)
 
 
 @dataclass(frozen=True)
@@ -317,7 +317,7 @@ def _load(work: Work) -> None:
     g = work.plan.geometry
     loaded = vips.load(work.path, work.probe, g.resize, smart=g.smart,
                        animated=work.plan.frames > 1, max_frames=work.plan.frames,
-                       has_icc=work.has_icc, fast_shrink=work.limits.fast_shrink)
+                       has_icc=work.has_icc, draft_margin=work.limits.draft_margin)
     work.frames, work.delays, work.loop = loaded.frames, loaded.delays, loaded.loop
 
 

@@ -136,7 +136,7 @@ class Renderer:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         self.tmp_dir = tmp_dir
         self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
-        self.fast_shrink = settings.fast_shrink_on_load
+        self.draft_margin = settings.shrink_on_load_margin
         pipeline.configure(settings.vips_concurrency)
         self._inflight: dict[str, _Flight] = {}
         self._pending = 0
@@ -325,7 +325,7 @@ class Renderer:
             log.exception("could not store variant %s", variant.key)
 
     def _limits(self, limits: LimitSettings) -> pipeline.Limits:
-        return pipeline.Limits(limits.max_pixels, limits.max_frames, self.fast_shrink)
+        return pipeline.Limits(limits.max_pixels, limits.max_frames, self.draft_margin)
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
