@@ -24,6 +24,7 @@ import httpx
 
 from bench.harness import contenders as cont
 from bench.harness.common import WORK, log, percentile
+from imgpro.images.repository import OBJECT_FIELDS
 
 PG_DB = "imgpro_bench"
 PG_ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q", "-c"]
@@ -89,13 +90,15 @@ def _workspace_pg() -> tuple[str, str]:
     return ws, prefix
 
 
-_LIST_SQL = ("SELECT * FROM images WHERE workspace_id = {p1} AND (expires_at IS NULL OR "
+# The columns the API selects (the Image object's), as repository.select_visible does.
+_LIST_SQL = ("SELECT " + ", ".join([*OBJECT_FIELDS, "seq"]) + " FROM images "
+             "WHERE workspace_id = {p1} AND (expires_at IS NULL OR "
              "expires_at > {p2}) {deep}ORDER BY seq DESC LIMIT 101")
 
 
 def _sql_timings(db: str, sqlite_path: str, ws: str, mid_seq: int,
                  n: int) -> list[dict[str, Any]]:
-    """The listing query alone (what repository.list_visible sends), straight to the database:
+    """The listing query alone (what repository.select_visible sends), straight to the database:
     separates the database's share of a page from the HTTP/serialisation share."""
     now = dt.datetime.now(dt.UTC)
     out = []

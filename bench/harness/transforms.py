@@ -74,7 +74,7 @@ def run(quick: bool, checkpoint: Callable[[dict[str, Any]], None] | None = None
     images = imgs.ensure()
     cores = os.cpu_count() or 2
     levels = [cores, 4 * cores]
-    count, seconds = (12, 2.0) if quick else (48, 5.0)
+    count, seconds = (12, 2.0) if quick else (120, 6.0)
     matrix = QUICK_MATRIX if quick else MATRIX
     result: dict[str, Any] = {"method": "distinct target per request: base+i for request i "
                                         "(same sequence for every contender)",
