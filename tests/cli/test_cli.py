@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import imagegen
+from . import serving
 
 
 def imgpro(data_dir: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -70,26 +70,12 @@ def test_gc_removes_expired_and_orphans(data_dir, tmp_path):
 
 
 def test_serve_starts_and_answers(data_dir, tmp_path):
-    import socket
-    import time
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = serving.free_port()
     env = {**os.environ, "IMGPRO_DATA_DIR": str(data_dir),
            "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    proc = subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = serving.start(port, env)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/v1/images",
-                               files={"file": ("p.png", imagegen.png(40, 30), "image/png")})
-                break
-            except httpx.ConnectError:
-                assert time.time() < deadline, "server did not start"
-                time.sleep(0.2)
+        r = serving.first_upload(port)
         assert r.status_code == 201, r.text
         served = httpx.get(r.json()["url"])
         assert served.status_code == 200 and served.headers["content-type"] == "image/png"

@@ -4,18 +4,15 @@ the access log switch."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-import imagegen
 from imgpro.cli.serve import ServeError, plan_server
 from imgpro.settings import RenderSettings, Settings, available_cpus
+
+from . import serving
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
@@ -73,27 +70,15 @@ def _environ(pid: int) -> dict[str, str]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
 def test_two_processes_share_the_work(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = serving.free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("IMGPRO_") and k != "MALLOC_ARENA_MAX"}
     env.update({"IMGPRO_DATA_DIR": str(tmp_path / "data"), "IMGPRO_PUBLIC_BASE_URL": base,
                 "IMGPRO_ACCESS_LOG": "true"})
-    proc = subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port),
-                             "--workers", "2"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = serving.start(port, env, "--workers", "2")
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                r = httpx.post(f"{base}/v1/images",
-                               files={"file": ("p.png", imagegen.png(40, 30), "image/png")})
-                break
-            except httpx.ConnectError:
-                assert time.time() < deadline, "server did not start"
-                time.sleep(0.2)
+        r = serving.first_upload(port)
         assert r.status_code == 201, r.text
         assert httpx.get(r.json()["url"] + "?w=20").status_code == 200
         workers = _server_processes(proc.pid)

@@ -29,7 +29,8 @@ router = APIRouter(tags=["delivery"], route_class=HandOffRoute)
              operation_id="serve_image_head")
 async def serve_image(prefix: str, name: str) -> Response:  # pragma: no cover - documentation
     """``name`` is ``{id}.{ext}``; the query holds the transforms (docs/transforms.md)."""
-    raise NotImplementedError("served by imgpro.delivery.handler.CdnHandler")
+    # Unreachable: HandOffRoute.handle answers before FastAPI would call this body.
+    raise RuntimeError("served by imgpro.delivery.handler.CdnHandler")
 
 
 __all__ = ["router"]
