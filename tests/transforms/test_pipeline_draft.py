@@ -13,7 +13,7 @@ import pyvips
 
 import imagegen
 from imgpro.errors import InvalidImage
-from imgpro.imaging.vips import jpeg_draft_shrink
+from imgpro.imaging.shrink import jpeg_draft_shrink
 
 from .conftest import FIXTURES, LIMITS, Render
 

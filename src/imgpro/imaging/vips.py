@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import blurhash
 import pyvips
 
 from imgpro.errors import ImageTooLarge, InvalidImage
 from imgpro.imaging import heif
+from imgpro.imaging.placeholder import placeholder_of
+from imgpro.imaging.shrink import jpeg_draft_shrink
 
 if TYPE_CHECKING:
     from imgpro.imaging.probe import Probe
@@ -187,25 +188,6 @@ def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False
              if probe.source_format == "jpeg" else 1)
     im = _thumbnail(path, size, no_rotate=probe.frames > 1, has_icc=has_icc, draft=draft, **how)
     return Loaded([_to_8bit(im)])
-
-
-def jpeg_draft_shrink(source: tuple[int, int], size: tuple[int, int], margin: float) -> int:
-    """The JPEG DCT scale (1, 2, 4 or 8) to decode at: the largest that leaves the decoded image
-    at least ``margin`` times ``size`` on both axes.
-
-    libvips' ``thumbnail`` keeps a margin of 2 for its own resampler (a 12 MP photo → 500 px
-    decodes at 1/4, a 2 MP one at full size); Pillow's draft mode (thumbor), sharp's
-    ``fastShrinkOnLoad`` and imgproxy use 1. The smaller the margin the less work, and the more
-    the DCT's box-like downscale shows: against a full-quality resize, after q80 encoding, a
-    margin of 1.0-1.2 lost 0.5-1.1 dB, 1.5 and above ≤ 0.3 dB (bench images, measured).
-    1 means "let thumbnail choose": it would pick this scale itself (or there is none)."""
-    ratio = min(source[0] / max(size[0], 1), source[1] / max(size[1], 1))
-
-    def scale(margin: float) -> int:
-        return next((n for n in (8, 4, 2) if ratio >= n * margin), 1)
-
-    draft = scale(margin)
-    return draft if draft > scale(2.0) else 1
 
 
 def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False) -> Any:
@@ -378,23 +360,8 @@ def make_placeholder(path: Path, probe: Probe) -> tuple[str, str]:
 
     Also proves the pixels decode, so a caller that needs both need not call
     :func:`check_decodable` as well. Raises :class:`InvalidImage` on truncated/corrupt data."""
-    rgb, width, height = _small_rgb(path, probe)
-    n = width * height
-    average = "#" + "".join(f"{sum(rgb[band::3]) // n:02x}" for band in range(3))
-    return _blurhash(rgb, width, height), average
+    return placeholder_of(*_small_rgb(path, probe))
 
-
-def _blurhash(rgb: bytes, width: int, height: int) -> str:
-    # blurhash-python's encode() only accepts Pillow images and reads them through
-    # Image.getdata(), deprecated in Pillow 12 and gone in Pillow 14. Its C function takes the
-    # packed RGB rows we already have, so we call it directly through the package's cffi binding.
-    ffi, lib = blurhash._ffi, blurhash._lib
-    pixels = ffi.from_buffer("uint8_t[]", rgb)
-    out = ffi.new("char[]", 2 + 4 + (9 * 9 - 1) * 2 + 1)
-    result = lib.create_hash_from_pixels(4, 3, width, height, pixels, width * 3, out)
-    if result == ffi.NULL:
-        raise InvalidImage()
-    return str(ffi.string(result).decode())
 
 
 # --- transform operations (the pipeline's vocabulary) ----------------------------------------

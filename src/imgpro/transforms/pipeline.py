@@ -75,7 +75,7 @@ class Limits:
 
     max_pixels: int  # per output frame, and all frames of an animation together
     max_frames: int
-    draft_margin: float = 1.0  # JPEG DCT-scale decode margin (vips.jpeg_draft_shrink)
+    draft_margin: float = 1.0  # JPEG DCT-scale decode margin (imaging/shrink.py)
 
 
 @dataclass(frozen=True)
