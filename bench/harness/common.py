@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,18 +106,24 @@ class Server:
         self.stop()
 
 
-def tree_rss(pid: int) -> int:
-    """RSS of a process and all its descendants, in bytes (0 once it is gone)."""
+def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    """``measure`` summed over a process and all its descendants (0 once it is gone; a child
+    that exits meanwhile counts as 0)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
-    total = 0
+    total = 0.0
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            total += p.memory_info().rss
+            total += measure(p)
     return total
+
+
+def tree_rss(pid: int) -> int:
+    """RSS of a process and all its descendants, in bytes."""
+    return int(_tree_sum(pid, lambda p: p.memory_info().rss))
 
 
 class RssSampler:
@@ -145,18 +151,8 @@ class RssSampler:
 
 
 def tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of a live process tree (0 once it is gone)."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
+    """User + system CPU seconds of a live process tree."""
+    return _tree_sum(pid, lambda p: sum(p.cpu_times()[:2]))  # user + system
 
 
 def _ours_cpu() -> float:
