@@ -26,6 +26,7 @@ from imgpro.services import build_services
 from imgpro.settings import Settings
 from imgpro.storage import make_blob_store
 from imgpro.transforms.render import Renderer
+from imgpro.transforms.variants import VariantBudget
 from imgpro.web import routes as web_routes
 from imgpro.web.pages import install_web_error_pages
 from imgpro.web.templating import STATIC_DIR
@@ -85,11 +86,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def image_is_live(image_id: str) -> bool:
         return await lookup.get(image_id, clock.now()) is not None
 
-    renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live)
+    renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live,
+                        run_dir=settings.data_dir / "run" / "render",
+                        budget=VariantBudget(db, blobs, settings.variants))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        if renderer.budget is not None:
+            await renderer.budget.close()  # the recency noted since the last batch
         renderer.close()
         await services.ratelimits.close()
         await lookup.close()

@@ -84,14 +84,20 @@ def _cgroup_cpu_quota() -> float | None:
 
 
 class RenderSettings(BaseModel):
-    """The CDN's rendering pool."""
+    """The CDN's rendering: threads, host-wide admission, the wait bound."""
 
     workers: int = Field(0, ge=0, description="Render threads per server process; 0 means one "
-                         "per CPU core, shared out among `imgpro serve`'s processes "
-                         "(cores ÷ processes, at least 1).")
+                         "per CPU core. However many there are, at most `host_renders` renders "
+                         "run at once on the host.")
+    host_renders: int = Field(0, ge=0, description="Renders running at once on this host, "
+                              "across every server process (host-wide tokens: lock files in "
+                              "data_dir/run/render); 0 means one per CPU core.")
+    max_wait_seconds: float = Field(
+        10.0, gt=0, description="A cold render waits its turn; the CDN answers 503 `busy` (with "
+        "Retry-After) only when the request's expected wait passes this many seconds.")
     queue_size: int = Field(
-        0, description="Renders allowed to wait before the CDN answers 503; 0 means 4 per worker."
-    )
+        0, ge=0, description="Most renders waiting in one server process, whatever the expected "
+        "wait (a memory bound); 0 means 32 per host render token.")
     vips_concurrency: int = Field(1, description="libvips threads per render.")
     shrink_on_load_margin: float = Field(
         1.0, ge=1.0, le=2.0, description="JPEGs decode at the smallest DCT scale (1/2, 1/4, "
@@ -148,18 +154,43 @@ class PlanSettings(BaseModel):
     @field_validator("storage_bytes", mode="before")
     @classmethod
     def _size(cls, value: Any) -> Any:
-        """Accept "10GB", "500 MB" as well as a byte count."""
-        if isinstance(value, str):
-            m = _SIZE.match(value)
-            if not m:
-                raise ValueError("a byte count or a size like '10GB'")
-            return int(float(m.group(1)) * _UNITS[(m.group(2) or "B").upper()])
-        return value
+        return _byte_size(value)
 
     @model_validator(mode="after")
     def _title(self) -> PlanSettings:
         self.title = self.title or self.name.replace("-", " ").replace("_", " ").title()
         return self
+
+
+def _byte_size(value: Any) -> Any:
+    """Accept "10GB", "500 MB" as well as a byte count."""
+    if isinstance(value, str):
+        m = _SIZE.match(value)
+        if not m:
+            raise ValueError("a byte count or a size like '10GB'")
+        return int(float(m.group(1)) * _UNITS[(m.group(2) or "B").upper()])
+    return value
+
+
+class VariantSettings(BaseModel):
+    """Storage of rendered variants: a budget, evicted least recently used (not counted against
+    any plan's storage quota). Sizes take a byte count or "10GB"."""
+
+    max_bytes: int = Field(10 * 1024 * MB, ge=0, description="Bytes of variants the blob store "
+                           "keeps in all (one host's disk with the local store); beyond it the "
+                           "least recently used go. 0 = no limit.")
+    max_bytes_per_image: int = Field(256 * MB, ge=0, description="Bytes of variants kept per "
+                                     "image; beyond it that image's least recently used go (a "
+                                     "larger variant is served but not kept). 0 = no limit.")
+    max_per_image: int = Field(200, ge=0, description="Variants kept per image; 0 = no limit.")
+    touch_seconds: float = Field(30.0, gt=0, description="How often a server process writes "
+                                 "the recency of the variants it served (one batched UPDATE; a "
+                                 "hit itself never writes).")
+
+    @field_validator("max_bytes", "max_bytes_per_image", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        return _byte_size(value)
 
 
 class BillingSettings(BaseModel):
@@ -228,6 +259,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     imports: ImportSettings = ImportSettings()
     render: RenderSettings = RenderSettings()
+    variants: VariantSettings = VariantSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     billing: BillingSettings = BillingSettings()
 

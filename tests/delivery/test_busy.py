@@ -1,5 +1,7 @@
-"""The bounded render pool: a full queue answers 503 busy with Retry-After; renders survive
-their clients; a render that finishes after its image was deleted leaves nothing behind."""
+"""Render admission: a cold render waits its turn (one host token here) and is refused with 503
+busy + Retry-After only when its expected wait passes the bound; waiting is fair per client;
+renders survive their clients; a render that finishes after its image was deleted leaves
+nothing behind."""
 
 from __future__ import annotations
 
@@ -19,23 +21,30 @@ from .support import new_image, owner, path_of
 
 @pytest.fixture
 def settings(settings):
-    """One render thread and one waiting slot: the third concurrent render is refused."""
-    settings.render = RenderSettings(workers=1, queue_size=1, vips_concurrency=1)
+    """One render token on the host; a wait of more than 2.5 renders is refused."""
+    settings.render = RenderSettings(workers=1, host_renders=1, max_wait_seconds=2.5,
+                                     vips_concurrency=1)
+    settings.trusted_proxies = ["127.0.0.1"]  # the test client: X-Forwarded-For names clients
     return settings
 
 
 class Gate:
-    """Stands in for pipeline.render: blocks every render until opened."""
+    """Stands in for pipeline.render: each render waits for a permit (``allow``), and the
+    order renders start in is recorded (by output width)."""
 
     def __init__(self) -> None:
-        self.open = threading.Event()
-        self.started = 0
+        self.permits = threading.Semaphore(0)
+        self.started: list[int] = []
         self.real = pipeline.render
 
-    def __call__(self, *args: Any, **kwargs: Any) -> bytes:
-        self.started += 1
-        assert self.open.wait(timeout=30), "gate never opened"
-        return self.real(*args, **kwargs)
+    def allow(self, n: int = 1000) -> None:
+        for _ in range(n):
+            self.permits.release()
+
+    def __call__(self, path: Any, probe: Any, plan: Any, *args: Any, **kwargs: Any) -> bytes:
+        self.started.append(plan.geometry.resize[0])
+        assert self.permits.acquire(timeout=30), "gate never opened"
+        return self.real(path, probe, plan, *args, **kwargs)
 
 
 @pytest.fixture
@@ -43,7 +52,7 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     g = Gate()
     monkeypatch.setattr(pipeline, "render", g)
     yield g
-    g.open.set()  # never leave a pool thread blocked
+    g.allow()  # never leave a pool thread blocked
 
 
 async def until(predicate: Any, timeout: float = 10) -> None:
@@ -54,39 +63,72 @@ async def until(predicate: Any, timeout: float = 10) -> None:
     raise AssertionError("condition not reached")
 
 
-async def test_full_queue_answers_503_busy_with_retry_after(client, app, gate):
-    renderer = app.state.renderer
-    assert (renderer.workers, renderer.capacity) == (1, 2)
-    image = await new_image(client, imagegen.jpeg(64, 48))
-    running = [asyncio.create_task(client.get(path_of(image, f"w={w}"))) for w in (10, 11)]
-    await until(lambda: renderer._pending == 2)
+def as_client(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
 
-    r = await client.get(path_of(image, "w=12"))
+
+async def test_busy_only_when_the_expected_wait_passes_the_bound(client, app, gate):
+    renderer = app.state.renderer
+    assert (renderer.workers, renderer.tokens) == (1, 1)
+    renderer.admission.avg_seconds = 1.0  # what the estimate takes one render to cost
+    image = await new_image(client, imagegen.jpeg(64, 48))
+    # The first renders; the next two wait 1 and 2 renders' time: under the 2.5 s bound.
+    running = []
+    for w in (10, 11, 12):
+        running.append(asyncio.create_task(client.get(path_of(image, f"w={w}"))))
+        await until(lambda n=len(running): renderer._pending == n)
+    assert renderer.admission.waiting == 2
+
+    r = await client.get(path_of(image, "w=13"))  # 3 renders ahead of it: 3 s > 2.5 s
     assert r.status_code == 503
-    assert int(r.headers["retry-after"]) >= 1
+    assert r.headers["retry-after"] == "3"  # the wait it would have had, rounded up
     body = r.json()["error"]
     assert (body["type"], body["code"]) == ("api_error", "busy")
-    assert body["action"] == {"type": "wait", "retry_after": int(r.headers["retry-after"])}
-    # Waiting for a render already in flight takes no slot, and cached variants still serve.
+    assert body["action"] == {"type": "wait", "retry_after": 3}
+    assert renderer.admission.waiting == 2  # a refused render holds no place
+    # Waiting for a render already in flight takes no place, and cached variants still serve.
     joined = asyncio.create_task(client.get(path_of(image, "w=10")))
 
-    gate.open.set()
+    gate.allow()
     answers = await asyncio.gather(*running, joined)
-    assert [a.status_code for a in answers] == [200, 200, 200]
-    assert renderer.renders == 2 and renderer._pending == 0
-    assert (await client.get(path_of(image, "w=12"))).status_code == 200  # room again
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    assert renderer.renders == 3 and renderer._pending == 0
+    assert (await client.get(path_of(image, "w=13"))).status_code == 200  # room again
+
+
+async def test_a_client_flooding_the_pool_waits_behind_its_own_requests(client, app, gate):
+    renderer = app.state.renderer
+    renderer.admission.avg_seconds = 1.0
+    renderer.admission.max_wait_seconds = 3.5
+    image = await new_image(client, imagegen.jpeg(64, 48))
+    flood = []
+    for w in (20, 21, 22, 23):  # one running, three waiting (the last 3 s)
+        flood.append(asyncio.create_task(
+            client.get(path_of(image, f"w={w}"), headers=as_client("203.0.113.1"))))
+        await until(lambda n=len(flood): renderer._pending == n)
+    r = await client.get(path_of(image, "w=24"), headers=as_client("203.0.113.1"))
+    assert r.status_code == 503 and r.headers["retry-after"] == "4"  # 4 s > 3.5 s: refused
+    # Another client goes past the flood: one of the flooder's renders is ahead of it (2 s).
+    other = asyncio.create_task(
+        client.get(path_of(image, "w=40"), headers=as_client("198.51.100.7")))
+    await until(lambda: renderer._pending == 5)
+    gate.allow()
+    answers = await asyncio.gather(*flood, other)
+    assert [a.status_code for a in answers] == [200] * 5
+    assert gate.started[:3] == [20, 21, 40]  # round-robin: not behind all of the flood
+    assert sorted(gate.started[3:]) == [22, 23]
 
 
 async def test_a_render_outlives_a_client_that_gave_up(client, app, gate):
     renderer = app.state.renderer
     image = await new_image(client, imagegen.jpeg(64, 48))
     request = asyncio.create_task(client.get(path_of(image, "w=20")))
-    await until(lambda: gate.started == 1)
+    await until(lambda: len(gate.started) == 1)
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
         await request
     assert renderer._pending == 1  # still counted: the pool thread is still working
-    gate.open.set()
+    gate.allow()
     await until(lambda: renderer._pending == 0)
     assert renderer.renders == 1
     r = await client.get(path_of(image, "w=20"))
@@ -97,10 +139,10 @@ async def test_render_finishing_after_delete_leaves_no_variant(client, services,
     headers = await owner(services)
     image = await new_image(client, imagegen.jpeg(64, 48), headers=headers)
     request = asyncio.create_task(client.get(path_of(image, "w=30")))
-    await until(lambda: gate.started == 1)
+    await until(lambda: len(gate.started) == 1)
     r = await client.delete(f"/v1/images/{image['id']}", headers=headers)
     assert r.status_code == 200
-    gate.open.set()
+    gate.allow()
     r = await request
     assert r.status_code == 404
     assert [k async for k in services.blobs.iter_keys("variants/")] == []

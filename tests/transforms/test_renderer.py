@@ -36,8 +36,15 @@ def renderer(tmp_path: Path) -> Renderer:
     r.close()
 
 
-async def test_capacity_follows_settings(renderer: Renderer) -> None:
-    assert (renderer.workers, renderer.max_waiting, renderer.capacity) == (1, 2, 3)
+async def test_capacity_follows_settings(renderer: Renderer, tmp_path: Path) -> None:
+    assert (renderer.workers, renderer.max_waiting) == (1, 2)
+    assert renderer.tokens == renderer.admission.tokens >= 1  # one per core by default
+    r = Renderer(LocalBlobStore(tmp_path / "b2"), RenderSettings(host_renders=3), tmp_path,
+                 run_dir=tmp_path / "run2")
+    try:
+        assert (r.tokens, r.max_waiting) == (3, 96)  # 32 waiting per host token
+    finally:
+        r.close()
 
 
 async def test_plans_are_cached_and_exact(renderer: Renderer) -> None:

@@ -56,7 +56,8 @@ def serve(
     out.print(f"imgpro on [bold]http://{host}:{port}[/bold]")
     out.print(f"  database: {settings.resolved_database_url}")
     out.print(f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}")
-    out.print(f"  processes: {plan.processes} × {plan.render_threads} render threads")
+    out.print(f"  processes: {plan.processes} × {plan.render_threads} render threads, "
+              f"{plan.host_renders} renders at once on the host")
     if plan.processes > 1 and not settings.redis_url:
         out.print("  rate limits are counted per process (set IMGPRO_REDIS_URL to share them)")
     out.print(f"  API docs: http://{host}:{port}/docs/api")

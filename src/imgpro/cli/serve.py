@@ -2,9 +2,12 @@
 
 - Processes: one per CPU core by default (``--workers`` / ``IMGPRO_WORKERS`` override). One
   process serves cached hits on one core, so more cores need more processes.
-- Render threads: the cores shared out among the processes (``cores ÷ processes``, at least
-  1) unless ``IMGPRO_RENDER__WORKERS`` says otherwise — N processes with a pool per core each
-  would run N× more renders than there are cores.
+- Render threads: one per core in every process (``IMGPRO_RENDER__WORKERS`` overrides), and
+  one host-wide token per core (``IMGPRO_RENDER__HOST_RENDERS``; lock files in the data
+  directory, transforms/hostslots.py) that a render must hold: the host runs at most one
+  render per core, and whichever process the kernel gave the connections can use every core.
+  (Sharing the cores out, ``cores ÷ processes`` threads each, left cores idle while the
+  process with the connections refused renders: issue 17.)
 - Migrations run once, here, before any server process starts; the processes are told not to
   (``IMGPRO_AUTO_MIGRATE=false``), so they never race each other through Alembic.
 - ``MALLOC_ARENA_MAX=2`` unless already set: glibc otherwise keeps up to 8 malloc arenas per
@@ -33,7 +36,8 @@ class ServeError(Exception):
 @dataclass(frozen=True)
 class ServerPlan:
     processes: int
-    render_threads: int
+    render_threads: int  # per process
+    host_renders: int  # at once on the host, whatever the processes
     env: dict[str, str] = field(default_factory=dict)  # set before uvicorn starts
 
 
@@ -50,11 +54,12 @@ def plan_server(settings: Settings, workers: int | None, cpus: int,
         processes = 1
     else:
         processes = workers or settings.workers or cpus
-    render_threads = settings.render.workers or max(1, cpus // processes)
+    render_threads = settings.render.workers or cpus
+    host_renders = settings.render.host_renders or cpus
     env = {"IMGPRO_AUTO_MIGRATE": "false"}  # done once, before the processes start
-    if not settings.render.workers:
-        env["IMGPRO_RENDER__WORKERS"] = str(render_threads)
+    if not settings.render.host_renders:  # every process must count the same tokens
+        env["IMGPRO_RENDER__HOST_RENDERS"] = str(host_renders)
     if "MALLOC_ARENA_MAX" not in environ:  # set by the operator: theirs wins
         env["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
-    return ServerPlan(processes, render_threads, env)
+    return ServerPlan(processes, render_threads, host_renders, env)
 

@@ -221,3 +221,28 @@ plan_requests = sa.Table(
     sa.Index(None, "status", "created_at"),
     sa.Index(None, "workspace_id"),
 )
+
+# -- Rendered variants: what is stored, how big, when last used (transforms/variants.py) -----
+# The budget of variant storage (per host and per image) is enforced from these rows, evicting
+# the least recently used; hits update ``last_used`` in batches, never one write per hit.
+
+variants = sa.Table(
+    "variants",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),  # the blob key
+    sa.Column("image_id", sa.String(64), nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("last_used", sa.BigInteger, nullable=False),  # epoch seconds
+    sa.Index(None, "image_id"),
+    sa.Index(None, "last_used"),
+)
+
+# One row (id = 1): the sum of ``variants.bytes`` and their count, kept exact by the statements
+# that insert and delete variant rows, so the host budget never needs a full scan.
+variant_totals = sa.Table(
+    "variant_totals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)

@@ -26,6 +26,8 @@ class CdnRequest:
     query: list[tuple[str, str]]
     if_none_match: str | None
     accept: str | None
+    peer: str | None = None  # the socket peer's address
+    forwarded_for: tuple[str, ...] = ()  # X-Forwarded-For, believed only from trusted proxies
 
     @classmethod
     def from_scope(cls, scope: Scope) -> CdnRequest:
@@ -36,12 +38,17 @@ class CdnRequest:
         raw_query: bytes = scope["query_string"]
         query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
         if_none_match = accept = None
+        forwarded: list[str] = []
         for name, value in scope["headers"]:  # ASGI header names are lower case
             if name == b"if-none-match" and if_none_match is None:
                 if_none_match = value.decode("latin-1")
             elif name == b"accept" and accept is None:
                 accept = value.decode("latin-1")
-        return cls(scope["method"], path, query, if_none_match, accept)
+            elif name == b"x-forwarded-for":
+                forwarded.append(value.decode("latin-1"))
+        client = scope.get("client")
+        return cls(scope["method"], path, query, if_none_match, accept,
+                   client[0] if client else None, tuple(forwarded))
 
 
 def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:

@@ -36,6 +36,7 @@ from imgpro.errors import (
     NotFound,
     render,
 )
+from imgpro.ratelimit import rate_key
 from imgpro.services import Services
 from imgpro.storage import BlobNotFound
 from imgpro.transforms.render import Blob, Renderer, Variant
@@ -169,12 +170,17 @@ class CdnHandler:
         blob = await self.renderer.read(variant)
         if blob is None:
             rendered.append(variant)
-            blob = await self._render(row, variant)
+            blob = await self._render(row, variant, request)
         return _send(request, blob, headers)
 
-    async def _render(self, row: Any, variant: Variant) -> Blob:
+    async def _render(self, row: Any, variant: Variant, request: CdnRequest) -> Blob:
+        # Cold renders wait their turn per client (the address, after trusted proxies), so
+        # one client flooding the pool queues behind its own requests only.
+        client = rate_key(self.services.ratelimits.client_address(request.peer,
+                                                                  request.forwarded_for))
         try:
-            data = await self.renderer.render(row, variant, self.services.settings.limits)
+            data = await self.renderer.render(row, variant, self.services.settings.limits,
+                                              client)
         except (InvalidImage, ImageTooLarge, BlobNotFound):
             # Deleted while we rendered (the original is gone) looks like damage: it is a 404.
             if await self._lookup(row.id) is None:

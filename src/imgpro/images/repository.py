@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro.db.tables import image_labels, image_tombstones, images, workspaces
 from imgpro.images.schemas import OBJECT_FIELDS
+from imgpro.transforms.variants import forget_images as forget_variants
 
 
 def _live(now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -113,13 +114,15 @@ async def update_image(conn: AsyncConnection, seq: int, values: dict[str, Any]) 
 
 async def delete_rows(conn: AsyncConnection, rows: Sequence[sa.Row[Any]],
                       now: dt.datetime) -> None:
-    """Delete image rows, leave tombstones, and give their storage back, in one transaction."""
+    """Delete image rows, leave tombstones, give their storage back and take their variants off
+    the variant budget, in one transaction."""
     if not rows:
         return
     seqs = [r.seq for r in rows]
     await conn.execute(image_tombstones.insert(), [
         {"workspace_id": r.workspace_id, "image_id": r.id, "deleted_at": now} for r in rows])
     await conn.execute(image_labels.delete().where(image_labels.c.image_seq.in_(seqs)))
+    await forget_variants(conn, [r.id for r in rows])  # their blobs go with the prefix
     deleted = await conn.execute(
         images.delete().where(images.c.seq.in_(seqs)).returning(
             images.c.workspace_id, images.c.bytes))

@@ -3,9 +3,13 @@
 A variant is identified by (image id, the plan's canonical form); see pipeline.py for why the
 *resolved plan* rather than the raw spec names it. The first request for a variant renders it
 in the pool; identical concurrent requests in this process wait for that one render
-(single-flight); every later request is a memory or blob read. When more renders are running or
-waiting than ``workers + queue_size``, the CDN answers 503 ``busy`` with Retry-After instead of
-piling up memory.
+(single-flight); every later request is a memory or blob read.
+
+A render starts only when admitted (admission.py): it holds one of the host's render tokens,
+shared by every server process, and waits for one in its client's round-robin turn; the CDN
+answers 503 ``busy`` with Retry-After only when the expected wait passes
+``render.max_wait_seconds``. Stored variants are counted against the variant budget
+(variants.py), which evicts the least recently used; hits only note their key for it.
 
 A render runs as a task of its own (a *flight*): a client that disconnects does not cancel it
 (the pool thread cannot be interrupted anyway), so the capacity count always matches the work in
@@ -20,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import os
 import tempfile
 import time
@@ -31,15 +34,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from imgpro.errors import Busy, InvalidImage, wait_action
+from imgpro.errors import InvalidImage
 from imgpro.imaging import vips
 from imgpro.imaging.probe import MIME, Probe
 from imgpro.settings import LimitSettings, RenderSettings, available_cpus
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
+from imgpro.transforms.admission import RenderAdmission
 from imgpro.transforms.cache import etag_for, variant_key
 from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import OUTPUT_FORMATS, parse_query
+from imgpro.transforms.variants import VariantBudget
 
 T = TypeVar("T")
 log = logging.getLogger("imgpro.render")
@@ -127,29 +132,34 @@ async def _always_live(_: str) -> bool:
 
 class Renderer:
     def __init__(self, blobs: BlobStore, settings: RenderSettings, tmp_dir: Path, *,
-                 is_live: Callable[[str], Awaitable[bool]] = _always_live) -> None:
-        """``is_live(image_id)``: whether the image still exists (checked after each store)."""
+                 is_live: Callable[[str], Awaitable[bool]] = _always_live,
+                 run_dir: Path | None = None, budget: VariantBudget | None = None) -> None:
+        """``is_live(image_id)``: whether the image still exists (checked after each store).
+        ``run_dir``: where the host-wide render tokens live (every process of a host must name
+        the same one). ``budget``: the variant storage budget (None: variants count nothing)."""
         self.blobs = blobs
         self.is_live = is_live
+        self.budget = budget
+        # Every process may run a render per core; the host-wide tokens keep the host to
+        # ``tokens`` at once (a process the kernel gave more connections uses more of them).
         self.workers = settings.workers or available_cpus()
-        self.max_waiting = settings.queue_size or 4 * self.workers
+        self.tokens = settings.host_renders or available_cpus()
+        self.max_waiting = settings.queue_size or 32 * self.tokens
+        self.admission = RenderAdmission(run_dir or tmp_dir / "run", self.tokens,
+                                         max_wait_seconds=settings.max_wait_seconds,
+                                         max_waiting=self.max_waiting)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         self.tmp_dir = tmp_dir
         self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
         self.draft_margin = settings.shrink_on_load_margin
         pipeline.configure(settings.vips_concurrency)
         self._inflight: dict[str, _Flight] = {}
-        self._pending = 0
-        self._avg_seconds = 0.5  # moving average of render time, for Retry-After
+        self._pending = 0  # flights: waiting for a token, rendering or storing
         self._alpha: OrderedDict[str, bool] = OrderedDict()
         self._plans: OrderedDict[tuple[Any, ...], Variant] = OrderedDict()
         self._hot: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._hot_bytes = 0
         self.renders = 0  # completed renders (tests and metrics count them)
-
-    @property
-    def capacity(self) -> int:
-        return self.workers + self.max_waiting
 
     # -- planning -------------------------------------------------------------------------
     async def plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
@@ -229,10 +239,15 @@ class Renderer:
         hot = self._hot.get((variant.key, variant.etag))
         if hot is not None:
             self._hot.move_to_end((variant.key, variant.etag))
+            if self.budget is not None:
+                self.budget.touch(variant.key)
             return Blob(size=len(hot), data=hot)
         blob = await self._read_stored(variant.key)
-        if blob is not None and blob.data is not None:
-            self._remember(variant, blob.data)
+        if blob is not None:
+            if self.budget is not None:
+                self.budget.touch(variant.key)
+            if blob.data is not None:
+                self._remember(variant, blob.data)
         return blob
 
     async def _read_stored(self, key: str) -> Blob | None:
@@ -259,20 +274,22 @@ class Renderer:
         if data is not None:
             self._hot_bytes -= len(data)
 
-    async def render(self, row: Any, variant: Variant, limits: LimitSettings) -> bytes:
+    async def render(self, row: Any, variant: Variant, limits: LimitSettings,
+                     client: str = "") -> bytes:
         """The variant's bytes, rendered once however many requests ask (single-flight).
-        Call it after :meth:`read` missed; then :meth:`settle` once the answer is sent."""
+        Call it after :meth:`read` missed; then :meth:`settle` once the answer is sent.
+        ``client`` (an address) is whose turn the render waits for; raises ``Busy`` when the
+        wait would be too long."""
         hot = self._hot.get((variant.key, variant.etag))
         if hot is not None:  # a flight finished while our read of the store was awaited
             return hot
         flight = self._inflight.get(variant.key)
         if flight is None:
-            if self._pending >= self.capacity:
-                retry = max(1, math.ceil(self._avg_seconds * self._pending / self.workers))
-                raise Busy(action=wait_action(retry), headers={"Retry-After": str(retry)})
+            token = self.admission.admit(client)  # Busy: nothing started, nothing queued
             loop = asyncio.get_running_loop()
             result: asyncio.Future[bytes] = loop.create_future()
-            flight = _Flight(result, loop.create_task(self._fly(row, variant, limits, result)))
+            flight = _Flight(result, loop.create_task(
+                self._fly(row, variant, limits, result, client, token)))
             self._inflight[variant.key] = flight
             self._pending += 1
             flight.done.add_done_callback(functools.partial(self._landed, variant.key, flight))
@@ -296,30 +313,44 @@ class Renderer:
             flight.result.exception()  # retrieved: waiters re-raise it; asyncio must not log it
 
     async def _fly(self, row: Any, variant: Variant, limits: LimitSettings,
-                   result: asyncio.Future[bytes]) -> None:
-        started = time.monotonic()
+                   result: asyncio.Future[bytes], client: str,
+                   token: asyncio.Future[int]) -> None:
+        try:
+            slot = await token
+        except asyncio.CancelledError:
+            self.admission.abandon(client, token)
+            raise
 
         async def render_in_pool(path: Path) -> bytes:
-            return await self._in_pool(pipeline.render, path, probe_of(row), variant.plan,
-                                       self._limits(limits))
+            started = time.monotonic()
+            try:
+                return await self._in_pool(pipeline.render, path, probe_of(row), variant.plan,
+                                           self._limits(limits))
+            finally:
+                self.admission.observe(time.monotonic() - started)
 
         try:
             data = await self._with_source(row, render_in_pool)
         except Exception as exc:
             result.set_exception(exc)  # every waiter re-raises it
             return
+        finally:
+            self.admission.release(slot)  # the pool thread is done with it
         self.renders += 1
-        self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.monotonic() - started)
         result.set_result(data)
         await self._store(row, variant, data)
 
     async def _store(self, row: Any, variant: Variant, data: bytes) -> None:
         try:
             await self.blobs.put_bytes(variant.key, data)
+            if self.budget is not None:
+                await self.budget.record(variant.key, row.id, len(data))
             # Checked after the write, never before: a delete that commits after this read
             # sweeps the variant itself; one that committed before it is seen here.
             if not await self.is_live(row.id):
                 await self.blobs.delete(variant.key)
+                if self.budget is not None:
+                    await self.budget.forget(variant.key)
                 self.forget(variant)
         except Exception:  # already answered from memory; the next process simply re-renders
             log.exception("could not store variant %s", variant.key)
@@ -347,3 +378,4 @@ class Renderer:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.admission.close()
