@@ -24,7 +24,8 @@ def settings(settings):
     """One render token on the host; a wait of more than 2.5 renders is refused."""
     settings.render = RenderSettings(workers=1, host_renders=1, max_wait_seconds=2.5,
                                      vips_concurrency=1)
-    settings.trusted_proxies = ["127.0.0.1"]  # the test client: X-Forwarded-For names clients
+    settings.trusted_proxies = ["203.0.113.7"]  # the test client's address: a trusted proxy,
+    # so X-Forwarded-For names the clients
     return settings
 
 

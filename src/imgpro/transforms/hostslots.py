@@ -57,6 +57,8 @@ class HostSlots:
 
     def try_acquire(self) -> int | None:
         """A free token's index, or None when every token on the host is held."""
+        if not self._fds:
+            return None  # closed
         start = random.randrange(self.count)  # noqa: S311 - spreads load, not a secret
         for n in range(self.count):
             i = (start + n) % self.count
@@ -67,6 +69,8 @@ class HostSlots:
         return None
 
     def release(self, slot: int) -> None:
+        if slot not in self._held:
+            return  # closed meanwhile (shutdown): closing released every lock
         self._held.discard(slot)
         fcntl.flock(self._fds[slot], fcntl.LOCK_UN)
 
@@ -75,7 +79,8 @@ class HostSlots:
         return len(self._held)
 
     def publish_waiting(self, waiting: int) -> None:
-        self._board.write(waiting)
+        if self._fds:
+            self._board.write(waiting)
 
     def competitors(self, *, sweep: bool = False) -> int:
         """Other processes with renders waiting for a token (``sweep``: first zero the rows of
@@ -117,6 +122,8 @@ class _Board:
             _ROW.pack_into(self.map, self.row * _ROW.size, waiting)
 
     def others_waiting(self) -> int:
+        if self.map.closed:
+            return 0
         rows = memoryview(self.map).cast("q")
         try:
             return sum(1 for i, n in enumerate(rows) if n > 0 and i != self.row)
@@ -124,6 +131,8 @@ class _Board:
             rows.release()
 
     def sweep(self) -> None:
+        if self.map.closed:
+            return
         rows = memoryview(self.map).cast("q")
         try:
             for i, n in enumerate(rows):
