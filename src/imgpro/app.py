@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live,
                         run_dir=settings.data_dir / "run" / "render",
-                        budget=VariantBudget(db, blobs, settings.variants))
+                        budget=VariantBudget(db, blobs, settings.variants, clock))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

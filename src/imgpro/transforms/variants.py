@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.db.tables import variant_totals, variants
 from imgpro.settings import VariantSettings
@@ -50,14 +50,19 @@ class Evicted:
 
 
 class VariantBudget:
-    def __init__(self, db: Database, blobs: BlobStore, settings: VariantSettings) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, settings: VariantSettings,
+                 clock: Clock | None = None) -> None:
         self.db = db
+        self.clock = clock or Clock()
         self.blobs = blobs
         self.settings = settings
         self._touched: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
         self.evicted = 0  # variants this process evicted (tests, metrics)
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
 
     # -- hits -----------------------------------------------------------------------------
     def touch(self, key: str) -> None:
@@ -88,7 +93,7 @@ class VariantBudget:
         keys, self._touched = sorted(self._touched), set()
         if not keys:
             return
-        now = int(time.time())
+        now = self._now()
         try:
             async with self.db.write() as conn:
                 for i in range(0, len(keys), 500):
@@ -101,7 +106,7 @@ class VariantBudget:
     # -- renders --------------------------------------------------------------------------
     async def record(self, key: str, image_id: str, size: int) -> None:
         """A variant was stored: count it, then keep the image and the host within budget."""
-        now = int(time.time())
+        now = self._now()
         evicted: list[str] = []
         async with self.db.write() as conn:
             inserted = await conn.execute(
@@ -138,17 +143,24 @@ class VariantBudget:
         if not budget:
             return Evicted([], 0)
         total = (await conn.execute(sa.select(variant_totals.c.bytes)
-                                    .where(variant_totals.c.id == 1))).scalar_one()
+                                    .where(variant_totals.c.id == 1))).scalar() or 0
         if total <= budget:
             return Evicted([], 0)
         out = Evicted([], 0)
         target = int(budget * HOST_LOW_WATER)
         while total > target:
-            oldest = (sa.select(variants.c.key).order_by(variants.c.last_used, variants.c.key)
-                      .limit(EVICT_BATCH))
-            batch = await _claim(conn, variants.c.key.in_(oldest))
-            if not batch.keys:
+            oldest = (await conn.execute(
+                sa.select(variants.c.key, variants.c.bytes)
+                .order_by(variants.c.last_used, variants.c.key).limit(EVICT_BATCH))).all()
+            doomed, freeing = [], 0
+            for row in oldest:  # just enough of the oldest to get under the low-water mark
+                if total - freeing <= target:
+                    break
+                doomed.append(row.key)
+                freeing += int(row.bytes)
+            if not doomed:
                 break
+            batch = await _claim(conn, variants.c.key.in_(doomed))
             out.keys += batch.keys
             total -= batch.bytes
         return out
@@ -170,7 +182,7 @@ class VariantBudget:
         """Count a variant stored before the budget existed (``imgpro gc``); True if new."""
         async with self.db.write() as conn:
             inserted = await conn.execute(
-                _insert_new(self.db, key, image_id, size, int(time.time())))
+                _insert_new(self.db, key, image_id, size, self._now()))
             if inserted.rowcount:
                 await _add_totals(conn, size, 1)
             return bool(inserted.rowcount)
@@ -199,9 +211,11 @@ def _insert_new(db: Database, key: str, image_id: str, size: int, now: int) -> A
 
 
 async def _add_totals(conn: Any, size: int, count: int) -> None:
-    await conn.execute(sa.update(variant_totals).where(variant_totals.c.id == 1)
-                       .values(bytes=variant_totals.c.bytes + size,
-                               count=variant_totals.c.count + count))
+    updated = await conn.execute(sa.update(variant_totals).where(variant_totals.c.id == 1)
+                                 .values(bytes=variant_totals.c.bytes + size,
+                                         count=variant_totals.c.count + count))
+    if not updated.rowcount:  # the migration seeds the row; a database emptied by hand lacks it
+        await conn.execute(variant_totals.insert().values(id=1, bytes=size, count=count))
 
 
 async def _claim(conn: Any, where: Any) -> Evicted:
