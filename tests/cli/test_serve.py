@@ -19,22 +19,24 @@ def settings(tmp_path: Path, **values: object) -> Settings:
     return Settings(data_dir=tmp_path, **values)
 
 
-def test_one_process_per_core_and_the_cores_shared_out(tmp_path):
+def test_one_process_per_core_and_one_render_per_core_on_the_host(tmp_path):
     plan = plan_server(settings(tmp_path), None, cpus=8, environ={})
-    assert (plan.processes, plan.render_threads) == (8, 1)
-    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false", "IMGPRO_RENDER__WORKERS": "1",
+    # Every process may render on every core; the host-wide tokens keep it to 8 at once.
+    assert (plan.processes, plan.render_threads, plan.host_renders) == (8, 8, 8)
+    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false", "IMGPRO_RENDER__HOST_RENDERS": "8",
                         "MALLOC_ARENA_MAX": "2"}
     plan = plan_server(settings(tmp_path), 3, cpus=8, environ={})
-    assert (plan.processes, plan.render_threads) == (3, 2)
+    assert (plan.processes, plan.render_threads, plan.host_renders) == (3, 8, 8)
     plan = plan_server(settings(tmp_path, workers=16), None, cpus=8, environ={})
-    assert (plan.processes, plan.render_threads) == (16, 1)  # never zero threads
+    assert (plan.processes, plan.render_threads, plan.host_renders) == (16, 8, 8)
 
 
 def test_what_the_operator_set_wins(tmp_path):
-    configured = settings(tmp_path, workers=2, render=RenderSettings(workers=5))
+    configured = settings(tmp_path, workers=2,
+                          render=RenderSettings(workers=5, host_renders=6))
     plan = plan_server(configured, None, cpus=8, environ={"MALLOC_ARENA_MAX": "8"})
-    assert (plan.processes, plan.render_threads) == (2, 5)
-    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false"}  # no render threads, no arenas
+    assert (plan.processes, plan.render_threads, plan.host_renders) == (2, 5, 6)
+    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false"}  # no render tokens, no arenas
     assert plan_server(configured, 4, cpus=8, environ={}).processes == 4  # --workers wins
 
 
@@ -88,12 +90,12 @@ def test_two_processes_share_the_work(tmp_path):
         assert b"imgpro.cli.launch" in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
         assert _environ(proc.pid)["MALLOC_ARENA_MAX"] == "2"
         assert _rss_mb(proc.pid) < 70  # ~25 MB; the CLI that migrated was ~115 MB
-        threads = str(max(1, available_cpus() // 2))
+        threads = str(available_cpus())
         for pid in workers:
             seen = _environ(pid)
             assert seen["MALLOC_ARENA_MAX"] == "2"
             assert seen["IMGPRO_AUTO_MIGRATE"] == "false"  # migrated once, before they started
-            assert seen["IMGPRO_RENDER__WORKERS"] == threads
+            assert seen["IMGPRO_RENDER__HOST_RENDERS"] == threads  # the same tokens for all
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]

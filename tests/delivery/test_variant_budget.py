@@ -147,3 +147,16 @@ async def test_deleting_an_image_takes_its_variants_off_the_budget(client, app, 
     assert r.status_code == 200
     assert await stored(services) == [kept] and list(await rows(services)) == [kept]
     assert await app.state.renderer.budget.usage() == ((await rows(services))[kept], 1)
+
+
+async def test_gc_counts_variants_stored_before_the_budget(client, app, services):
+    from imgpro.images.gc import collect_garbage
+
+    image = await new_image(client, imagegen.jpeg(64, 48))
+    key = await render(client, app, image, "w=10")
+    async with services.db.write() as conn:  # as a variant stored before migration 0006
+        await conn.execute(variants.delete())
+    report = await collect_garbage(services)
+    assert report.adopted_variants == 1
+    assert list(await rows(services)) == [key]
+    assert (await collect_garbage(services)).adopted_variants == 0  # counted once

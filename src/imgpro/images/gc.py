@@ -14,6 +14,7 @@ from pathlib import Path
 
 from imgpro.images import repository as repo
 from imgpro.services import Services
+from imgpro.transforms.variants import VariantBudget
 
 
 @dataclass
@@ -21,6 +22,7 @@ class GcReport:
     expired_images: int = 0
     orphan_originals: int = 0
     orphan_variants: int = 0
+    adopted_variants: int = 0
     temp_files: int = 0
     idempotency_keys: int = 0
 
@@ -29,6 +31,7 @@ class GcReport:
             f"expired images removed: {self.expired_images}",
             f"orphan originals removed: {self.orphan_originals}",
             f"orphan variants removed: {self.orphan_variants}",
+            f"untracked variants counted against the variant budget: {self.adopted_variants}",
             f"stale temp files removed: {self.temp_files}",
             f"expired idempotency keys removed: {self.idempotency_keys}",
         ]
@@ -39,6 +42,7 @@ async def collect_garbage(services: Services, *,
     report = GcReport()
     now = services.clock.now()
     db, blobs = services.db, services.blobs
+    budget = VariantBudget(db, blobs, services.settings.variants, services.clock)
 
     while True:  # expired images, in batches
         async with db.write() as conn:
@@ -61,6 +65,7 @@ async def collect_garbage(services: Services, *,
                     continue
             await blobs.delete(key)
             report.orphan_originals += 1
+    tracked = await budget.tracked_keys()
     async for key in blobs.iter_keys("variants/"):
         parts = key.split("/")
         if len(parts) >= 3 and parts[1] not in live_ids:
@@ -69,6 +74,11 @@ async def collect_garbage(services: Services, *,
                     continue
             await blobs.delete(key)
             report.orphan_variants += 1
+        elif len(parts) >= 3 and key not in tracked:
+            # Stored before the variant budget existed (migration 0006): count it from now on.
+            size = await blobs.size(key)
+            if size is not None and await budget.adopt(key, parts[1], size):
+                report.adopted_variants += 1
 
     tmp: Path = services.images.tmp_dir
     if tmp.is_dir():

@@ -187,6 +187,9 @@ class VariantBudget:
                 await _add_totals(conn, size, 1)
             return bool(inserted.rowcount)
 
+    async def tracked_keys(self) -> set[str]:
+        return {r.key for r in await self.db.fetch(sa.select(variants.c.key))}
+
     async def usage(self) -> tuple[int, int]:
         """(bytes, count) of the variants stored."""
         row = await self.db.fetch_first(sa.select(variant_totals.c.bytes, variant_totals.c.count)
