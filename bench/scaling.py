@@ -29,11 +29,11 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import contenders as cont  # noqa: E402
-from bench.harness import images as imgs  # noqa: E402
-from bench.harness.common import WORK, log  # noqa: E402
-from bench.harness.load import http_load  # noqa: E402
-from bench.harness.ops import OPS  # noqa: E402
+from bench.harness import contenders as cont
+from bench.harness import images as imgs
+from bench.harness.common import WORK, log
+from bench.harness.load import http_load
+from bench.harness.ops import OPS
 
 
 def _workers(pid: int) -> list[psutil.Process]:

@@ -69,6 +69,7 @@ async def test_per_image_count_evicts_the_least_recently_used(client, app, servi
     first = await render(client, app, image, "w=10")
     clock.advance(seconds=60)
     second = await render(client, app, image, "w=20")
+    assert second != first
     clock.advance(seconds=60)
     assert (await client.get(path_of(image, "w=10"))).status_code == 200  # a hit on the first
     await budget.flush_touches()  # what the batch every touch_seconds writes
