@@ -87,10 +87,13 @@ class RenderAdmission:
 
     def release(self, slot: int) -> None:
         self.slots.release(slot)
-        if self._waiting and self._poller is not None and not self._poller.done():
-            return  # our poller retries soon; others get their chance first
-        if self._waiting:
+        if not self._waiting:
+            return
+        if not self.slots.competitors():
+            self._grant_free()  # nobody else wants it: hand it on now, not at the next poll
+        if self._waiting and (self._poller is None or self._poller.done()):
             self._poller = asyncio.get_running_loop().create_task(self._poll())
+        # Otherwise our poller retries soon, and the other processes get their chance first.
 
     def expected_wait(self, client: str, *, sweep: bool = False) -> float:
         """Seconds until a new request of ``client`` would get a token."""
@@ -138,19 +141,25 @@ class RenderAdmission:
                 return future
         return None
 
-    async def _poll(self) -> None:
-        await asyncio.sleep(YIELD_SECONDS if self.slots.competitors() else 0)
+    def _grant_free(self) -> bool:
+        """Hand free tokens to waiters, in turn; False when none was free."""
         while self._waiting:
             slot = self.slots.try_acquire()
             if slot is None:
-                await asyncio.sleep(POLL_SECONDS)
-                continue
+                return False
             future = self._next()
             if future is None:
                 self.slots.release(slot)
-                return
+                break
             self.granted += 1
             future.set_result(slot)
+        return True
+
+    async def _poll(self) -> None:
+        await asyncio.sleep(YIELD_SECONDS if self.slots.competitors() else 0)
+        while self._waiting:
+            if not self._grant_free():
+                await asyncio.sleep(POLL_SECONDS)
 
     def close(self) -> None:
         if self._poller is not None:
