@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         renderer.close()
         await services.ratelimits.close()
         await lookup.close()
+        await blobs.aclose()
         await db.dispose()
 
     app = ImgproApp(

@@ -89,6 +89,7 @@ class Blob:
     size: int
     data: bytes | None = None
     file: Any = None  # an open binary file positioned at 0, when data is None
+    chunks: Any = None  # or an async iterator of chunks (object storage), when both are None
 
 
 def probe_of(row: Any) -> Probe:
@@ -248,6 +249,8 @@ class Renderer:
         size = await self.blobs.size(key)
         if size is None:
             return None
+        if size > SMALL_VARIANT:  # object storage: streamed through, never whole in memory
+            return Blob(size=size, chunks=self.blobs.stream(key, SMALL_VARIANT))
         try:
             return Blob(size=size, data=await self.blobs.get_bytes(key))
         except BlobNotFound:
@@ -336,11 +339,12 @@ class Renderer:
         local = self.blobs.local_path(row.blob_key)
         if local is not None:
             return await use(local)
-        data = await self.blobs.get_bytes(row.blob_key)
+        # Streamed to a temp file chunk by chunk: a 70 MB original never sits in memory whole.
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="src-")
         try:
             with os.fdopen(fd, "wb") as f:
-                await asyncio.to_thread(f.write, data)
+                async for chunk in self.blobs.stream(row.blob_key, SMALL_VARIANT):
+                    await asyncio.to_thread(f.write, chunk)
             return await use(Path(name))
         finally:
             Path(name).unlink(missing_ok=True)
