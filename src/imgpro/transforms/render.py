@@ -38,6 +38,7 @@ from imgpro.settings import LimitSettings, RenderSettings, available_cpus
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.cache import etag_for, variant_key
+from imgpro.transforms.flight import SharedFlights
 from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import OUTPUT_FORMATS, parse_query
 
@@ -128,9 +129,12 @@ async def _always_live(_: str) -> bool:
 
 class Renderer:
     def __init__(self, blobs: BlobStore, settings: RenderSettings, tmp_dir: Path, *,
-                 is_live: Callable[[str], Awaitable[bool]] = _always_live) -> None:
-        """``is_live(image_id)``: whether the image still exists (checked after each store)."""
+                 is_live: Callable[[str], Awaitable[bool]] = _always_live,
+                 shared: SharedFlights | None = None) -> None:
+        """``is_live(image_id)``: whether the image still exists (checked after each store).
+        ``shared``: single-flight across processes and hosts (Redis), see flight.py."""
         self.blobs = blobs
+        self.shared = shared
         self.is_live = is_live
         self.workers = settings.workers or available_cpus()
         self.max_waiting = settings.queue_size or 4 * self.workers
@@ -300,6 +304,46 @@ class Renderer:
 
     async def _fly(self, row: Any, variant: Variant, limits: LimitSettings,
                    result: asyncio.Future[bytes]) -> None:
+        token = None
+        try:
+            if self.shared is not None:
+                claimed = await self._claim_or_join(variant, result)
+                if claimed is None:
+                    return  # another process rendered it; ``result`` holds its bytes
+                token = claimed or None
+            await self._render_and_store(row, variant, limits, result)
+        finally:
+            if token is not None and self.shared is not None:
+                await self._release(variant, token)
+
+    async def _claim_or_join(self, variant: Variant,
+                             result: asyncio.Future[bytes]) -> str | None:
+        """A claim token (or "" when Redis failed: render here anyway), or None when another
+        process's render was joined and its bytes set on ``result``."""
+        assert self.shared is not None
+        try:
+            while True:
+                token = await self.shared.claim(variant.key)
+                if token is not None:
+                    return token
+                data = await self.shared.wait(variant.key, self.blobs)
+                if data is not None:
+                    result.set_result(data)
+                    return None
+        except Exception:  # Redis is down: a duplicate render beats an error
+            log.warning("shared single-flight unavailable; rendering %s here", variant.key,
+                        exc_info=True)
+            return ""
+
+    async def _release(self, variant: Variant, token: str) -> None:
+        assert self.shared is not None
+        try:
+            await self.shared.release(variant.key, token)
+        except Exception:  # the lease expires by itself
+            log.warning("could not release the render claim on %s", variant.key, exc_info=True)
+
+    async def _render_and_store(self, row: Any, variant: Variant, limits: LimitSettings,
+                                result: asyncio.Future[bytes]) -> None:
         started = time.monotonic()
 
         async def render_in_pool(path: Path) -> bytes:
@@ -314,6 +358,8 @@ class Renderer:
         self.renders += 1
         self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.monotonic() - started)
         result.set_result(data)
+        # Stored before the claim is released: a waiting host reads it as soon as it sees the
+        # claim gone.
         await self._store(row, variant, data)
 
     async def _store(self, row: Any, variant: Variant, data: bytes) -> None:
