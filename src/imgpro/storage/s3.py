@@ -89,18 +89,28 @@ class S3BlobStore:
     async def put_file(self, key: str, path: Path) -> None:
         """Small files in one PUT; large ones as a multipart upload, one part in memory at a
         time (a 70 MB upload costs one part's worth of RSS, not 70 MB)."""
+        await self.upload(key, path)
+        await asyncio.to_thread(path.unlink, True)
+
+    async def upload(self, key: str, path: Path, metadata: dict[str, str] | None = None) -> None:
+        """Copy the file to ``key`` (the file stays), with optional object metadata."""
         full = self._key(key)
+        meta = {"Metadata": metadata} if metadata else {}
         size = await asyncio.to_thread(os.path.getsize, path)
         client = await self._client()
         if size <= self.part_size:
             data = await asyncio.to_thread(path.read_bytes)
-            await client.put_object(Bucket=self.bucket, Key=full, Body=data)
+            await client.put_object(Bucket=self.bucket, Key=full, Body=data, **meta)
         else:
-            await self._multipart(client, full, path)
-        await asyncio.to_thread(path.unlink, True)
+            await self._multipart(client, full, path, meta)
 
-    async def _multipart(self, client: Any, full: str, path: Path) -> None:
-        upload = await client.create_multipart_upload(Bucket=self.bucket, Key=full)
+    async def metadata(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata (``x-amz-meta-*``), or None if absent."""
+        head = await self._head(key)
+        return None if head is None else dict(head.get("Metadata", {}))
+
+    async def _multipart(self, client: Any, full: str, path: Path, meta: dict[str, Any]) -> None:
+        upload = await client.create_multipart_upload(Bucket=self.bucket, Key=full, **meta)
         upload_id = upload["UploadId"]
         parts = []
         try:
