@@ -35,6 +35,9 @@ class LimitSettings(BaseModel):
     max_frames: int = Field(1000, description="Most frames an animated source may have.")
     anon_ttl_seconds: int = Field(30 * 86400, description="Lifetime of an anonymous upload.")
     idempotency_ttl_seconds: int = Field(86400, description="How long Idempotency-Key is kept.")
+    idempotency_stale_seconds: int = Field(
+        120, ge=1, description="A request with an Idempotency-Key that has not finished after "
+        "this long is taken to have died with its server: a retry may run it again.")
 
 
 class ImportSettings(BaseModel):

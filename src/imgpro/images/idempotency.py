@@ -37,9 +37,12 @@ def check_key(key: str) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, ttl_seconds: int) -> None:
+    def __init__(self, db: Database, ttl_seconds: int, stale_seconds: int = 120) -> None:
         self.db = db
         self.ttl = dt.timedelta(seconds=ttl_seconds)
+        # A first attempt still "in progress" after this long died with its server (kill -9,
+        # power loss): nothing will ever finish or release it, so a retry may take it over.
+        self.stale = dt.timedelta(seconds=stale_seconds)
 
     async def claim(self, scope: str, key: str, request_hash: str,
                     now: dt.datetime) -> Replay | None:
@@ -47,7 +50,8 @@ class IdempotencyStore:
         async with self.db.write() as conn:
             row = (await conn.execute(sa.select(idempotency_keys).where(
                 idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))).first()
-            if row is not None and row.expires_at <= now:
+            if row is not None and (row.expires_at <= now or (
+                    row.state != "done" and row.created_at <= now - self.stale)):
                 await conn.execute(idempotency_keys.delete().where(
                     idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))
                 row = None
