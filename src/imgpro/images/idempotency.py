@@ -36,6 +36,15 @@ def check_key(key: str) -> str:
     return key
 
 
+async def complete_in(conn: Any, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
+    """Mark the key done inside the caller's transaction: the upload records its image and its
+    answer in one commit, so a server killed at any moment leaves either both or neither, and
+    a retry after a crash never creates a second image."""
+    await conn.execute(idempotency_keys.update().where(
+        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key).values(
+        state="done", response_status=status, response_body=json.dumps(body)))
+
+
 class IdempotencyStore:
     def __init__(self, db: Database, ttl_seconds: int, stale_seconds: int = 120) -> None:
         self.db = db
@@ -72,9 +81,7 @@ class IdempotencyStore:
 
     async def complete(self, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
         async with self.db.write() as conn:
-            await conn.execute(idempotency_keys.update().where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key).values(
-                state="done", response_status=status, response_body=json.dumps(body)))
+            await complete_in(conn, scope, key, status, body)
 
     async def release(self, scope: str, key: str) -> None:
         async with self.db.write() as conn:
