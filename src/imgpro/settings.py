@@ -123,7 +123,7 @@ class S3Settings(BaseModel):
                                  "from the bucket itself. N > 0: CDN GETs of stored blobs are "
                                  "answered with a 302 to a presigned bucket URL valid N seconds "
                                  "(the bucket must be reachable by clients).")
-    multipart_part_mb: int = Field(8, ge=5, le=512, description="Uploads larger than this go "
+    multipart_part_mb: int = Field(5, ge=5, le=512, description="Uploads larger than this go "
                                    "up as a multipart upload, one part of this size in memory "
                                    "at a time.")
     max_connections: int = Field(32, ge=1, description="Connections per server process.")
