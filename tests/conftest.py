@@ -177,3 +177,26 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def services(app: Any) -> Any:
     return app.state.services
+
+
+# -- object storage ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """moto's S3 server on 127.0.0.1, one per test worker (skips without moto; see s3server)."""
+    from s3server import CREDENTIALS, MotoServer, skip_without_moto
+
+    skip_without_moto()
+    os.environ.update(CREDENTIALS)  # aiobotocore's credential chain reads these
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server: Any) -> Any:
+    """S3 settings naming a fresh bucket of this test's own."""
+    from imgpro.settings import S3Settings
+
+    return S3Settings(bucket=s3_server.new_bucket(), endpoint_url=s3_server.url,
+                      region="us-east-1", prefix="t/", multipart_part_mb=5)

@@ -25,6 +25,7 @@ from imgpro.errors import install_error_handlers
 from imgpro.services import build_services
 from imgpro.settings import Settings
 from imgpro.storage import make_blob_store
+from imgpro.transforms.flight import SharedFlights
 from imgpro.transforms.render import Renderer
 from imgpro.transforms.variants import VariantBudget
 from imgpro.web import routes as web_routes
@@ -86,9 +87,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def image_is_live(image_id: str) -> bool:
         return await lookup.get(image_id, clock.now()) is not None
 
+    # With Redis, a cold variant renders once across every process and host (flight.py).
+    shared = (SharedFlights(settings.redis_url, key_prefix=settings.rate_limits.key_prefix)
+              if settings.redis_url else None)
     renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live,
                         run_dir=settings.data_dir / "run" / "render",
-                        budget=VariantBudget(db, blobs, settings.variants, clock))
+                        budget=VariantBudget(db, blobs, settings.variants, clock),
+                        shared=shared)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -98,6 +103,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         renderer.close()
         await services.ratelimits.close()
         await lookup.close()
+        await blobs.aclose()
+        if shared is not None:
+            await shared.aclose()
         await db.dispose()
 
     app = ImgproApp(

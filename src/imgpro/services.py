@@ -46,7 +46,8 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                           plans=plans, quota=UploadQuota(plans, refuse=upgrades.quota_error))
     return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
                     images=images,
-                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
+                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds,
+                                                 settings.limits.idempotency_stale_seconds),
                     apps=AppService(db),
                     usage=UsageService(db, plans, clock),
                     billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,

@@ -35,6 +35,9 @@ class LimitSettings(BaseModel):
     max_frames: int = Field(1000, description="Most frames an animated source may have.")
     anon_ttl_seconds: int = Field(30 * 86400, description="Lifetime of an anonymous upload.")
     idempotency_ttl_seconds: int = Field(86400, description="How long Idempotency-Key is kept.")
+    idempotency_stale_seconds: int = Field(
+        120, ge=1, description="A request with an Idempotency-Key that has not finished after "
+        "this long is taken to have died with its server: a retry may run it again.")
 
 
 class ImportSettings(BaseModel):
@@ -109,6 +112,27 @@ class RenderSettings(BaseModel):
     hot_cache_mb: int = Field(
         64, ge=0, description="Variants (up to 1 MB each) kept in memory per server process, "
         "from their second request on; 0 turns the cache off.")
+
+
+class S3Settings(BaseModel):
+    """Object storage (``storage = "s3"``): any S3-compatible service. Credentials come from
+    the standard AWS variables and files (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_PROFILE``, ``~/.aws/credentials``) or an instance role; never from imgpro settings."""
+
+    bucket: str = Field("", description="Bucket holding originals and variants (it must exist).")
+    endpoint_url: str = Field("", description="S3 endpoint for a non-AWS service (MinIO, R2, "
+                              "Ceph…; path-style addressing); empty = AWS.")
+    region: str = Field("", description="Region of the bucket; empty = the AWS default chain.")
+    prefix: str = Field("", description="Key prefix inside the bucket (e.g. `imgpro/`), so "
+                        "several deployments can share one bucket.")
+    presign_seconds: int = Field(0, ge=0, le=7 * 86400, description="0: the CDN streams blobs "
+                                 "from the bucket itself. N > 0: CDN GETs of stored blobs are "
+                                 "answered with a 302 to a presigned bucket URL valid N seconds "
+                                 "(the bucket must be reachable by clients).")
+    multipart_part_mb: int = Field(5, ge=5, le=512, description="Uploads larger than this go "
+                                   "up as a multipart upload, one part of this size in memory "
+                                   "at a time.")
+    max_connections: int = Field(32, ge=1, description="Connections per server process.")
 
 
 def _parse_rate(value: str) -> str:
@@ -214,7 +238,9 @@ class Settings(BaseSettings):
         "", description="SQLAlchemy URL; empty means SQLite in data_dir. PostgreSQL: "
         "postgresql+asyncpg://user@host/db"
     )
-    storage: Literal["local", "memory"] = Field("local", description="Blob store backend.")
+    storage: Literal["local", "memory", "s3"] = Field("local", description="Blob store backend: "
+                                                      "`local` (storage_dir), `s3` (the `s3` "
+                                                      "group) or `memory` (tests).")
     storage_dir: Path | None = Field(None, description="Blob directory; default data_dir/blobs.")
     redis_url: str = Field("", description="Redis URL for shared rate limits; empty = in-process.")
 
@@ -262,6 +288,7 @@ class Settings(BaseSettings):
     variants: VariantSettings = VariantSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     billing: BillingSettings = BillingSettings()
+    s3: S3Settings = S3Settings()
 
     @field_validator("plans")
     @classmethod

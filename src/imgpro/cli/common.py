@@ -32,10 +32,12 @@ def run(work: Callable[[Services], Awaitable[T]]) -> T:
 
     async def main() -> T:
         db = Database(settings.resolved_database_url)
-        services = build_services(settings, Clock(), db, make_blob_store(settings))
+        blobs = make_blob_store(settings)
+        services = build_services(settings, Clock(), db, blobs)
         try:
             return await work(services)
         finally:
+            await blobs.aclose()
             await db.dispose()
 
     try:

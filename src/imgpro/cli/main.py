@@ -16,6 +16,7 @@ from imgpro.cli.common import err, out, run
 from imgpro.cli.launch import exec_server
 from imgpro.cli.plans import plans_app
 from imgpro.cli.serve import ServeError, plan_server
+from imgpro.cli.storage import storage_app
 from imgpro.cli.usage import usage_app
 from imgpro.clock import iso
 from imgpro.errors import ApiError
@@ -31,6 +32,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(apps_app, name="apps")
 app.add_typer(plans_app, name="plans")
 app.add_typer(usage_app, name="usage")
+app.add_typer(storage_app, name="storage")
 
 
 @app.command()

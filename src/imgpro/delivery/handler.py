@@ -107,6 +107,8 @@ def _send(request: CdnRequest, blob: Blob, headers: dict[str, str]) -> ASGIApp:
         return Reply(200, headers)
     if blob.data is not None:
         return Reply(200, headers, blob.data)
+    if blob.chunks is not None:  # object storage: chunk by chunk from the bucket
+        return StreamingResponse(blob.chunks, status_code=200, headers=headers)
     return StreamingResponse(_chunks(blob.file), status_code=200, headers=headers)
 
 
@@ -167,6 +169,9 @@ class CdnHandler:
         accelerated = self._accel(request, variant.key, headers)
         if accelerated is not None:
             return accelerated
+        redirected = await self._presigned(request, variant.key, headers)
+        if redirected is not None:
+            return redirected
         blob = await self.renderer.read(variant)
         if blob is None:
             rendered.append(variant)
@@ -210,6 +215,26 @@ class CdnHandler:
         headers["content-length"] = "0"
         return Reply(200, headers)
 
+    async def _presigned(self, request: CdnRequest, key: str, headers: dict[str, str], *,
+                         stored: bool = False) -> Reply | None:
+        """Object storage with ``s3.presign_seconds`` set: a GET of a blob already in the
+        bucket is a 302 to a presigned URL, so the bytes go from the bucket to the client.
+        The redirect itself is cached no longer than the URL lives. None = "send it ourselves"
+        (another backend, off, HEAD, or a variant not rendered yet)."""
+        seconds = self.services.settings.s3.presign_seconds
+        if not seconds or request.method != "GET" or self.services.settings.storage != "s3":
+            return None
+        if not stored and await self.services.blobs.size(key) is None:
+            return None
+        url = await self.services.blobs.presigned_url(key, seconds)
+        if url is None:
+            return None
+        keep = {k: v for k, v in headers.items() if k in ("etag", "vary", "x-img-ignored",
+                                                           "x-robots-tag")}
+        keep.update({"location": url, "content-length": "0",
+                     "cache-control": f"public, max-age={max(0, seconds - 60)}"})
+        return Reply(302, keep)
+
     async def _serve_stored(self, row: Any, ext: str, request: CdnRequest) -> ASGIApp:
         # Served as stored, under its own extension only.
         if ext != row.format:
@@ -226,6 +251,9 @@ class CdnHandler:
         accelerated = self._accel(request, row.blob_key, headers)
         if accelerated is not None:
             return accelerated
+        redirected = await self._presigned(request, row.blob_key, headers, stored=True)
+        if redirected is not None:
+            return redirected
         stream = self.services.blobs.stream(row.blob_key, STREAM_CHUNK)
         try:
             first = await anext(aiter(stream))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from imgpro.images import repository as repo
 from imgpro.services import Services
+from imgpro.storage import BlobStore
 from imgpro.transforms.variants import VariantBudget
 
 
@@ -58,7 +59,7 @@ async def collect_garbage(services: Services, *,
         live_ids = await repo.all_image_ids(conn)
     cutoff = time.time() - grace.total_seconds()
     async for key in blobs.iter_keys("originals/"):
-        if key not in live_keys and _older_than(blobs.local_path(key), cutoff):
+        if key not in live_keys and await _blob_older_than(blobs, key, cutoff):
             # Re-check under a fresh read: the row may have been committed since the snapshot.
             async with db.read() as conn:
                 if await repo.blob_key_in_use(conn, key):
@@ -91,9 +92,14 @@ async def collect_garbage(services: Services, *,
     return report
 
 
-def _older_than(path: Path | None, cutoff: float) -> bool:
-    if path is None:
-        return True  # backends without files: rely on the fresh re-check alone
+async def _blob_older_than(blobs: BlobStore, key: str, cutoff: float) -> bool:
+    """Written before ``cutoff`` (every backend says when: a file's mtime, an object's
+    LastModified). A blob that vanished meanwhile is not ours to count."""
+    modified = await blobs.modified(key)
+    return modified is not None and modified < cutoff
+
+
+def _older_than(path: Path, cutoff: float) -> bool:
     try:
         return path.stat().st_mtime < cutoff
     except FileNotFoundError:

@@ -36,10 +36,22 @@ def check_key(key: str) -> str:
     return key
 
 
+async def complete_in(conn: Any, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
+    """Mark the key done inside the caller's transaction: the upload records its image and its
+    answer in one commit, so a server killed at any moment leaves either both or neither, and
+    a retry after a crash never creates a second image."""
+    await conn.execute(idempotency_keys.update().where(
+        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key).values(
+        state="done", response_status=status, response_body=json.dumps(body)))
+
+
 class IdempotencyStore:
-    def __init__(self, db: Database, ttl_seconds: int) -> None:
+    def __init__(self, db: Database, ttl_seconds: int, stale_seconds: int = 120) -> None:
         self.db = db
         self.ttl = dt.timedelta(seconds=ttl_seconds)
+        # A first attempt still "in progress" after this long died with its server (kill -9,
+        # power loss): nothing will ever finish or release it, so a retry may take it over.
+        self.stale = dt.timedelta(seconds=stale_seconds)
 
     async def claim(self, scope: str, key: str, request_hash: str,
                     now: dt.datetime) -> Replay | None:
@@ -47,7 +59,8 @@ class IdempotencyStore:
         async with self.db.write() as conn:
             row = (await conn.execute(sa.select(idempotency_keys).where(
                 idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))).first()
-            if row is not None and row.expires_at <= now:
+            if row is not None and (row.expires_at <= now or (
+                    row.state != "done" and row.created_at <= now - self.stale)):
                 await conn.execute(idempotency_keys.delete().where(
                     idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))
                 row = None
@@ -68,9 +81,7 @@ class IdempotencyStore:
 
     async def complete(self, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
         async with self.db.write() as conn:
-            await conn.execute(idempotency_keys.update().where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key).values(
-                state="done", response_status=status, response_body=json.dumps(body)))
+            await complete_in(conn, scope, key, status, body)
 
     async def release(self, scope: str, key: str) -> None:
         async with self.db.write() as conn:

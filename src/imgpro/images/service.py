@@ -33,6 +33,7 @@ from imgpro.images.fields import (
     parse_metadata,
     parse_time,
 )
+from imgpro.images.idempotency import complete_in
 from imgpro.images.intake import SpooledFile
 from imgpro.images.schemas import Links, image_object, image_objects
 from imgpro.imaging.probe import Probe, probe_file, sniff, validate_decodable
@@ -85,7 +86,10 @@ class ImageService:
         return probe, None, None
 
     async def create(self, principal: Principal, upload: SpooledFile,
-                     opts: UploadOptions) -> dict[str, Any]:
+                     opts: UploadOptions, *,
+                     idempotency: tuple[str, str] | None = None) -> dict[str, Any]:
+        """``idempotency``: (scope, key) of a claimed Idempotency-Key, completed in the same
+        transaction as the row."""
         now = self.clock.now()
         blob_key = f"originals/{ids.token(18)}"
         try:
@@ -95,7 +99,7 @@ class ImageService:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
             values = await self._record(principal, upload, opts, probe, blurhash, color,
-                                        blob_key, now)
+                                        blob_key, now, idempotency)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
@@ -112,7 +116,8 @@ class ImageService:
 
     async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
                       probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
-                      now: dt.datetime) -> dict[str, Any]:
+                      now: dt.datetime,
+                      idempotency: tuple[str, str] | None = None) -> dict[str, Any]:
         """Count and insert the row; returns the values written (they *are* the new row).
 
         Everything slow happened before (probe, decode, blob move): on SQLite this transaction
@@ -137,6 +142,9 @@ class ImageService:
                 async with self.db.write() as conn:
                     await self._count(conn, principal, upload.size, now)
                     await repo.insert_image(conn, values)
+                    if idempotency is not None:
+                        await complete_in(conn, *idempotency, 201,
+                                          image_object(SimpleNamespace(**values), self.links))
                 return values
             except IntegrityError:
                 continue  # an 8-char id collided (about 1 in 10^12): draw another

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from imgpro.storage.base import BlobNotFound, check_key
+from imgpro.storage.base import BlobNotFound, check_key, check_prefix
 
 
 class LocalBlobStore:
@@ -34,8 +34,11 @@ class LocalBlobStore:
             # Across filesystems: copy to a temp file beside the target, then rename.
             fd, tmp = tempfile.mkstemp(dir=self._tmp)
             os.close(fd)
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            try:
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dest)
+            finally:
+                Path(tmp).unlink(missing_ok=True)  # gone already after a successful rename
             src.unlink(missing_ok=True)
 
     async def put_file(self, key: str, path: Path) -> None:
@@ -45,9 +48,12 @@ class LocalBlobStore:
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._tmp)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)  # a failed write leaves nothing behind
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._put_bytes_sync, key, data)
@@ -58,13 +64,23 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(key) from None
 
-    async def stream(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+    async def stream(self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0,
+                     end: int | None = None) -> AsyncIterator[bytes]:
         try:
             f = await asyncio.to_thread(open, self._path(key), "rb")
         except FileNotFoundError:
             raise BlobNotFound(key) from None
         try:
-            while chunk := await asyncio.to_thread(f.read, chunk_size):
+            if start:
+                f.seek(start)
+            left = None if end is None else max(0, end - start)
+            while left is None or left > 0:
+                want = chunk_size if left is None else min(chunk_size, left)
+                chunk = await asyncio.to_thread(f.read, want)
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
         finally:
             f.close()
@@ -75,30 +91,49 @@ class LocalBlobStore:
         except FileNotFoundError:
             return None
 
-    async def delete(self, key: str) -> bool:
+    async def modified(self, key: str) -> float | None:
         try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    async def presigned_url(self, key: str, expires_seconds: int) -> str | None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    async def delete(self, key: str) -> bool:
+        try:  # unlink is a metadata call: cheaper inline than a thread hop
             self._path(key).unlink()
             return True
         except FileNotFoundError:
             return False
 
     def _delete_prefix_sync(self, prefix: str) -> int:
-        base = self._path(prefix.rstrip("/")) if prefix.rstrip("/") else self.root
-        if prefix.endswith("/") and base.is_dir():
-            count = sum(1 for p in base.rglob("*") if p.is_file())
-            shutil.rmtree(base, ignore_errors=True)
+        # ``originals/ab/`` names a folder; ``variants/abc`` every entry of ``variants/`` whose
+        # name starts with ``abc``. Only entries strictly inside the root are ever touched:
+        # check_prefix refuses "" and "..", and the folder we list is resolved and re-checked.
+        folder_part, _, name_part = check_prefix(prefix).rpartition("/")
+        folder = (self.root / folder_part).resolve() if folder_part else self.root
+        if folder != self.root and self.root not in folder.parents:
+            raise ValueError(f"invalid blob prefix: {prefix!r}")
+        if not folder.is_dir():
+            return 0
+        if not name_part:  # the whole folder (never the root: the prefix is not empty)
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
             return count
         count = 0
-        parent = base.parent
-        if parent.is_dir():
-            for p in parent.iterdir():
-                if p.name.startswith(base.name):
-                    if p.is_dir():
-                        count += sum(1 for q in p.rglob("*") if q.is_file())
-                        shutil.rmtree(p, ignore_errors=True)
-                    else:
-                        p.unlink(missing_ok=True)
-                        count += 1
+        for p in folder.iterdir():
+            if not p.name.startswith(name_part) or (folder == self.root and p == self._tmp):
+                continue
+            if p.is_dir() and not p.is_symlink():
+                count += sum(1 for q in p.rglob("*") if q.is_file())
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+                count += 1
         return count
 
     async def delete_prefix(self, prefix: str) -> int:

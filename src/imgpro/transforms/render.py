@@ -42,6 +42,7 @@ from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.admission import RenderAdmission
 from imgpro.transforms.cache import etag_for, variant_key
+from imgpro.transforms.flight import SharedFlights
 from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import OUTPUT_FORMATS, parse_query
 from imgpro.transforms.variants import VariantBudget
@@ -94,6 +95,7 @@ class Blob:
     size: int
     data: bytes | None = None
     file: Any = None  # an open binary file positioned at 0, when data is None
+    chunks: Any = None  # or an async iterator of chunks (object storage), when both are None
 
 
 def probe_of(row: Any) -> Probe:
@@ -133,11 +135,14 @@ async def _always_live(_: str) -> bool:
 class Renderer:
     def __init__(self, blobs: BlobStore, settings: RenderSettings, tmp_dir: Path, *,
                  is_live: Callable[[str], Awaitable[bool]] = _always_live,
-                 run_dir: Path | None = None, budget: VariantBudget | None = None) -> None:
+                 run_dir: Path | None = None, budget: VariantBudget | None = None,
+                 shared: SharedFlights | None = None) -> None:
         """``is_live(image_id)``: whether the image still exists (checked after each store).
         ``run_dir``: where the host-wide render tokens live (every process of a host must name
-        the same one). ``budget``: the variant storage budget (None: variants count nothing)."""
+        the same one). ``budget``: the variant storage budget (None: variants count nothing).
+        ``shared``: single-flight across processes and hosts (Redis), see flight.py."""
         self.blobs = blobs
+        self.shared = shared
         self.is_live = is_live
         self.budget = budget
         # Every process may run a render per core; the host-wide tokens keep the host to
@@ -263,6 +268,8 @@ class Renderer:
         size = await self.blobs.size(key)
         if size is None:
             return None
+        if size > SMALL_VARIANT:  # object storage: streamed through, never whole in memory
+            return Blob(size=size, chunks=self.blobs.stream(key, SMALL_VARIANT))
         try:
             return Blob(size=size, data=await self.blobs.get_bytes(key))
         except BlobNotFound:
@@ -315,11 +322,52 @@ class Renderer:
     async def _fly(self, row: Any, variant: Variant, limits: LimitSettings,
                    result: asyncio.Future[bytes], client: str,
                    token: asyncio.Future[int]) -> None:
+        slot: int | None = None
+        claim = None
         try:
+            if self.shared is not None:
+                # Another host may be rendering it already: join that render (its bytes land
+                # on ``result``) instead of taking a render token here.
+                claimed = await self._claim_or_join(variant, result)
+                if claimed is None:
+                    return
+                claim = claimed or None
             slot = await token
-        except asyncio.CancelledError:
-            self.admission.abandon(client, token)
-            raise
+            await self._render_and_store(row, variant, limits, result, slot)
+        finally:
+            if slot is None:  # cancelled or joined before our turn: give the place back
+                self.admission.abandon(client, token)
+            if claim is not None:
+                await self._release(variant, claim)
+
+    async def _claim_or_join(self, variant: Variant,
+                             result: asyncio.Future[bytes]) -> str | None:
+        """A claim token (or "" when Redis failed: render here anyway), or None when another
+        process's render was joined and its bytes set on ``result``."""
+        assert self.shared is not None
+        try:
+            while True:
+                token = await self.shared.claim(variant.key)
+                if token is not None:
+                    return token
+                data = await self.shared.wait(variant.key, self.blobs)
+                if data is not None:
+                    result.set_result(data)
+                    return None
+        except Exception:  # Redis is down: a duplicate render beats an error
+            log.warning("shared single-flight unavailable; rendering %s here", variant.key,
+                        exc_info=True)
+            return ""
+
+    async def _release(self, variant: Variant, token: str) -> None:
+        assert self.shared is not None
+        try:
+            await self.shared.release(variant.key, token)
+        except Exception:  # the lease expires by itself
+            log.warning("could not release the render claim on %s", variant.key, exc_info=True)
+
+    async def _render_and_store(self, row: Any, variant: Variant, limits: LimitSettings,
+                                result: asyncio.Future[bytes], slot: int) -> None:
 
         async def render_in_pool(path: Path) -> bytes:
             started = time.monotonic()
@@ -338,6 +386,8 @@ class Renderer:
             self.admission.release(slot)  # the pool thread is done with it
         self.renders += 1
         result.set_result(data)
+        # Stored before the claim is released: a waiting host reads it as soon as it sees the
+        # claim gone.
         await self._store(row, variant, data)
 
     async def _store(self, row: Any, variant: Variant, data: bytes) -> None:
@@ -367,11 +417,12 @@ class Renderer:
         local = self.blobs.local_path(row.blob_key)
         if local is not None:
             return await use(local)
-        data = await self.blobs.get_bytes(row.blob_key)
+        # Streamed to a temp file chunk by chunk: a 70 MB original never sits in memory whole.
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="src-")
         try:
             with os.fdopen(fd, "wb") as f:
-                await asyncio.to_thread(f.write, data)
+                async for chunk in self.blobs.stream(row.blob_key, SMALL_VARIANT):
+                    await asyncio.to_thread(f.write, chunk)
             return await use(Path(name))
         finally:
             Path(name).unlink(missing_ok=True)

@@ -167,14 +167,15 @@ async def _create_image(request: Request, principal: Principal,
         raise
     try:
         spooled = received.spooled or await _import(str(received.url), services, caps)
-        image = await services.images.create(principal, spooled, opts)
+        image = await services.images.create(
+            principal, spooled, opts,
+            idempotency=(scope, idem_key) if idem_key is not None else None)
     except BaseException:
         received.discard()
         if idem_key is not None:
             await services.idempotency.release(scope, idem_key)
         raise
-    if idem_key is not None:
-        await services.idempotency.complete(scope, idem_key, 201, image)
+    # The Idempotency-Key was completed in the transaction that recorded the image.
     return JSONResponse(image, status_code=201)
 
 
