@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         renderer.close()
+        services.images.close()
         await services.ratelimits.close()
         await lookup.close()
         await db.dispose()

@@ -217,7 +217,8 @@ def load_window(path: Path, probe: Probe, window: tuple[int, int, int, int],
         raise InvalidImage() from exc
 
 
-def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False) -> Any:
+def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False,
+          fail_on: str = "truncated") -> Any:
     """The image fitted inside ``box`` (never enlarged), upright, 8-bit sRGB, alpha kept.
 
     ``animated`` loads every frame at full size (GIF/WebP have no shrink-on-load anyway);
@@ -230,12 +231,13 @@ def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = Fa
         im = _load_all_frames(path, probe)
     else:
         icc = _has_icc(_open_header(path, probe.source_format))
-        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down")
+        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down",
+                        fail_on=fail_on)
     return _to_8bit(im)
 
 
 def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bool,
-               draft: int = 1, **options: Any) -> Any:
+               draft: int = 1, fail_on: str = "truncated", **options: Any) -> Any:
     # An embedded ICC profile (Display P3, Adobe RGB ...) must be converted to sRGB before the
     # profile is stripped; thumbnail only does so when asked. Without one we leave colour alone
     # (CMYK is still converted with libvips' fallback profile, greyscale stays greyscale).
@@ -252,10 +254,10 @@ def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bo
     try:
         if draft > 1:
             im = pyvips.Image.jpegload(str(path), shrink=draft, access="sequential",
-                                       fail_on="truncated")
+                                       fail_on=fail_on)
             return im.thumbnail_image(box[0], **how)
         # fail_on: malformed metadata is fine; missing pixel data is not.
-        return pyvips.Image.thumbnail(str(path), box[0], fail_on="truncated", **how)
+        return pyvips.Image.thumbnail(str(path), box[0], fail_on=fail_on, **how)
     except pyvips.Error as exc:
         raise InvalidImage() from exc
 
@@ -376,12 +378,31 @@ def _flatten(im: Any) -> Any:
 # --- placeholder -----------------------------------------------------------------------------
 
 
+# libjpeg's warning for a scan that stops at a marker before its last block: the pixel data is
+# missing (a header claiming 7000x7000 followed by EOI), even though the file "ends" properly.
+_JPEG_SCAN_CUT_SHORT = "premature end of data segment"
+
+
 def _small_rgb(path: Path, probe: Probe) -> tuple[bytes, int, int]:
     """A <=32px, upright, sRGB, alpha-flattened-on-white first frame as packed RGB bytes.
 
     Evaluating it decodes every byte of pixel data (at 1/8 scale for JPEG), so it doubles as the
-    cheapest proof that the file is not truncated."""
-    im = _flatten(_load(path, probe, (_PLACEHOLDER_BOX, _PLACEHOLDER_BOX)))
+    cheapest proof that the file is not truncated. A JPEG is decoded with libjpeg's warnings
+    fatal first: the one that means "scan cut short" refuses the file, any other (extraneous
+    bytes, odd markers: common in camera files) falls back to the tolerant decode."""
+    box = (_PLACEHOLDER_BOX, _PLACEHOLDER_BOX)
+    if probe.source_format == "jpeg":
+        try:
+            return _rgb_bytes(_load(path, probe, box, fail_on="warning"))
+        except InvalidImage as exc:
+            detail = getattr(exc.__cause__, "detail", "") or ""
+            if _JPEG_SCAN_CUT_SHORT in detail.lower():
+                raise
+    return _rgb_bytes(_load(path, probe, box))
+
+
+def _rgb_bytes(im: Any) -> tuple[bytes, int, int]:
+    im = _flatten(im)
     if im.bands < 3:
         im = im.colourspace("srgb")
     try:
