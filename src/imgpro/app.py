@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if renderer.budget is not None:
             await renderer.budget.close()  # the recency noted since the last batch
         renderer.close()
+        services.images.close()
         await services.ratelimits.close()
         await lookup.close()
         await blobs.aclose()

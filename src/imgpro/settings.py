@@ -109,6 +109,11 @@ class RenderSettings(BaseModel):
         "choice, at up to 1 dB further from a full-quality resize after q80 encoding; 1.5 keeps "
         "part of the saving at <= 0.3 dB (measured, docs/transforms.md). Stored variants are "
         "not re-rendered.")
+    max_upscale_pixels: int = Field(
+        4_194_304, ge=1, description="Enlargement bound: an output frame with more pixels than "
+        "its source holds at most max(source pixels, this many) — 2048x2048 by default; a larger "
+        "request is scaled down as a whole, like the other caps. Upscaling adds no detail, only "
+        "CPU (an 8192 px square from a 1x1 source cost 3-6 s).")
     hot_cache_mb: int = Field(
         64, ge=0, description="Variants (up to 1 MB each) kept in memory per server process, "
         "from their second request on; 0 turns the cache off.")

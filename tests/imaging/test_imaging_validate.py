@@ -79,14 +79,22 @@ def test_large_truncated_jpeg_is_caught_at_shrink_on_load_scale(write: Write) ->
 
 
 def test_jpeg_with_recoverable_corruption_passes(write: Write) -> None:
-    # Policy pin: libjpeg *warnings* (here "premature end of data segment" — the scan is cut
-    # short but the file is properly terminated) pass, as browsers display such files; only
-    # missing data (fail_on="truncated") and hard errors are refused. Real camera files carry
-    # warnings like "extraneous bytes before marker" far more often than real damage.
+    # Policy pin: libjpeg *warnings* about damage that loses no pixel ("extraneous bytes before
+    # marker": real camera files carry it far more often than real damage) pass, as browsers
+    # display such files.
+    data = imagegen.jpeg(256, 192)
+    _probe_and_validate(write(data[:-2] + b"junk" + data[-2:]))
+
+
+def test_jpeg_whose_scan_is_cut_short_is_refused(write: Write) -> None:
+    # Policy pin (issue 12): "premature end of data segment" — the scan stops at a marker before
+    # its last block, though the file is properly terminated — is missing pixel data, i.e.
+    # truncated (SPEC: 422 invalid_image), not a cosmetic warning; served, it showed grey.
     data = bytearray(imagegen.jpeg(256, 192))
     sos = data.index(b"\xff\xda")
     data[sos + 20 :] = b"\xff\xd9"
-    _probe_and_validate(write(bytes(data)))
+    with pytest.raises(InvalidImage):
+        _probe_and_validate(write(bytes(data)))
 
 
 @pytest.mark.parametrize(

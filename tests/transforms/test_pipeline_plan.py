@@ -229,7 +229,9 @@ def test_animations_keep_frames_within_the_limits() -> None:
     assert p.frames == 20
     p = make("w=100&h=100&fit=cover", fmt="gif", frames=20, source_format="gif",
              limits=Limits(max_pixels=55_000, max_frames=1000))
-    assert p.frames == 5 and p.geometry.output == (100, 100)  # dropped frames, kept the size
+    # Dropped frames, kept the size. Each frame costs its filled intermediate (133x100 before
+    # the cover crop), not only its 100x100 output: 55,000 // 13,300 = 4.
+    assert p.frames == 4 and p.geometry.output == (100, 100)
     p = make("", fmt="webp", frames=2000, source_format="gif",
              limits=Limits(max_pixels=10**9, max_frames=50))
     assert p.frames == 50

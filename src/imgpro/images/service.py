@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,10 +38,10 @@ from imgpro.images.fields import (
 from imgpro.images.idempotency import complete_in
 from imgpro.images.intake import SpooledFile
 from imgpro.images.schemas import Links, image_object, image_objects
-from imgpro.imaging.probe import Probe, probe_file, sniff, validate_decodable
-from imgpro.imaging.vips import make_placeholder
+from imgpro.imaging.inspect import Inspected, inspect_upload
+from imgpro.imaging.probe import Probe, sniff
 from imgpro.principal import Principal
-from imgpro.settings import Settings
+from imgpro.settings import Settings, available_cpus
 from imgpro.storage import BlobStore
 from imgpro.transforms.cache import variant_prefix
 
@@ -68,22 +70,25 @@ class ImageService:
         self.quota = quota or UploadQuota(plans)
         self.tmp_dir = settings.data_dir / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        # Upload-time decoding (probe, placeholder, HEIC) is bounded like rendering: as many
+        # threads as the render pool, so N concurrent uploads never mean N full decodes.
+        self.decode_pool = ThreadPoolExecutor(settings.render.workers or available_cpus(),
+                                              thread_name_prefix="decode")
+
+    def close(self) -> None:
+        self.decode_pool.shutdown(wait=False, cancel_futures=True)
 
     # -- create ---------------------------------------------------------------------------
-    async def inspect(self, path: Path, head: bytes) -> tuple[Probe, str | None, str | None]:
-        """Sniff, probe (header only, limits first) and validate a file; no row, no blob."""
+    async def inspect(self, path: Path, head: bytes) -> Inspected:
+        """Sniff, probe (header only, limits first), prove complete and decodable, clean
+        metadata that is served as stored (ICO); no row, no blob. In the bounded decode pool."""
         source_format = sniff(head)
         if source_format is None:
             raise UnsupportedFormat()
         limits = self.settings.limits
-        probe = await asyncio.to_thread(probe_file, path, source_format,
-                                        max_pixels=limits.max_pixels, max_frames=limits.max_frames)
-        if probe.transformable:
-            # Decoding a tiny shrink-on-load thumbnail also proves the pixels decode.
-            blurhash, color = await asyncio.to_thread(make_placeholder, path, probe)
-            return probe, blurhash, color
-        await asyncio.to_thread(validate_decodable, path, probe)
-        return probe, None, None
+        run = functools.partial(inspect_upload, path, source_format,
+                                max_pixels=limits.max_pixels, max_frames=limits.max_frames)
+        return await asyncio.get_running_loop().run_in_executor(self.decode_pool, run)
 
     async def create(self, principal: Principal, upload: SpooledFile,
                      opts: UploadOptions, *,
@@ -93,7 +98,10 @@ class ImageService:
         now = self.clock.now()
         blob_key = f"originals/{ids.token(18)}"
         try:
-            probe, blurhash, color = await self.inspect(upload.path, upload.head)
+            found = await self.inspect(upload.path, upload.head)
+            probe, blurhash, color = found.probe, found.blurhash, found.color
+            if found.rewritten is not None:
+                upload.size, upload.digest_hex = found.rewritten
             await self.blobs.put_file(blob_key, upload.path)
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise

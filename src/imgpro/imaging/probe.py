@@ -327,11 +327,43 @@ def _svg_size(path: Path) -> tuple[int, int]:
             width, height = box
     if width and height:
         return max(round(width), 1), max(round(height), 1)
+    if not _svg_is_simple(path):
+        # librsvg measures a size-less SVG by laying out all of it: a 1.6 KB document whose
+        # <use> elements reference groups of <use> costs it seconds of CPU (exponential). Such
+        # a file gets what a browser gives any SVG without an intrinsic size.
+        return SVG_DEFAULT_SIZE
     try:
         header = vips.read_header(path, "svg")
     except InvalidImage:
         return SVG_DEFAULT_SIZE
     return header.width, header.height
+
+
+# Up to this many elements and no <use>, librsvg's layout of the whole document is cheap.
+SVG_MEASURABLE_ELEMENTS = 2000
+
+
+def _svg_is_simple(path: Path) -> bool:
+    """Whether librsvg may lay out the document to measure it (bounded work): no ``<use>``
+    (references multiply the work), at most :data:`SVG_MEASURABLE_ELEMENTS` elements."""
+    parser = _svg_parser()
+    count = 0
+
+    def start(name: str, _: dict[str, str]) -> None:
+        nonlocal count
+        count += 1
+        if name.rpartition(":")[2] == "use" or count > SVG_MEASURABLE_ELEMENTS:
+            raise _StopParsing
+
+    parser.StartElementHandler = start
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(64 * 1024):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except (_StopParsing, expat.ExpatError):
+        return False
+    return True
 
 
 def _check_svg(path: Path) -> None:

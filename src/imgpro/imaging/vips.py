@@ -121,6 +121,7 @@ class Source:
     height: int
     frames: int
     has_icc: bool
+    orientation: int = 1  # EXIF orientation of the stored pixels (stills; HEIC decodes upright)
 
 
 def open_source(path: Path, probe: Probe, *, max_pixels: int) -> Source:
@@ -134,16 +135,17 @@ def open_source(path: Path, probe: Probe, *, max_pixels: int) -> Source:
         raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
     if probe.source_format == "heic":
         width, height = heif.read_size(path)
-        frames, icc = 1, False  # heif.decode hands over the profile with the pixels
+        frames, icc, orientation = 1, False, 1  # heif.decode: the profile comes with the pixels
     else:
         im = _open_header(path, probe.source_format)
         header = _header_of(im, probe.source_format)
         width, height, frames, icc = header.width, header.height, header.frames, _has_icc(im)
+        orientation = _orientation(im) if frames == 1 else 1
     if width * height * frames > max_pixels:
         raise ImageTooLarge()
     if (width, height) != (probe.width, probe.height):
         raise InvalidImage()  # the stored file is not the one that was probed
-    return Source(width, height, frames, icc)
+    return Source(width, height, frames, icc, orientation)
 
 
 def has_alpha(path: Path, source_format: str) -> bool:
@@ -190,7 +192,33 @@ def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False
     return Loaded([_to_8bit(im)])
 
 
-def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False) -> Any:
+def load_window(path: Path, probe: Probe, window: tuple[int, int, int, int],
+                size: tuple[int, int], *, has_icc: bool = True) -> Any:
+    """The bounded cover path: cut ``window`` (left, top, width, height in the *stored* pixels,
+    before EXIF orientation; first frame) out of the source, then resize it to exactly ``size``.
+
+    Streams: the loader is sequential and the cut is lazy, so memory holds a few source rows
+    and the ``size`` result, never a filled intermediate; however far down the window sits the
+    coordinates stay inside the source (libvips refuses coordinates past ~10^7). The caller
+    orients the result (:func:`orient`)."""
+    if not probe.transformable:
+        raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
+    try:
+        if probe.source_format == "heic":
+            im = _heic_image(path)
+            has_icc = _has_icc(im)
+        else:
+            loader = getattr(pyvips.Image, _LOADER[probe.source_format])
+            im = loader(str(path), access="sequential", fail_on="truncated")
+        left, top, width, height = window
+        cut = im.extract_area(left, top, width, height)
+        return _to_8bit(_resize(cut, size, smart=False, icc=has_icc))
+    except pyvips.Error as exc:
+        raise InvalidImage() from exc
+
+
+def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False,
+          fail_on: str = "truncated") -> Any:
     """The image fitted inside ``box`` (never enlarged), upright, 8-bit sRGB, alpha kept.
 
     ``animated`` loads every frame at full size (GIF/WebP have no shrink-on-load anyway);
@@ -203,12 +231,13 @@ def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = Fa
         im = _load_all_frames(path, probe)
     else:
         icc = _has_icc(_open_header(path, probe.source_format))
-        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down")
+        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down",
+                        fail_on=fail_on)
     return _to_8bit(im)
 
 
 def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bool,
-               draft: int = 1, **options: Any) -> Any:
+               draft: int = 1, fail_on: str = "truncated", **options: Any) -> Any:
     # An embedded ICC profile (Display P3, Adobe RGB ...) must be converted to sRGB before the
     # profile is stripped; thumbnail only does so when asked. Without one we leave colour alone
     # (CMYK is still converted with libvips' fallback profile, greyscale stays greyscale).
@@ -225,10 +254,10 @@ def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bo
     try:
         if draft > 1:
             im = pyvips.Image.jpegload(str(path), shrink=draft, access="sequential",
-                                       fail_on="truncated")
+                                       fail_on=fail_on)
             return im.thumbnail_image(box[0], **how)
         # fail_on: malformed metadata is fine; missing pixel data is not.
-        return pyvips.Image.thumbnail(str(path), box[0], fail_on="truncated", **how)
+        return pyvips.Image.thumbnail(str(path), box[0], fail_on=fail_on, **how)
     except pyvips.Error as exc:
         raise InvalidImage() from exc
 
@@ -308,16 +337,29 @@ def _load_heic(path: Path, size: tuple[int, int], mode: str, smart: bool) -> Any
         icc = _has_icc(_open_header(path, "heic"))
         how: dict[str, Any] = {"crop": "attention"} if smart else {"size": mode}
         return _thumbnail(path, size, no_rotate=False, has_icc=icc, **how)
+    try:
+        im = _wrap_heic(pixels)
+        return _resize(im, size, smart, mode, icc=bool(pixels.icc_profile))
+    except pyvips.Error as exc:
+        raise InvalidImage() from exc
+
+
+def _wrap_heic(pixels: heif.HeifPixels) -> Any:
     im = pyvips.Image.new_from_memory(
         pixels.data, pixels.width, pixels.height, pixels.bands, "uchar"
     ).copy(interpretation="b-w" if pixels.bands < 3 else "srgb")
     # libheif already applied irot/imir (see heif.py): no autorotation here.
     if pixels.icc_profile:
         im.set_type(pyvips.GValue.blob_type, "icc-profile-data", pixels.icc_profile)
+    return im
+
+
+def _heic_image(path: Path) -> Any:
+    """The whole primary image (HEVC through pillow-heif, else libheif in libvips)."""
     try:
-        return _resize(im, size, smart, mode, icc=bool(pixels.icc_profile))
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
+        return _wrap_heic(heif.decode(path))
+    except InvalidImage:
+        return pyvips.Image.heifload(str(path), access="sequential", fail_on="truncated")
 
 
 def _to_8bit(im: Any) -> Any:
@@ -336,12 +378,31 @@ def _flatten(im: Any) -> Any:
 # --- placeholder -----------------------------------------------------------------------------
 
 
+# libjpeg's warning for a scan that stops at a marker before its last block: the pixel data is
+# missing (a header claiming 7000x7000 followed by EOI), even though the file "ends" properly.
+_JPEG_SCAN_CUT_SHORT = "premature end of data segment"
+
+
 def _small_rgb(path: Path, probe: Probe) -> tuple[bytes, int, int]:
     """A <=32px, upright, sRGB, alpha-flattened-on-white first frame as packed RGB bytes.
 
     Evaluating it decodes every byte of pixel data (at 1/8 scale for JPEG), so it doubles as the
-    cheapest proof that the file is not truncated."""
-    im = _flatten(_load(path, probe, (_PLACEHOLDER_BOX, _PLACEHOLDER_BOX)))
+    cheapest proof that the file is not truncated. A JPEG is decoded with libjpeg's warnings
+    fatal first: the one that means "scan cut short" refuses the file, any other (extraneous
+    bytes, odd markers: common in camera files) falls back to the tolerant decode."""
+    box = (_PLACEHOLDER_BOX, _PLACEHOLDER_BOX)
+    if probe.source_format == "jpeg":
+        try:
+            return _rgb_bytes(_load(path, probe, box, fail_on="warning"))
+        except InvalidImage as exc:
+            detail = getattr(exc.__cause__, "detail", "") or ""
+            if _JPEG_SCAN_CUT_SHORT in detail.lower():
+                raise
+    return _rgb_bytes(_load(path, probe, box))
+
+
+def _rgb_bytes(im: Any) -> tuple[bytes, int, int]:
+    im = _flatten(im)
     if im.bands < 3:
         im = im.colourspace("srgb")
     try:

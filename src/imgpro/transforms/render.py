@@ -157,6 +157,7 @@ class Renderer:
         self.tmp_dir = tmp_dir
         self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
         self.draft_margin = settings.shrink_on_load_margin
+        self.max_upscale_pixels = settings.max_upscale_pixels
         pipeline.configure(settings.vips_concurrency)
         self._inflight: dict[str, _Flight] = {}
         self._pending = 0  # flights: waiting for a token, rendering or storing
@@ -406,7 +407,8 @@ class Renderer:
             log.exception("could not store variant %s", variant.key)
 
     def _limits(self, limits: LimitSettings) -> pipeline.Limits:
-        return pipeline.Limits(limits.max_pixels, limits.max_frames, self.draft_margin)
+        return pipeline.Limits(limits.max_pixels, limits.max_frames, self.draft_margin,
+                               self.max_upscale_pixels)
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
