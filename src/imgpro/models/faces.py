@@ -44,7 +44,7 @@ def _cascades() -> Any:
         if found is None:
             import cv2
 
-            base = cv2.data.haarcascades
+            base = cv2.data.haarcascades  # type: ignore[attr-defined]
             found = (
                 cv2.CascadeClassifier(base + "haarcascade_frontalface_default.xml"),
                 cv2.CascadeClassifier(base + "haarcascade_profileface.xml"),
@@ -109,15 +109,15 @@ def crop_around(
     ordered = sorted(faces, key=lambda b: b.width * b.height, reverse=True)
     keep = [ordered[0]]
     for face in ordered[1:]:
-        trial = keep + [face]
+        trial = [*keep, face]
         if _union(trial).width <= cw and _union(trial).height <= ch:
             keep = trial
     union = _union(keep)
     # A little headroom above faces reads better than a face centred dead-on.
     cx = union.left + union.width / 2
     cy = union.top + union.height / 2 - union.height * 0.1
-    left = int(round(cx - cw / 2))
-    top = int(round(cy - ch / 2))
+    left = round(cx - cw / 2)
+    top = round(cy - ch / 2)
     return max(0, min(left, sw - cw)), max(0, min(top, sh - ch))
 
 
