@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
+from imgpro.api.routes import presets as presets_routes
 from imgpro.api.routes import usage as usage_routes
 from imgpro.clock import Clock
 from imgpro.db import migrate
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_web_error_pages(app)  # HTML errors on page paths; /v1 and the CDN keep JSON
     app.include_router(images_routes.router)
     app.include_router(usage_routes.router)
+    app.include_router(presets_routes.router)
     app.include_router(connect_routes.router)
     app.include_router(delivery_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -19,6 +19,8 @@ from imgpro.images.service import ImageService
 from imgpro.ratelimit import RateLimiter
 from imgpro.settings import Settings
 from imgpro.storage import BlobStore
+from imgpro.transforms.policy import TransformPolicyService
+from imgpro.transforms.presets import PresetService
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Services:
     usage: UsageService
     billing: BillingService
     ratelimits: RateLimiter
+    presets: PresetService
+    transform_policy: TransformPolicyService
 
 
 def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobStore) -> Services:
@@ -54,4 +58,6 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                                            provider=make_provider(settings.billing.provider)),
                     ratelimits=RateLimiter(settings.rate_limits, clock,
                                            redis_url=settings.redis_url,
-                                           trusted_proxies=settings.trusted_proxies))
+                                           trusted_proxies=settings.trusted_proxies),
+                    presets=PresetService(db, clock),
+                    transform_policy=TransformPolicyService(db, clock))

@@ -246,3 +246,24 @@ variant_totals = sa.Table(
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("count", sa.BigInteger, nullable=False),
 )
+
+# A workspace's named CDN presets (``?preset=name``): the parameters as given, JSON text.
+presets = sa.Table(
+    "presets",
+    metadata,
+    sa.Column("workspace_id", sa.String(16), sa.ForeignKey("workspaces.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("params", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Signed transforms (opt-in per workspace) and the HMAC key that signs them.
+transform_settings = sa.Table(
+    "transform_settings",
+    metadata,
+    sa.Column("workspace_id", sa.String(16), sa.ForeignKey("workspaces.id"), primary_key=True),
+    sa.Column("signed_transforms", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("signing_secret", sa.String(128), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
