@@ -6,11 +6,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from imgpro import __version__
+from imgpro.api.openapi import openapi_route
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
 from imgpro.api.routes import usage as usage_routes
@@ -71,6 +74,13 @@ class ImgproApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def _cache_openapi(app: FastAPI) -> dict[str, Any]:
+    from imgpro.api.openapi import build_openapi
+
+    app.openapi_schema = build_openapi(app)
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
@@ -97,12 +107,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app = ImgproApp(
         title="imgpro",
-        version="0.1.0",
+        version=__version__,
         summary="Image hosting and delivery that speaks the img.pro REST API.",
         lifespan=lifespan,
-        docs_url="/docs/api",
+        # /docs/api is imgpro's own page (web/routes/docs.py) with a vendored Swagger UI: no
+        # third-party CDN. /openapi.json is ours too (api/openapi.py), with per-request servers.
+        docs_url=None,
         redoc_url=None,
+        openapi_url=None,
+        generate_unique_id_function=lambda route: route.name,  # operationId = function name
     )
+    app.openapi = lambda: app.openapi_schema or _cache_openapi(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.services = services
     app.state.renderer = renderer
@@ -113,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(usage_routes.router)
     app.include_router(connect_routes.router)
     app.include_router(delivery_routes.router)
+    app.include_router(openapi_route())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in web_routes.ROUTERS:  # pages last: the viewer's /{id} is a catch-all
         app.include_router(router)
