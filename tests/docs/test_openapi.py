@@ -8,7 +8,6 @@ import pytest
 from openapi_spec_validator import validate
 
 from factories import make_account
-
 from imgpro.docs.catalog import ERROR_CODES
 from imgpro.errors import ApiError
 
@@ -49,7 +48,8 @@ async def test_security_parameters_and_servers(client: Any) -> None:
     schemes = doc["components"]["securitySchemes"]
     assert schemes["ApiKey"]["scheme"] == "bearer"
     assert schemes["AppUser"] == {**schemes["AppUser"], "in": "header", "name": "X-Img-User"}
-    assert doc["servers"][0]["url"] == str(client.base_url).rstrip("/")  # the address the request reached
+    # the address the request reached
+    assert doc["servers"][0]["url"] == str(client.base_url).rstrip("/")
     ops = {op["operationId"]: op for item in doc["paths"].values() for op in item.values()}
     names = {p["$ref"].rsplit("/", 1)[1] for p in ops["list_images"]["parameters"]}
     assert {"Limit", "Cursor", "Labels", "Ids", "ImgUser"} <= names

@@ -13,8 +13,8 @@ import copy
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 
 from imgpro.api import openapi_examples as ex
 from imgpro.docs.catalog import ERROR_CODES, ERROR_TYPES, ERRORS, TRANSFORM_PARAMS, errors_for
@@ -90,7 +90,8 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
     },
 }
 
-_DEFAULT_SECURITY = [{"ApiKey": []}, {"AppSecret": [], "AppUser": []}, {"AppSecret": []}]
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [
+    {"ApiKey": []}, {"AppSecret": [], "AppUser": []}, {"AppSecret": []}]
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class Guide:
 
 
 GUIDES: tuple[Guide, ...] = (
-    Guide("quickstart", "Quick start", "Upload, list and transform an image with curl in a minute."),
+    Guide("quickstart", "Quick start", "Upload, list and transform an image with curl."),
     Guide("authentication", "Authentication", "The three modes: anonymous, API key, app."),
     Guide("images", "The Image object", "Every field of the JSON every endpoint returns; list, "
           "filter, update, delete, batches."),

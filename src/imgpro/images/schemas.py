@@ -174,8 +174,10 @@ class ImageUpdate(BaseModel):
     # null): the schema says so, so generated clients never send it.
     caption: str | None = Field(None, max_length=2000)
     public: bool = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
-    metadata: dict[str, str] = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
-    labels: dict[str, str] = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    metadata: dict[str, str] = Field(
+        None, json_schema_extra=_no_default)  # type: ignore[arg-type]
+    labels: dict[str, str] = Field(
+        None, json_schema_extra=_no_default)  # type: ignore[arg-type]
     published_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
 
