@@ -16,6 +16,7 @@ from imgpro import __version__
 from imgpro.api.openapi import openapi_route
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
+from imgpro.api.routes import originals as originals_routes
 from imgpro.api.routes import usage as usage_routes
 from imgpro.clock import Clock
 from imgpro.db import migrate
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     install_web_error_pages(app)  # HTML errors on page paths; /v1 and the CDN keep JSON
     app.include_router(images_routes.router)
+    app.include_router(originals_routes.router)
     app.include_router(usage_routes.router)
     app.include_router(connect_routes.router)
     app.include_router(delivery_routes.router)

@@ -76,6 +76,10 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
                      "request_examples": ex.BATCH_DELETE_BODIES, "response": ex.BATCH_DELETED},
     "batch_update": {"errors": (*AUTHED_ERRORS, *BODY_ERRORS), "params": ("ImgUser",),
                      "request_examples": ex.BATCH_UPDATE_BODIES, "response": ex.BATCH_UPDATED},
+    "download_original": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
+                          "description": "The uploaded file byte for byte (the CDN serves "
+                                         "re-encoded copies). An addition to the img.pro API, "
+                                         "for backups."},
     "get_usage": {"errors": AUTHED_ERRORS, "params": ("ImgUser",),
                   "description": "`limit: null` means unlimited. Monthly counters reset at the "
                                  "start of each calendar month (UTC).", "response": ex.USAGE},

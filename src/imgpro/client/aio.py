@@ -112,6 +112,23 @@ class AsyncClient:
         return BatchResult.from_json(await self._call("PATCH", "/v1/images/batch",
                                                 json={"ids": ids, "set": fields}))
 
+    async def original(self, image_id: str) -> bytes:
+        """The stored original, byte for byte (``GET /v1/images/{id}/original``)."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = await self._http.get(f"/v1/images/{image_id}/original")
+                if response.is_success:
+                    return response.content
+                core.decode(response)
+            except httpx.TransportError as e:
+                error: ImgproError = ImgproConnectionError(e)
+            except ImgproError as e:
+                error = e
+            if attempt == self.retry.attempts or not core.retryable(error):
+                raise error
+            await asyncio.sleep(self.retry.wait(attempt, error))
+        raise AssertionError("unreachable")
+
     async def usage(self) -> Usage:
         return Usage.from_json(await self._call("GET", "/v1/usage"))
 

@@ -113,6 +113,23 @@ class Client:
         return BatchResult.from_json(self._call("PATCH", "/v1/images/batch",
                                                 json={"ids": ids, "set": fields}))
 
+    def original(self, image_id: str) -> bytes:
+        """The stored original, byte for byte (``GET /v1/images/{id}/original``)."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = self._http.get(f"/v1/images/{image_id}/original")
+                if response.is_success:
+                    return response.content
+                core.decode(response)
+            except httpx.TransportError as e:
+                error: ImgproError = ImgproConnectionError(e)
+            except ImgproError as e:
+                error = e
+            if attempt == self.retry.attempts or not core.retryable(error):
+                raise error
+            time.sleep(self.retry.wait(attempt, error))
+        raise AssertionError("unreachable")
+
     def usage(self) -> Usage:
         return Usage.from_json(self._call("GET", "/v1/usage"))
 
