@@ -3,6 +3,7 @@ decoding and the transform-URL builder. No I/O policy of its own beyond a file's
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import os
@@ -54,6 +55,13 @@ def headers(api_key: str | None, user: str | None) -> dict[str, str]:
 
 def new_idempotency_key() -> str:
     return f"imgpro-py-{uuid.uuid4()}"
+
+
+def multipart_type(idempotency_key: str) -> str:
+    """One multipart boundary per Idempotency-Key: every retry sends the same bytes, so even a
+    server that compares raw bodies (imgpro before 0.2) recognises it as a retry."""
+    boundary = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"multipart/form-data; boundary=imgpro-{boundary}"
 
 
 def form_fields(fields: dict[str, Any]) -> dict[str, str]:

@@ -69,7 +69,7 @@ class Client:
         key = idempotency_key or core.new_idempotency_key()
         return Image.from_json(self._call(
             "POST", "/v1/images", source=source, data=core.form_fields(fields),
-            headers={"Idempotency-Key": key}))
+            headers={"Idempotency-Key": key, "Content-Type": core.multipart_type(key)}))
 
     def import_url(self, url: str, *, idempotency_key: str | None = None,
                    **fields: Any) -> Image:
