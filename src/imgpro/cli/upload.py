@@ -63,7 +63,8 @@ def upload(
     recursive: Annotated[bool, typer.Option("--recursive", "-r",
                                             help="Upload the images inside folders.")] = False,
     label: Annotated[list[str] | None, typer.Option(help="k=v, repeatable.")] = None,
-    public: Annotated[bool, typer.Option(help="false hides the viewer page.")] = True,
+    public: Annotated[str, typer.Option(metavar="true|false",
+                                        help="false hides the viewer page.")] = "true",
     caption: Annotated[str | None, typer.Option()] = None,
     ttl: Annotated[str | None, typer.Option(help="Lifetime, e.g. 7d.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
@@ -73,7 +74,9 @@ def upload(
     from imgpro.client import ImgproError
 
     files = collect(paths, recursive)
-    fields = {"public": public, "labels": parse_labels(label or []) or None,
+    if public.lower() not in ("true", "false"):
+        raise typer.BadParameter("true or false", param_hint="--public")
+    fields = {"public": public.lower() == "true", "labels": parse_labels(label or []) or None,
               "caption": caption, "ttl": ttl}
     fields = {k: v for k, v in fields.items() if v is not None}
     results: dict[Path, dict[str, Any]] = {}
