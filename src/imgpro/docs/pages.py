@@ -8,8 +8,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-
-from markdown_it import MarkdownIt
+from typing import Any
 
 from imgpro.docs.catalog import ERRORS, TRANSFORM_PARAMS
 
@@ -63,7 +62,10 @@ def markdown(slug: str, bases: Bases) -> str:
 
 
 @functools.cache
-def _renderer() -> MarkdownIt:
+def _renderer() -> Any:
+    # Imported on the first docs page, not by every server process (see d21dbcf).
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
