@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+import imagegen
 from factories import make_account
 from imgpro.docs.catalog import ERROR_CODES
 from imgpro.errors import ApiError
@@ -106,9 +107,15 @@ async def test_patch_schema_refuses_null_public_like_the_api(client: Any, api_ke
     doc = await _doc(client)
     update = doc["components"]["schemas"]["ImageUpdate"]["properties"]
     assert update["public"] == {"title": "Public", "type": "boolean"}
-    r = await client.patch("/v1/images/abcd1234", json={"public": None},
-                           headers={"Authorization": f"Bearer {api_key}"})
-    assert r.status_code in (404, 422)
+    auth = {"Authorization": f"Bearer {api_key}"}
+    image = (await client.post("/v1/images", headers=auth, files={
+        "file": ("p.png", imagegen.png(8, 8), "image/png")})).json()
+    r = await client.patch(f"/v1/images/{image['id']}", json={"public": None}, headers=auth)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
+    assert "ImageUpdate" in doc["components"]["schemas"]  # the batch body's $ref resolves
+    batch = doc["paths"]["/v1/images/batch"]["patch"]["requestBody"]["content"]
+    assert batch["application/json"]["schema"]["properties"]["set"] == {
+        "$ref": "#/components/schemas/ImageUpdate"}
 
 
 @pytest.fixture
