@@ -6,13 +6,17 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from imgpro import __version__
+from imgpro.api.openapi import openapi_route
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
+from imgpro.api.routes import originals as originals_routes
 from imgpro.api.routes import presets as presets_routes
 from imgpro.api.routes import usage as usage_routes
 from imgpro.clock import Clock
@@ -74,6 +78,13 @@ class ImgproApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def _cache_openapi(app: FastAPI) -> dict[str, Any]:
+    from imgpro.api.openapi import build_openapi
+
+    app.openapi_schema = build_openapi(app)
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
@@ -112,12 +123,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app = ImgproApp(
         title="imgpro",
-        version="0.1.0",
+        version=__version__,
         summary="Image hosting and delivery that speaks the img.pro REST API.",
         lifespan=lifespan,
-        docs_url="/docs/api",
+        # /docs/api is imgpro's own page (web/routes/docs.py) with a vendored Swagger UI: no
+        # third-party CDN. /openapi.json is ours too (api/openapi.py), with per-request servers.
+        docs_url=None,
         redoc_url=None,
+        openapi_url=None,
+        generate_unique_id_function=lambda route: route.name,  # operationId = function name
     )
+    app.openapi = lambda: app.openapi_schema or _cache_openapi(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.services = services
     app.state.renderer = renderer
@@ -125,10 +141,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     install_web_error_pages(app)  # HTML errors on page paths; /v1 and the CDN keep JSON
     app.include_router(images_routes.router)
+    app.include_router(originals_routes.router)
     app.include_router(usage_routes.router)
     app.include_router(presets_routes.router)
     app.include_router(connect_routes.router)
     app.include_router(delivery_routes.router)
+    app.include_router(openapi_route())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in web_routes.ROUTERS:  # pages last: the viewer's /{id} is a catch-all
         app.include_router(router)

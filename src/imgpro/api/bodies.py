@@ -14,8 +14,10 @@ MAX_JSON_BODY = 256 * 1024
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": model.model_json_schema()}}}}
+    """A JSON request body for the OpenAPI document. Nested models are referenced in
+    ``#/components/schemas``; api/openapi.py moves the ``$defs`` there."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
 
 
 async def read_json(request: Request, model: type[BaseModel] | None = None,

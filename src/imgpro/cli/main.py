@@ -13,10 +13,14 @@ from imgpro.accounts import service as accounts
 from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
 from imgpro.cli.common import err, out, run
+from imgpro.cli.images import images_app
 from imgpro.cli.launch import exec_server
+from imgpro.cli.mcp import mcp
 from imgpro.cli.plans import plans_app
+from imgpro.cli.profile import login
 from imgpro.cli.serve import ServeError, plan_server
 from imgpro.cli.storage import storage_app
+from imgpro.cli.upload import upload
 from imgpro.cli.usage import usage_app
 from imgpro.clock import iso
 from imgpro.errors import ApiError
@@ -33,6 +37,11 @@ app.add_typer(apps_app, name="apps")
 app.add_typer(plans_app, name="plans")
 app.add_typer(usage_app, name="usage")
 app.add_typer(storage_app, name="storage")
+# The user's side (talks to a server through imgpro.client): upload, images, login, mcp.
+app.command()(upload)
+app.add_typer(images_app, name="images")
+app.command()(login)
+app.command()(mcp)
 
 
 @app.command()

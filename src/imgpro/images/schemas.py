@@ -161,15 +161,23 @@ class DeletedOut(BaseModel):
     deleted: bool = True
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # "left out" is not "null"
+
+
 class ImageUpdate(BaseModel):
     """PATCH body: every field optional; unknown fields are an error."""
 
     model_config = ConfigDict(extra="forbid")
 
+    # public, metadata and labels may be left out but never be null (the service refuses
+    # null): the schema says so, so generated clients never send it.
     caption: str | None = Field(None, max_length=2000)
-    public: bool | None = None
-    metadata: dict[str, str] | None = None
-    labels: dict[str, str] | None = None
+    public: bool = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    metadata: dict[str, str] = Field(
+        None, json_schema_extra=_no_default)  # type: ignore[arg-type]
+    labels: dict[str, str] = Field(
+        None, json_schema_extra=_no_default)  # type: ignore[arg-type]
     published_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
 

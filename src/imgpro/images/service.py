@@ -311,3 +311,13 @@ def _unique(values: Sequence[str]) -> list[str]:
 
 def _not_found(image_id: str) -> dict[str, Any]:
     return {"id": image_id, "error": {"code": "not_found", "message": "No such image."}}
+
+
+async def original_of(service: ImageService, principal: Principal, image_id: str) -> Any:
+    """The stored row of one live image of the principal's workspace (its ``blob_key``,
+    ``source_format``, ``bytes``, ``sha256``), for downloading the original; NotFound else."""
+    async with service.db.read() as conn:
+        row = await repo.get_visible(conn, principal.workspace_id, image_id, service.clock.now())
+    if row is None:
+        raise NotFound()
+    return row

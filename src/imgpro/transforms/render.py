@@ -266,9 +266,10 @@ class Renderer:
             if size > SMALL_VARIANT:
                 return Blob(size=size, file=f)  # streamed; stays readable if deleted meanwhile
             return Blob(size=size, data=await asyncio.to_thread(_read_all, f))
-        size = await self.blobs.size(key)
-        if size is None:
+        stored = await self.blobs.size(key)
+        if stored is None:
             return None
+        size = stored
         if size > SMALL_VARIANT:  # object storage: streamed through, never whole in memory
             return Blob(size=size, chunks=self.blobs.stream(key, SMALL_VARIANT))
         try:

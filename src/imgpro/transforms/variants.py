@@ -194,7 +194,8 @@ class VariantBudget:
         """(bytes, count) of the variants stored."""
         row = await self.db.fetch_first(sa.select(variant_totals.c.bytes, variant_totals.c.count)
                                         .where(variant_totals.c.id == 1))
-        return (int(row.bytes), int(row.count)) if row is not None else (0, 0)
+        # ``row.count`` would be the tuple method, not the column: read it by name.
+        return ((int(row.bytes), int(row._mapping["count"])) if row is not None else (0, 0))
 
 
 async def forget_images(conn: Any, image_ids: Sequence[str]) -> None:

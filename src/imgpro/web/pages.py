@@ -26,7 +26,7 @@ log = logging.getLogger("imgpro.web")
 
 MAX_FORM_BYTES = 64 * 1024
 # Paths that answer machines: their errors keep the JSON envelope (SPEC §6).
-MACHINE_PREFIXES = ("/v1/", "/i/", "/static/", "/openapi.json", "/docs/api")
+MACHINE_PREFIXES = ("/v1/", "/i/", "/static/", "/openapi.json")
 
 
 def _origin(url: str) -> str:

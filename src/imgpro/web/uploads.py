@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -65,7 +66,8 @@ async def receive_files(content_type: str, body: AsyncIterator[bytes], dest_dir:
     if not content_type.startswith("multipart/form-data") or not boundary:
         raise BadRequest("Send the files as multipart/form-data.")
     collector = _ManyFiles(dest_dir, caps, max_files)
-    parser = MultipartParser(boundary, collector.callbacks())
+    # python-multipart types its callbacks as a TypedDict; ours is the same mapping, built by name.
+    parser = MultipartParser(boundary, cast(Any, collector.callbacks()))
     try:
         async for chunk in body:
             parser.write(chunk)

@@ -11,6 +11,7 @@ from imgpro.web.routes import (
     billing,
     connect,
     dashboard,
+    docs,
     home,
     keys,
     pricing,
@@ -19,5 +20,6 @@ from imgpro.web.routes import (
 
 # Named pages first; the viewer's router (catch-all /{id}) goes last.
 ROUTERS: list[APIRouter] = [home.router, auth.router, dashboard.router, keys.router,
-                            billing.router, pricing.router, apps.router, connect.router]
+                            billing.router, pricing.router, docs.router, apps.router,
+                            connect.router]
 ROUTERS.append(viewer.router)  # keep last: /{id} (image ids only) after every named page

@@ -1,5 +1,4 @@
-"""``/pricing`` (the plans of the live configuration) and ``/docs`` (short human docs; the
-interactive API reference stays at ``/docs/api``)."""
+"""``/pricing``: the plans of the live configuration (the docs live in routes/docs.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +18,3 @@ async def pricing(request: Request, viewer: OptionalViewer) -> Response:
         "current": "pricing", "plans": services.plans.plans,
         "current_plan": services.plans.get(viewer.plan).name if viewer else None,
     })
-
-
-@router.get("/docs")
-async def docs(request: Request, viewer: OptionalViewer) -> Response:
-    return page(request, "docs.html", {"current": "docs"})

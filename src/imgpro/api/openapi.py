@@ -1,0 +1,303 @@
+"""The OpenAPI 3.1 document at ``/openapi.json``: FastAPI's schema of the routes, completed with
+what a client generator and a person need — security schemes, headers and query parameters that
+the routes read by hand, the real error envelope with an example per code, body examples, the
+CDN URL with its transform parameters, descriptions and ``servers``.
+
+Built once per app (``app.openapi()`` caches it); ``servers`` is filled per request so the
+document names the address it was fetched from when no API base URL is configured.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from imgpro.api import openapi_examples as ex
+from imgpro.docs.catalog import ERROR_CODES, ERROR_TYPES, ERRORS, TRANSFORM_PARAMS, errors_for
+
+DESCRIPTION = """\
+imgpro speaks the img.pro REST API. Upload an image (or import one from a URL) and get back one
+**Image object** whose `url` is a direct, embeddable, transformable CDN link.
+
+**Three modes**, same endpoints, same Image object:
+- *Anonymous* — no credential; only `POST /v1/images`; images expire after 30 days; rate-limited.
+- *API key* — `Authorization: Bearer img_live_…`; acts on your own workspace (`read`/`write`).
+- *App* — `Authorization: Bearer img_sk_live_…` plus `X-Img-User: <user id>` acts on that
+  user's workspace inside your app; without `X-Img-User`, on the app's own storage.
+
+Every error has one envelope: `{"error": {"type", "code", "message", "action"?, "usage"?,
+"details"?}}`. Guides: `/docs`. For agents: `/llms.txt`.
+"""
+
+AUTHED_ERRORS = ("unauthorized", "forbidden", "workspace_unavailable", "app_suspended",
+                 "app_blocked", "internal_error", "busy", "storage_unavailable")
+BODY_ERRORS = ("bad_request", "unsupported_media_type", "validation_error", "file_too_large")
+
+# operationId -> (security, error codes, extra parameters, description)
+_OPERATIONS: dict[str, dict[str, Any]] = {
+    "create_image": {
+        "security": [{}, {"ApiKey": []}, {"AppSecret": [], "AppUser": []}, {"AppSecret": []}],
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS, "quota_exceeded", "idempotency_key_conflict",
+                   "idempotency_key_in_progress", "unsupported_format", "invalid_image",
+                   "image_too_large", "fetch_failed", "import_failed", "rate_limited"),
+        "params": ("IdempotencyKey", "ImgUser"),
+        "description": "Upload a file (`multipart/form-data`) or import from a URL "
+                       "(`application/json` with `url`). Anonymous callers may call this one "
+                       "endpoint. Send an `Idempotency-Key` to make retries safe: a retry of "
+                       "the same request replays the first answer with "
+                       "`Idempotent-Replayed: true`.",
+        "request_examples": ex.CREATE_BODIES, "response": ex.IMAGE,
+    },
+    "list_images": {
+        "errors": (*AUTHED_ERRORS, "bad_request", "validation_error"),
+        "params": ("Limit", "Cursor", "Labels", "Ids", "ImgUser"),
+        "description": "Newest first, keyset-paginated: pass `pagination.next_cursor` as "
+                       "`cursor` until `has_more` is false.",
+        "response": ex.IMAGE_LIST,
+    },
+    "get_image": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
+                  "response": ex.IMAGE},
+    "update_image": {
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS, "not_found"), "params": ("ImgUser",),
+        "description": "Every field is optional; `metadata` and `labels` replace the whole "
+                       "object. Unknown fields are a `validation_error`.",
+        "request_examples": ex.UPDATE_BODIES, "response": ex.IMAGE,
+    },
+    "delete_image": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
+                     "description": "The original, every cached variant and the viewer page "
+                                    "are gone at once.", "response": ex.DELETED},
+    "batch_delete": {"errors": (*AUTHED_ERRORS, *BODY_ERRORS), "params": ("ImgUser",),
+                     "description": "Ids already gone count as deleted; ids of another "
+                                    "workspace report `not_found` in `errors`.",
+                     "request_examples": ex.BATCH_DELETE_BODIES, "response": ex.BATCH_DELETED},
+    "batch_update": {"errors": (*AUTHED_ERRORS, *BODY_ERRORS), "params": ("ImgUser",),
+                     "request_examples": ex.BATCH_UPDATE_BODIES, "response": ex.BATCH_UPDATED},
+    "download_original": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
+                          "description": "The uploaded file byte for byte (the CDN serves "
+                                         "re-encoded copies). An addition to the img.pro API, "
+                                         "for backups."},
+    "get_usage": {"errors": AUTHED_ERRORS, "params": ("ImgUser",),
+                  "description": "`limit: null` means unlimited. Monthly counters reset at the "
+                                 "start of each calendar month (UTC).", "response": ex.USAGE},
+    "exchange": {
+        "security": [{"AppSecret": []}],
+        "errors": ("unauthorized", "app_suspended", "app_blocked", "invalid_code",
+                   *BODY_ERRORS, "internal_error"),
+        "description": "Step 2 of the hosted login: the app's backend trades the one-time "
+                       "`code` (single use, 10 minutes, bound to the app and `redirect_uri`) "
+                       "for the user. The first exchange creates the user's workspace.",
+        "request_examples": ex.EXCHANGE_BODIES, "response": ex.CONNECTED_USER,
+    },
+}
+
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [
+    {"ApiKey": []}, {"AppSecret": [], "AppUser": []}, {"AppSecret": []}]
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                      description=DESCRIPTION, routes=app.routes,
+                      tags=[{"name": "images", "description": "Upload, read, update, delete."},
+                            {"name": "usage", "description": "Plan, quotas, counters."},
+                            {"name": "connect", "description": "App mode: hosted login."},
+                            {"name": "delivery", "description": "The CDN URL and transforms."}])
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _hoist_defs(doc, schemas)
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's, never what we answer
+        schemas.pop(name, None)
+    schemas.update(_error_schemas())
+    components["securitySchemes"] = SECURITY_SCHEMES
+    components["parameters"] = PARAMETERS
+    components["examples"] = {f"error_{e.code}": {"summary": f"{e.status} {e.code}",
+                                                   "description": e.when, "value": e.example()}
+                              for e in ERRORS}
+    components["headers"] = {"RetryAfter": {"description": "Seconds to wait before retrying.",
+                                            "schema": {"type": "integer"}}}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if path.startswith("/i/"):
+                _document_cdn(op, method)
+            else:
+                _complete(op)
+    return doc
+
+
+def with_servers(doc: dict[str, Any], api_base: str) -> dict[str, Any]:
+    out = copy.copy(doc)
+    out["servers"] = [{"url": api_base, "description": "This imgpro server"}]
+    return out
+
+
+def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:
+    """Request bodies built from pydantic models carry their nested models under ``$defs``
+    with references into ``#/components/schemas`` (api/bodies.py): move them there, so every
+    ``$ref`` of the document resolves."""
+    if isinstance(node, dict):
+        defs = node.pop("$defs", None)
+        if defs:
+            for name, schema in defs.items():
+                schemas.setdefault(name, schema)
+                _hoist_defs(schema, schemas)
+        for value in node.values():
+            _hoist_defs(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_defs(value, schemas)
+
+
+def _complete(op: dict[str, Any]) -> None:
+    spec = _OPERATIONS.get(op.get("operationId", ""), {})
+    op["security"] = spec.get("security", _DEFAULT_SECURITY)
+    if spec.get("description"):
+        op["description"] = spec["description"]
+    op["parameters"] = [p for p in op.get("parameters", []) if "$ref" in p or p.get("in") == "path"]
+    for p in op["parameters"]:
+        if p.get("in") == "path":
+            p["description"] = "The image id (8 characters of a-z0-9)."
+            p["example"] = ex.IMAGE["id"]
+    op["parameters"] += [{"$ref": f"#/components/parameters/{name}"}
+                         for name in spec.get("params", ())]
+    if not op["parameters"]:
+        del op["parameters"]
+    examples = spec.get("request_examples")
+    if examples and "requestBody" in op:
+        for media, named in examples.items():
+            op["requestBody"]["content"][media]["examples"] = named
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)  # FastAPI's HTTPValidationError; ours is added below
+    for status, content in responses.items():
+        if status.startswith("2") and "response" in spec:
+            content.setdefault("content", {}).setdefault("application/json", {})[
+                "example"] = spec["response"]
+    responses.update(_error_responses(spec.get("errors", AUTHED_ERRORS)))
+
+
+def _error_responses(codes: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status, entries in errors_for(*dict.fromkeys(codes)).items():
+        response: dict[str, Any] = {
+            "description": "; ".join(f"`{e.code}`: {e.when}" for e in entries),
+            "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
+                "examples": {e.code: {"$ref": f"#/components/examples/error_{e.code}"}
+                             for e in entries}}}}
+        if status in (429, 503):
+            response["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
+        out[str(status)] = response
+    return out
+
+
+def _document_cdn(op: dict[str, Any], method: str) -> None:
+    op["security"] = []
+    op["description"] = (
+        "The Image object's `url`: `{cdn}/{prefix}/{id}.{ext}`. The extension picks the output "
+        "format; query parameters transform the image on the fly. **An invalid value is "
+        "ignored, never an error**: the image still loads and `X-Img-Ignored` lists what was "
+        "ignored. Each distinct parameter set is rendered once and cached; responses are "
+        "immutable with a strong `ETag` (`If-None-Match` answers 304).")
+    params = [
+        {"name": "prefix", "in": "path", "required": True, "example": ex.IMAGE_PREFIX,
+         "description": "3-character shard of the owning workspace (from the Image object's "
+                        "`url`).", "schema": {"type": "string", "pattern": "^[a-z0-9]{3}$"}},
+        {"name": "name", "in": "path", "required": True, "example": f"{ex.IMAGE['id']}.jpg",
+         "description": "`{id}.{ext}`; ext is jpg, png, gif, webp or avif (svg, bmp, ico as "
+                        "stored).", "schema": {"type": "string"}},
+    ]
+    params += [{"name": p.name, "in": "query", "required": False, "schema": p.schema,
+                "description": f"{p.meaning} Values: {p.values}."} for p in TRANSFORM_PARAMS]
+    params.append({"name": "quality", "in": "query", "required": False, "deprecated": False,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                   "description": "Alias of `q`."})
+    op["parameters"] = params
+    image = {"schema": {"type": "string", "format": "binary"}}
+    headers = {name: {"description": text, "schema": {"type": "string"}} for name, text in (
+        ("ETag", "Strong validator of these bytes."),
+        ("Cache-Control", "`public, max-age=31536000, immutable`."),
+        ("X-Img-Ignored", "Parameters that were ignored (invalid, unknown or overridden)."))}
+    ok: dict[str, Any] = {"description": "The image bytes.", "headers": headers}
+    if method == "get":
+        ok["content"] = {f"image/{t}": image for t in
+                         ("jpeg", "png", "gif", "webp", "avif", "svg+xml", "bmp", "x-icon")}
+    op["responses"] = {"200": ok, "304": {"description": "Not modified (If-None-Match)."},
+                       **_error_responses(("signature_required", "not_found", "busy"))}
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "ApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "img_live_…",
+               "description": "An API key (`img_live_…`) from /keys: acts on your own "
+                              "workspace with its `read`/`write` abilities."},
+    "AppSecret": {"type": "http", "scheme": "bearer", "bearerFormat": "img_sk_live_…",
+                  "description": "An app's machine secret (`img_sk_live_…`) from /apps. With "
+                                 "`X-Img-User` it acts on that user's workspace; alone, on the "
+                                 "app's own storage."},
+    "AppUser": {"type": "apiKey", "in": "header", "name": "X-Img-User",
+                "description": "App mode: the user id returned by `/v1/connect/exchange`."},
+}
+
+PARAMETERS: dict[str, Any] = {
+    "Limit": {"name": "limit", "in": "query", "required": False, "example": 20,
+              "description": "Page size.",
+              "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    "Cursor": {"name": "cursor", "in": "query", "required": False,
+               "description": "Opaque: the previous page's `pagination.next_cursor`.",
+               "schema": {"type": "string"}},
+    "Labels": {"name": "label", "in": "query", "required": False, "style": "deepObject",
+               "explode": True, "example": {"album": "trip"},
+               "description": "`label[key]=value`, repeatable; every pair must match (AND).",
+               "schema": {"type": "object", "additionalProperties": {"type": "string"}}},
+    "Ids": {"name": "ids", "in": "query", "required": False, "style": "form", "explode": False,
+            "description": "Only these images: `ids=a,b,c` (at most 100).", "example": ["k3xa8f2q"],
+            "schema": {"type": "array", "maxItems": 100, "items": {"type": "string"}}},
+    "IdempotencyKey": {
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "description": "Makes retries safe (≤ 255 chars, kept 24 h, scoped to the caller): a "
+                       "retry of the same request replays the first answer; a different "
+                       "request with the same key answers 409.",
+        "schema": {"type": "string", "maxLength": 255}},
+    "ImgUser": {"name": "X-Img-User", "in": "header", "required": False,
+                "description": "App mode only: the user to act for (from the code exchange). "
+                               "Without it an app secret acts on the app's own storage.",
+                "schema": {"type": "string"}},
+}
+
+
+def _error_schemas() -> dict[str, Any]:
+    return {
+        "ErrorEnvelope": {"type": "object", "required": ["error"],
+                          "properties": {"error": {"$ref": "#/components/schemas/Error"}},
+                          "example": ERRORS[2].example()},
+        "Error": {"type": "object", "required": ["type", "code", "message"], "properties": {
+            "type": {"type": "string", "enum": list(ERROR_TYPES)},
+            "code": {"type": "string", "enum": list(ERROR_CODES)},
+            "message": {"type": "string"},
+            "action": {"$ref": "#/components/schemas/ErrorAction"},
+            "usage": {"$ref": "#/components/schemas/ErrorUsage"},
+            "details": {"description": "validation_error: `[{field, message}]`."}}},
+        "ErrorAction": {"type": "object", "required": ["type"], "properties": {
+            "type": {"type": "string", "enum": ["upgrade", "signup", "wait"]},
+            "url": {"type": "string"}, "label": {"type": "string"},
+            "retry_after": {"type": "integer", "description": "`wait`: seconds."}}},
+        "ErrorUsage": {"type": "object", "properties": {
+            "plan": {"type": "string"},
+            **{k: {"type": ["integer", "null"]} for k in (
+                "uploads_used", "uploads_limit", "storage_used_bytes", "storage_limit_bytes")}}},
+    }
+
+
+def openapi_route() -> APIRouter:
+    """``GET /openapi.json``: the cached document, with ``servers`` naming the configured API
+    base or, when there is none, the address this request reached."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/openapi.json")
+    async def openapi_json(request: Request) -> JSONResponse:
+        settings = request.app.state.settings
+        base = settings.api_base_url or str(request.base_url).rstrip("/")
+        return JSONResponse(with_servers(request.app.openapi(), base))
+
+    return router
