@@ -150,6 +150,14 @@ class Busy(ApiError):
     status, type, code, message = 503, "api_error", "busy", "The server is busy; retry shortly."
 
 
+class StorageUnavailable(ApiError):
+    """Disk full, over quota or read-only: nothing was written, reads keep working."""
+
+    status, type, code = 503, "api_error", "storage_unavailable"
+    message = ("Storage is unavailable (full or read-only); nothing was saved. "
+               "Reading existing images still works.")
+
+
 def wait_action(retry_after: int) -> dict[str, Any]:
     return {"type": "wait", "retry_after": retry_after}
 
@@ -207,6 +215,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A full or read-only disk under the blob store or the database is an outage the
+        # client can act on (retry later), not a bug: 503 storage_unavailable (SPEC §6).
+        from imgpro.storage.faults import is_storage_fault
+
+        if is_storage_fault(exc):
+            log.warning("storage unavailable on %s %s: %s", request.method, request.url.path,
+                        exc)
+            return render(StorageUnavailable(headers={"Retry-After": "60"}))
         # Never leak internals: log with the traceback, answer with the generic envelope.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return render(InternalError())

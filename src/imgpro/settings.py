@@ -35,6 +35,10 @@ class LimitSettings(BaseModel):
     max_frames: int = Field(1000, description="Most frames an animated source may have.")
     anon_ttl_seconds: int = Field(30 * 86400, description="Lifetime of an anonymous upload.")
     idempotency_ttl_seconds: int = Field(86400, description="How long Idempotency-Key is kept.")
+    idempotency_lease_seconds: int = Field(
+        30, ge=2, description="A request holding an Idempotency-Key renews its claim every "
+        "third of this; a claim not renewed for this long (its process died) is taken over by "
+        "the next retry.")
 
 
 class ImportSettings(BaseModel):
@@ -49,6 +53,11 @@ class ImportSettings(BaseModel):
         description="DANGER: lets imports reach loopback/private addresses. For tests only.",
     )
     user_agent: str = Field("imgpro-fetcher/0.1", description="User-Agent sent to sources.")
+    max_concurrent: int = Field(32, ge=1, description="URL imports one server process runs at "
+                                "once; more answer 503 busy with Retry-After.")
+    max_concurrent_per_principal: int = Field(
+        4, ge=1, description="URL imports one key, app user or anonymous address runs at once "
+        "(per process); more answer 429 rate_limited with Retry-After.")
 
 
 def available_cpus() -> int:
@@ -126,9 +135,13 @@ class RateLimitSettings(BaseModel):
     login_per_email: str = Field("5/minute;30/hour", description="Failed sign-ins per email "
                                  "address.")
     signups_per_ip: str = Field("10/hour;50/day", description="Accounts created per client IP.")
+    failed_imports: str = Field("20/minute;100/hour", description="Failed URL imports (refused "
+                                "address, unreachable, not an image…) per key, app user or "
+                                "anonymous address; past it imports answer 429 at once.")
     key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
 
-    @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip")
+    @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip",
+                     "failed_imports")
     @classmethod
     def _rates(cls, value: str) -> str:
         return _parse_rate(value)
@@ -275,7 +288,7 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(48)
         # Several processes may start at once on one data_dir and all must sign with the same
         # key: write a private temp file, then link it into place — link() fails if another

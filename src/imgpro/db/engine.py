@@ -14,6 +14,7 @@ snapshot.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger("imgpro.db")
+# After a failed bookkeeping write (Database.touch), how long to skip them.
+TOUCH_PAUSE_SECONDS = 60.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -193,6 +198,21 @@ class Database:
         self._single = _SingleReads(url, self.engine)
         self._lock = asyncio.Lock()
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._touch_paused_until = 0.0
+
+    async def touch(self, statement: sa.Executable) -> None:
+        """A bookkeeping write on a read path (a key's ``last_used_at``, a session's
+        ``last_seen_at``): best effort. On a full or read-only store it must never turn a
+        read into an error, so a failure is logged and further touches pause for a minute
+        (no failing write attempt on every request)."""
+        if time.monotonic() < self._touch_paused_until:
+            return
+        try:
+            async with self.write() as conn:
+                await conn.execute(statement)
+        except Exception as exc:
+            self._touch_paused_until = time.monotonic() + TOUCH_PAUSE_SECONDS
+            log.warning("bookkeeping write skipped (%s); reads go on", exc)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -77,6 +77,10 @@ async def collect_garbage(services: Services, *,
                 path.unlink(missing_ok=True)
                 report.temp_files += 1
 
+    sweep = getattr(blobs, "sweep_temp", None)  # backends with a local temp folder
+    if sweep is not None:
+        report.temp_files += await sweep(cutoff)
+
     report.idempotency_keys = await services.idempotency.purge_expired(now)
     return report
 

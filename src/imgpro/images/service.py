@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +23,7 @@ from imgpro.billing.plans import PlanBook
 from imgpro.billing.quotas import UploadQuota
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.errors import NotFound, UnsupportedFormat, ValidationFailed
+from imgpro.errors import InvalidImage, NotFound, UnsupportedFormat, ValidationFailed
 from imgpro.images import repository as repo
 from imgpro.images.fields import (
     UploadOptions,
@@ -38,11 +38,15 @@ from imgpro.images.schemas import Links, image_object, image_objects
 from imgpro.imaging.probe import Probe, probe_file, sniff, validate_decodable
 from imgpro.imaging.vips import make_placeholder
 from imgpro.principal import Principal
+from imgpro.private_files import private_dir
 from imgpro.settings import Settings
 from imgpro.storage import BlobStore
 from imgpro.transforms.cache import variant_prefix
 
 log = logging.getLogger("imgpro.images")
+
+# Runs inside the image's insert transaction with (connection, Image object).
+OnCommit = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 MAX_BATCH = 100
 MAX_LIST_LIMIT = 100
@@ -66,7 +70,7 @@ class ImageService:
         self.plans = plans
         self.quota = quota or UploadQuota(plans)
         self.tmp_dir = settings.data_dir / "tmp"
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.tmp_dir)
 
     # -- create ---------------------------------------------------------------------------
     async def inspect(self, path: Path, head: bytes) -> tuple[Probe, str | None, str | None]:
@@ -84,22 +88,26 @@ class ImageService:
         await asyncio.to_thread(validate_decodable, path, probe)
         return probe, None, None
 
-    async def create(self, principal: Principal, upload: SpooledFile,
-                     opts: UploadOptions) -> dict[str, Any]:
+    async def create(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
+                     *, on_commit: OnCommit | None = None) -> dict[str, Any]:
+        """Store and record one image. ``on_commit(conn, image)`` runs inside the insert
+        transaction (the Idempotency-Key's "done" record commits with the row, or neither)."""
         now = self.clock.now()
         blob_key = f"originals/{ids.token(18)}"
         try:
+            if upload.size == 0:
+                # Nothing to decode: an empty file is no image (SPEC §3.1: 422 invalid_image).
+                raise InvalidImage("The file is empty.")
             probe, blurhash, color = await self.inspect(upload.path, upload.head)
             await self.blobs.put_file(blob_key, upload.path)
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
-            values = await self._record(principal, upload, opts, probe, blurhash, color,
-                                        blob_key, now)
+            return await self._record(principal, upload, opts, probe, blurhash, color,
+                                      blob_key, now, on_commit)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
-        return image_object(SimpleNamespace(**values), self.links)
 
     def _expiry(self, principal: Principal, opts: UploadOptions,
                 now: dt.datetime) -> dt.datetime | None:
@@ -112,8 +120,9 @@ class ImageService:
 
     async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
                       probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
-                      now: dt.datetime) -> dict[str, Any]:
-        """Count and insert the row; returns the values written (they *are* the new row).
+                      now: dt.datetime, on_commit: OnCommit | None) -> dict[str, Any]:
+        """Count and insert the row; returns its Image object (built from the values written:
+        they *are* the new row).
 
         Everything slow happened before (probe, decode, blob move): on SQLite this transaction
         holds the database's one write lock, so it is kept to the quota UPDATE and the INSERTs,
@@ -137,7 +146,10 @@ class ImageService:
                 async with self.db.write() as conn:
                     await self._count(conn, principal, upload.size, now)
                     await repo.insert_image(conn, values)
-                return values
+                    image = image_object(SimpleNamespace(**values), self.links)
+                    if on_commit is not None:
+                        await on_commit(conn, image)
+                return image
             except IntegrityError:
                 continue  # an 8-char id collided (about 1 in 10^12): draw another
         raise RuntimeError("could not allocate an image id")
