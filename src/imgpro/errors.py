@@ -213,16 +213,25 @@ def install_error_handlers(app: FastAPI) -> None:
         err = cls(message, headers=dict(exc.headers or {}))
         return render(err)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
         # A full or read-only disk under the blob store or the database is an outage the
         # client can act on (retry later), not a bug: 503 storage_unavailable (SPEC §6).
+        # Registered per class (not on Exception) so Starlette answers here and does not
+        # re-raise; anything else goes on to the 500 handler below.
         from imgpro.storage.faults import is_storage_fault
 
-        if is_storage_fault(exc):
-            log.warning("storage unavailable on %s %s: %s", request.method, request.url.path,
-                        exc)
-            return render(StorageUnavailable(headers={"Retry-After": "60"}))
+        if not is_storage_fault(exc):
+            raise exc
+        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return render(StorageUnavailable(headers={"Retry-After": "60"}))
+
+    from sqlalchemy.exc import DBAPIError
+
+    app.add_exception_handler(OSError, _storage)
+    app.add_exception_handler(DBAPIError, _storage)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never leak internals: log with the traceback, answer with the generic envelope.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return render(InternalError())

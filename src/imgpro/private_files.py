@@ -48,3 +48,12 @@ def sqlite_path(url: str) -> Path | None:
     if not path or path == ":memory:" or path.startswith("file:") or "?" in path:
         return None
     return Path(path)
+
+
+def on_read_only_fs(path: Path) -> bool:
+    """True when ``path`` lives on a read-only mount (``statvfs`` says so even for root,
+    for whom permission bits never refuse a write)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

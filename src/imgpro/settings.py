@@ -199,6 +199,10 @@ class Settings(BaseSettings):
     storage: Literal["local", "memory"] = Field("local", description="Blob store backend.")
     storage_dir: Path | None = Field(None, description="Blob directory; default data_dir/blobs.")
     redis_url: str = Field("", description="Redis URL for shared rate limits; empty = in-process.")
+    disk_reserve_bytes: int = Field(
+        4 * MB, ge=0, description="Disk space kept allocated in data_dir and given back when "
+        "a delete fails on a full disk, so space can always be freed through the API. "
+        "0 = none.")
 
     host: str = Field("127.0.0.1", description="Address `imgpro serve` listens on.")
     port: int = Field(8000, description="Port `imgpro serve` listens on.")

@@ -24,6 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from imgpro.private_files import on_read_only_fs, sqlite_path
+
 log = logging.getLogger("imgpro.db")
 # After a failed bookkeeping write (Database.touch), how long to skip them.
 TOUCH_PAUSE_SECONDS = 60.0
@@ -39,6 +41,17 @@ PING_AFTER_IDLE_SECONDS = 10.0
 SQLITE_BUSY_SECONDS = 30
 
 
+def read_only_sqlite_url(url: str) -> str:
+    """``url`` itself, or — for an SQLite file on a read-only mount — the same file opened
+    ``immutable``: SQLite cannot otherwise open a WAL database it cannot write its ``-shm``
+    beside, and a read-only store must keep serving reads (SPEC §6)."""
+    path = sqlite_path(url)
+    if path is None or not path.exists() or not on_read_only_fs(path.parent):
+        return url
+    log.warning("%s is on a read-only file system: serving reads only", path)
+    return f"sqlite+aiosqlite:///file:{path}?mode=ro&immutable=1&uri=true"
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if not is_sqlite(url):
         return _postgres_engine(url, pool_size)
@@ -51,7 +64,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # We emit BEGIN ourselves (below), so the driver must not.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if "immutable=1" not in url:  # a read-only store keeps the journal mode it has
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         # Several processes may share one file: a writer waits for the lock instead of failing.
@@ -192,6 +206,7 @@ def _execute_sync(engine: sa.Engine, statement: sa.Executable, first: bool) -> A
 
 class Database:
     def __init__(self, url: str) -> None:
+        url = read_only_sqlite_url(url)
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = is_sqlite(url)

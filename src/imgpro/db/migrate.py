@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgpro.private_files import private_dir, private_file, sqlite_path
+from imgpro.private_files import on_read_only_fs, private_dir, private_file, sqlite_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,6 +28,8 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` up to ``revision``. Blocking: call it from a thread."""
     db_file = sqlite_path(url)
+    if db_file is not None and db_file.exists() and on_read_only_fs(db_file.parent):
+        return  # a read-only store serves reads as it is; nothing can be migrated there
     if db_file is not None:
         # The SQLite file's folder must exist before the first connection, and the file is
         # created owner-only before SQLite would create it world-readable.

@@ -7,6 +7,7 @@ never swept from under itself.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class GcReport:
             f"orphan originals removed: {self.orphan_originals}",
             f"orphan variants removed: {self.orphan_variants}",
             f"stale temp files removed: {self.temp_files}",
-            f"expired idempotency keys removed: {self.idempotency_keys}",
+            f"expired idempotency keys and dead claims removed: {self.idempotency_keys}",
         ]
 
 
@@ -82,6 +83,8 @@ async def collect_garbage(services: Services, *,
         report.temp_files += await sweep(cutoff)
 
     report.idempotency_keys = await services.idempotency.purge_expired(now)
+    # Space may have been freed: re-make the delete reserve if a full disk spent it.
+    await asyncio.to_thread(services.images.reserve.restore)
     return report
 
 

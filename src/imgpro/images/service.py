@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -41,12 +41,16 @@ from imgpro.principal import Principal
 from imgpro.private_files import private_dir
 from imgpro.settings import Settings
 from imgpro.storage import BlobStore
+from imgpro.storage.faults import is_storage_fault
+from imgpro.storage.reserve import SpaceReserve
 from imgpro.transforms.cache import variant_prefix
 
 log = logging.getLogger("imgpro.images")
 
 # Runs inside the image's insert transaction with (connection, Image object).
 OnCommit = Callable[[Any, dict[str, Any]], Awaitable[None]]
+
+T = TypeVar("T")
 
 MAX_BATCH = 100
 MAX_LIST_LIMIT = 100
@@ -71,6 +75,8 @@ class ImageService:
         self.quota = quota or UploadQuota(plans)
         self.tmp_dir = settings.data_dir / "tmp"
         private_dir(self.tmp_dir)
+        self.reserve = SpaceReserve(settings.data_dir, settings.disk_reserve_bytes)
+        self.reserve.restore()
 
     # -- create ---------------------------------------------------------------------------
     async def inspect(self, path: Path, head: bytes) -> tuple[Probe, str | None, str | None]:
@@ -261,12 +267,28 @@ class ImageService:
         return {"object": "batch_result", "data": data, "errors": errors}
 
     # -- delete ---------------------------------------------------------------------------
+    async def _freeing_space(self, delete: Callable[[], Awaitable[T]]) -> T:
+        """Run a delete transaction; on a full disk, release the space reserve and retry once
+        (a delete must be able to free space: storage/reserve.py)."""
+        try:
+            result = await delete()
+        except Exception as exc:
+            if not is_storage_fault(exc) or not await asyncio.to_thread(self.reserve.release):
+                raise
+            result = await delete()
+        return result
+
     async def delete(self, principal: Principal, image_id: str) -> dict[str, Any]:
-        async with self.db.write() as conn:
-            row = await repo.get_visible(conn, principal.workspace_id, image_id, self.clock.now())
-            if row is None:
-                raise NotFound()
-            await repo.delete_rows(conn, [row], self.clock.now())
+        async def transaction() -> Any:
+            async with self.db.write() as conn:
+                row = await repo.get_visible(conn, principal.workspace_id, image_id,
+                                             self.clock.now())
+                if row is None:
+                    raise NotFound()
+                await repo.delete_rows(conn, [row], self.clock.now())
+            return row
+
+        row = await self._freeing_space(transaction)
         await self.remove_blobs([row])
         return {"id": image_id, "object": "image", "deleted": True}
 
@@ -274,13 +296,19 @@ class ImageService:
                            image_ids: Sequence[str]) -> dict[str, Any]:
         wanted = _unique(image_ids)
         now = self.clock.now()
-        async with self.db.write() as conn:
-            rows = await repo.rows_by_ids(conn, wanted)
-            # Expired images of this workspace are already gone for readers: delete them too.
-            mine = [r for r in rows if r.workspace_id == principal.workspace_id]
-            await repo.delete_rows(conn, mine, now)
-            gone = {r.id for r in mine} | await repo.tombstoned(
-                conn, principal.workspace_id, [i for i in wanted if i not in {r.id for r in rows}])
+
+        async def transaction() -> tuple[list[Any], set[str]]:
+            async with self.db.write() as conn:
+                rows = await repo.rows_by_ids(conn, wanted)
+                # Expired images of this workspace are already gone for readers: delete them.
+                mine = [r for r in rows if r.workspace_id == principal.workspace_id]
+                await repo.delete_rows(conn, mine, now)
+                gone = {r.id for r in mine} | await repo.tombstoned(
+                    conn, principal.workspace_id,
+                    [i for i in wanted if i not in {r.id for r in rows}])
+            return mine, gone
+
+        mine, gone = await self._freeing_space(transaction)
         await self.remove_blobs(mine)
         # Another workspace's id and an id that never existed answer alike: not_found.
         data = [{"id": i, "object": "image", "deleted": True} for i in wanted if i in gone]
@@ -296,6 +324,8 @@ class ImageService:
                 await self.blobs.delete_prefix(variant_prefix(row.id))
             except Exception:  # pragma: no cover - storage outage; gc will retry
                 log.exception("could not remove blobs of image %s", row.id)
+        if rows:  # space was freed: re-make the reserve if it was spent (best effort)
+            await asyncio.to_thread(self.reserve.restore)
 
 
 def _unique(values: Sequence[str]) -> list[str]:
