@@ -3,7 +3,8 @@
 After each crash the server is started again and every key retried: every upload that got a
 201 is retrievable with identical pixels and its retry replays the same image; a key whose
 request died is taken over once its lease (2 s here) runs out — no 24-hour 409 — and never
-yields a second image; ``imgpro usage verify`` finds no drift. Bounded: 2 rounds of 8 uploads (~30-60 s per engine).
+yields a second image; ``imgpro usage verify`` finds no drift.
+Bounded: 2 rounds of 8 uploads (~30-60 s per engine).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ async def test_kill_9_during_idempotent_uploads(database_url, tmp_path):
     port = free_port()
     env = environment(data_dir, database_url, port, IMGPRO_WORKERS="2",
                       IMGPRO_LIMITS__IDEMPOTENCY_LEASE_SECONDS=str(LEASE))
-    rng = random.Random(12)  # noqa: S311 - test timing, not security
+    rng = random.Random(12)
     sources: dict[str, bytes] = {}
     got_201: dict[str, dict[str, Any]] = {}
     for rnd in range(ROUNDS):

@@ -11,8 +11,8 @@ import imagegen
 from factories import make_account
 from imgpro.db.tables import idempotency_keys, images
 from imgpro.errors import IdempotencyInProgress
-from imgpro.images.gc import collect_garbage
 from imgpro.images.fingerprint import import_fingerprint, upload_fingerprint
+from imgpro.images.gc import collect_garbage
 from imgpro.images.idempotency import Claim
 
 PNG = imagegen.png(50, 40)
