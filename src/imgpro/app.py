@@ -27,6 +27,7 @@ from imgpro.delivery.handler import PREFIX as CDN_PREFIX
 from imgpro.delivery.handler import CdnHandler
 from imgpro.delivery.lookup import DeliveryLookup
 from imgpro.errors import install_error_handlers
+from imgpro.private_files import private_dir
 from imgpro.services import build_services
 from imgpro.settings import Settings
 from imgpro.storage import make_blob_store
@@ -88,7 +89,7 @@ def _cache_openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     if settings.auto_migrate:
         run_migrations(settings.resolved_database_url)
     db = Database(settings.resolved_database_url)

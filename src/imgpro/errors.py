@@ -150,6 +150,14 @@ class Busy(ApiError):
     status, type, code, message = 503, "api_error", "busy", "The server is busy; retry shortly."
 
 
+class StorageUnavailable(ApiError):
+    """Disk full, over quota or read-only: nothing was written, reads keep working."""
+
+    status, type, code = 503, "api_error", "storage_unavailable"
+    message = ("Storage is unavailable (full or read-only); nothing was saved. "
+               "Reading existing images still works.")
+
+
 def wait_action(retry_after: int) -> dict[str, Any]:
     return {"type": "wait", "retry_after": retry_after}
 
@@ -204,6 +212,23 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "Not found."
         err = cls(message, headers=dict(exc.headers or {}))
         return render(err)
+
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        # A full or read-only disk under the blob store or the database is an outage the
+        # client can act on (retry later), not a bug: 503 storage_unavailable (SPEC §6).
+        # Registered per class (not on Exception) so Starlette answers here and does not
+        # re-raise; anything else goes on to the 500 handler below.
+        from imgpro.storage.faults import is_storage_fault
+
+        if not is_storage_fault(exc):
+            raise exc
+        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return render(StorageUnavailable(headers={"Retry-After": "60"}))
+
+    from sqlalchemy.exc import DBAPIError
+
+    app.add_exception_handler(OSError, _storage)
+    app.add_exception_handler(DBAPIError, _storage)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

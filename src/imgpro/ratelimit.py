@@ -243,6 +243,7 @@ class RateLimiter:
         self.login_ip = _Limit(settings.login_per_ip, "login-ip")
         self.login_email = _Limit(settings.login_per_email, "login-email")
         self.signups = _Limit(settings.signups_per_ip, "signup")
+        self.failed_imports = _Limit(settings.failed_imports, "failed-import")
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -339,6 +340,25 @@ class RateLimiter:
                 await self.limiter.clear(item, self.login_email.name, self._email_key(email))
         except Exception:
             log.exception("rate-limit storage failed while clearing sign-in failures")
+
+    # -- URL imports: failures are what costs (DNS, connects, timeouts), so they are counted --
+    async def check_imports(self, ident: str) -> None:
+        """Before an import: raise 429 rate_limited if ``ident`` (a principal) has failed too
+        many imports lately. Consumes nothing (only failures count)."""
+        try:
+            for item in self.failed_imports.items:
+                if not await self.limiter.test(item, self.failed_imports.name, ident):
+                    decision = self._decision(self.failed_imports,
+                                              await self._stats(self.failed_imports, ident),
+                                              False)
+                    raise decision.error("Too many failed imports; try again later.")
+        except RateLimited:
+            raise
+        except Exception:
+            log.exception("rate-limit storage failed; allowing the import")
+
+    async def import_failed(self, ident: str) -> None:
+        await self._consume(self.failed_imports, ident)
 
     async def close(self) -> None:
         if isinstance(self.storage, ClockedRedisStorage):

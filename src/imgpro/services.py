@@ -14,6 +14,7 @@ from imgpro.billing.usage import UsageService
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.images.idempotency import IdempotencyStore
+from imgpro.images.import_gate import ImportGate
 from imgpro.images.schemas import Links
 from imgpro.images.service import ImageService
 from imgpro.ratelimit import RateLimiter
@@ -39,6 +40,7 @@ class Services:
     ratelimits: RateLimiter
     presets: PresetService
     transform_policy: TransformPolicyService
+    import_gate: ImportGate
 
 
 def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobStore) -> Services:
@@ -50,8 +52,9 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                           plans=plans, quota=UploadQuota(plans, refuse=upgrades.quota_error))
     return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
                     images=images,
-                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds,
-                                                 settings.limits.idempotency_stale_seconds),
+                    idempotency=IdempotencyStore(
+                        db, settings.limits.idempotency_ttl_seconds,
+                        lease_seconds=settings.limits.idempotency_lease_seconds, clock=clock),
                     apps=AppService(db),
                     usage=UsageService(db, plans, clock),
                     billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
@@ -59,5 +62,7 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                     ratelimits=RateLimiter(settings.rate_limits, clock,
                                            redis_url=settings.redis_url,
                                            trusted_proxies=settings.trusted_proxies),
+                    import_gate=ImportGate(settings.imports.max_concurrent,
+                                           settings.imports.max_concurrent_per_principal),
                     presets=PresetService(db, clock),
                     transform_policy=TransformPolicyService(db, clock))

@@ -35,9 +35,10 @@ class LimitSettings(BaseModel):
     max_frames: int = Field(1000, description="Most frames an animated source may have.")
     anon_ttl_seconds: int = Field(30 * 86400, description="Lifetime of an anonymous upload.")
     idempotency_ttl_seconds: int = Field(86400, description="How long Idempotency-Key is kept.")
-    idempotency_stale_seconds: int = Field(
-        120, ge=1, description="A request with an Idempotency-Key that has not finished after "
-        "this long is taken to have died with its server: a retry may run it again.")
+    idempotency_lease_seconds: int = Field(
+        30, ge=2, description="A request holding an Idempotency-Key renews its claim every "
+        "third of this; a claim not renewed for this long (its process died) is taken over by "
+        "the next retry.")
 
 
 class ImportSettings(BaseModel):
@@ -52,6 +53,11 @@ class ImportSettings(BaseModel):
         description="DANGER: lets imports reach loopback/private addresses. For tests only.",
     )
     user_agent: str = Field("imgpro-fetcher/0.1", description="User-Agent sent to sources.")
+    max_concurrent: int = Field(32, ge=1, description="URL imports one server process runs at "
+                                "once; more answer 503 busy with Retry-After.")
+    max_concurrent_per_principal: int = Field(
+        4, ge=1, description="URL imports one key, app user or anonymous address runs at once "
+        "(per process); more answer 429 rate_limited with Retry-After.")
 
 
 def available_cpus() -> int:
@@ -161,9 +167,13 @@ class RateLimitSettings(BaseModel):
     login_per_email: str = Field("5/minute;30/hour", description="Failed sign-ins per email "
                                  "address.")
     signups_per_ip: str = Field("10/hour;50/day", description="Accounts created per client IP.")
+    failed_imports: str = Field("20/minute;100/hour", description="Failed URL imports (refused "
+                                "address, unreachable, not an image…) per key, app user or "
+                                "anonymous address; past it imports answer 429 at once.")
     key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
 
-    @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip")
+    @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip",
+                     "failed_imports")
     @classmethod
     def _rates(cls, value: str) -> str:
         return _parse_rate(value)
@@ -248,6 +258,10 @@ class Settings(BaseSettings):
                                                       "group) or `memory` (tests).")
     storage_dir: Path | None = Field(None, description="Blob directory; default data_dir/blobs.")
     redis_url: str = Field("", description="Redis URL for shared rate limits; empty = in-process.")
+    disk_reserve_bytes: int = Field(
+        4 * MB, ge=0, description="Disk space kept allocated in data_dir and given back when "
+        "a delete fails on a full disk, so space can always be freed through the API. "
+        "0 = none.")
 
     host: str = Field("127.0.0.1", description="Address `imgpro serve` listens on.")
     port: int = Field(8000, description="Port `imgpro serve` listens on.")
@@ -339,7 +353,7 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(48)
         # Several processes may start at once on one data_dir and all must sign with the same
         # key: write a private temp file, then link it into place — link() fails if another

@@ -129,7 +129,7 @@ async def test_corpus_files_upload_and_serve(client, path, dims):
     (b"just some text, not an image at all" * 10, 415, "unsupported_format"),
     (b"%PDF-1.7\n" + b"0" * 500, 415, "unsupported_format"),
     (b"PK\x03\x04" + b"\0" * 500, 415, "unsupported_format"),
-    (b"", 415, "unsupported_format"),
+    (b"", 422, "invalid_image"),  # empty: nothing to decode (not a wrong type)
 ])
 async def test_unsupported_files_are_refused(client, services, data, status, code):
     r = await upload(client, data)

@@ -1,5 +1,5 @@
 """A first attempt that died with its server (kill -9) does not hold its Idempotency-Key for a
-day: after ``idempotency_stale_seconds`` a retry runs it, and only once."""
+day: once its lease runs out (nobody renews it), a retry takes the claim over, and only once."""
 
 from __future__ import annotations
 
@@ -9,18 +9,25 @@ from typing import Any
 import pytest
 
 from imgpro.errors import IdempotencyInProgress
+from imgpro.images.idempotency import Claim, Replay
 
 
-async def test_a_stale_claim_is_taken_over_once(services: Any, clock: Any) -> None:
+async def test_a_dead_claim_is_taken_over_once(services: Any, clock: Any) -> None:
     store = services.idempotency
     now = clock.now()
-    assert await store.claim("ws", "k1", "h", now) is None  # the attempt that died
+    dead = await store.claim("ws", "k1", "h", now)  # the attempt that died: never renewed
+    assert isinstance(dead, Claim)
     with pytest.raises(IdempotencyInProgress):
-        await store.claim("ws", "k1", "h", now + dt.timedelta(seconds=5))
-    later = now + store.stale + dt.timedelta(seconds=1)
-    assert await store.claim("ws", "k1", "h", later) is None  # the retry takes it over
+        await store.claim("ws", "k1", "h", now + dt.timedelta(seconds=1))
+    later = now + store.lease + dt.timedelta(seconds=1)
+    retry = await store.claim("ws", "k1", "h", later)  # the retry takes it over
+    assert isinstance(retry, Claim) and retry.owner != dead.owner
     with pytest.raises(IdempotencyInProgress):  # and holds it like any live attempt
         await store.claim("ws", "k1", "h", later + dt.timedelta(seconds=1))
-    await store.complete("ws", "k1", 201, {"id": "img"})
-    replay = await store.claim("ws", "k1", "h", later + store.stale * 2)
-    assert replay is not None and replay.body == {"id": "img"}  # done is never stale
+    async with services.db.write() as conn:
+        await retry.complete_in(conn, 201, {"id": "img"})
+    with pytest.raises(IdempotencyInProgress):  # the dead owner can no longer complete it
+        async with services.db.write() as conn:
+            await dead.complete_in(conn, 201, {"id": "other"})
+    replay = await store.claim("ws", "k1", "h", later + store.lease * 10)
+    assert isinstance(replay, Replay) and replay.body == {"id": "img"}  # done never expires early

@@ -110,9 +110,8 @@ async def load_session(db: Database, token: str, *, now: dt.datetime) -> Session
         await end_session(db, token)
         return None
     if now - row.last_seen_at >= TOUCH_RESOLUTION:
-        async with db.write() as conn:
-            await conn.execute(sessions.update().where(sessions.c.token_hash == digest)
-                               .values(last_seen_at=now))
+        await db.touch(sessions.update().where(sessions.c.token_hash == digest)
+                       .values(last_seen_at=now))
     return SessionUser(user_id=row.id, email=row.email, workspace_id=row.wid,
                        workspace_prefix=row.prefix, plan=row.plan)
 

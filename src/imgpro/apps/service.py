@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
 from imgpro.accounts.service import create_workspace
+from imgpro.apps.redirect_uris import is_well_formed
 from imgpro.db.engine import Database
 from imgpro.db.tables import apps, connect_codes, users, workspaces
 from imgpro.errors import (
@@ -89,6 +90,8 @@ def validate_redirect_uri(uri: str) -> str:
         and "*" not in uri
         and (parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS))
         and not parts.username and not parts.password
+        # The strict grammar: the URI is pasted into a Location and a CSP header later.
+        and is_well_formed(uri)
     )
     if not ok:
         raise ValidationFailed(

@@ -14,6 +14,7 @@ snapshot.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from imgpro.private_files import on_read_only_fs, sqlite_path
+
+log = logging.getLogger("imgpro.db")
+# After a failed bookkeeping write (Database.touch), how long to skip them.
+TOUCH_PAUSE_SECONDS = 60.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -32,6 +39,17 @@ def is_sqlite(url: str) -> bool:
 PING_AFTER_IDLE_SECONDS = 10.0
 # How long an SQLite writer (or reader, during a checkpoint) waits for the lock before failing.
 SQLITE_BUSY_SECONDS = 30
+
+
+def read_only_sqlite_url(url: str) -> str:
+    """``url`` itself, or — for an SQLite file on a read-only mount — the same file opened
+    ``immutable``: SQLite cannot otherwise open a WAL database it cannot write its ``-shm``
+    beside, and a read-only store must keep serving reads (SPEC §6)."""
+    path = sqlite_path(url)
+    if path is None or not path.exists() or not on_read_only_fs(path.parent):
+        return url
+    log.warning("%s is on a read-only file system: serving reads only", path)
+    return f"sqlite+aiosqlite:///file:{path}?mode=ro&immutable=1&uri=true"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -46,7 +64,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # We emit BEGIN ourselves (below), so the driver must not.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if "immutable=1" not in url:  # a read-only store keeps the journal mode it has
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         # Several processes may share one file: a writer waits for the lock instead of failing.
@@ -187,12 +206,28 @@ def _execute_sync(engine: sa.Engine, statement: sa.Executable, first: bool) -> A
 
 class Database:
     def __init__(self, url: str) -> None:
+        url = read_only_sqlite_url(url)
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = is_sqlite(url)
         self._single = _SingleReads(url, self.engine)
         self._lock = asyncio.Lock()
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._touch_paused_until = 0.0
+
+    async def touch(self, statement: sa.Executable) -> None:
+        """A bookkeeping write on a read path (a key's ``last_used_at``, a session's
+        ``last_seen_at``): best effort. On a full or read-only store it must never turn a
+        read into an error, so a failure is logged and further touches pause for a minute
+        (no failing write attempt on every request)."""
+        if time.monotonic() < self._touch_paused_until:
+            return
+        try:
+            async with self.write() as conn:
+                await conn.execute(statement)
+        except Exception as exc:
+            self._touch_paused_until = time.monotonic() + TOUCH_PAUSE_SECONDS
+            log.warning("bookkeeping write skipped (%s); reads go on", exc)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

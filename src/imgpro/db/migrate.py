@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imgpro.private_files import on_read_only_fs, private_dir, private_file, sqlite_path
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -25,11 +27,14 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` up to ``revision``. Blocking: call it from a thread."""
-    if url.startswith("sqlite"):
-        # The SQLite file's folder must exist before the first connection.
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db_file = sqlite_path(url)
+    if db_file is not None and db_file.exists() and on_read_only_fs(db_file.parent):
+        return  # a read-only store serves reads as it is; nothing can be migrated there
+    if db_file is not None:
+        # The SQLite file's folder must exist before the first connection, and the file is
+        # created owner-only before SQLite would create it world-readable.
+        private_dir(db_file.parent)
+        private_file(db_file)
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)

@@ -142,6 +142,10 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("state", sa.String(12), nullable=False),  # in_progress | done
+    # The request holding an in_progress claim (a random token) and until when; it renews the
+    # lease while it runs, so a lease in the past means its process died (0006).
+    sa.Column("owner", sa.String(32), nullable=True),
+    sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
     sa.Column("response_status", sa.Integer, nullable=True),
     sa.Column("response_body", sa.Text, nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),

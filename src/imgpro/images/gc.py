@@ -7,6 +7,7 @@ never swept from under itself.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class GcReport:
             f"orphan variants removed: {self.orphan_variants}",
             f"untracked variants counted against the variant budget: {self.adopted_variants}",
             f"stale temp files removed: {self.temp_files}",
-            f"expired idempotency keys removed: {self.idempotency_keys}",
+            f"expired idempotency keys and dead claims removed: {self.idempotency_keys}",
         ]
 
 
@@ -88,7 +89,13 @@ async def collect_garbage(services: Services, *,
                 path.unlink(missing_ok=True)
                 report.temp_files += 1
 
+    sweep = getattr(blobs, "sweep_temp", None)  # backends with a local temp folder
+    if sweep is not None:
+        report.temp_files += await sweep(cutoff)
+
     report.idempotency_keys = await services.idempotency.purge_expired(now)
+    # Space may have been freed: re-make the delete reserve if a full disk spent it.
+    await asyncio.to_thread(services.images.reserve.restore)
     return report
 
 

@@ -2,23 +2,45 @@
 
 A key belongs to one principal scope and lives 24 hours. Claiming a key is an INSERT that only
 one request can win (primary key on (scope, key)), so two concurrent retries never both run.
+A retry is recognised by its *parsed* request (``images/fingerprint.py``), never raw bytes.
+
+Crash safety (a ``kill -9`` mid-request):
+
+- A claim carries a random ``owner`` token and a short lease that its request renews while it
+  runs (:meth:`Claim.held`). A claim whose lease ran out belongs to a process that died; the
+  next retry with the same request takes it over. No 24-hour 409.
+- The image row and the "done" response are committed in **one** transaction
+  (:meth:`Claim.complete_in`, called by ``ImageService`` inside its insert transaction), and
+  that UPDATE only matches while this request still owns the claim. So after a crash either
+  both exist (the retry replays the image that was committed) or neither (the retry creates
+  it); and a request whose claim was taken over rolls its image back: never a duplicate.
+
 Only successful responses are remembered: a failed attempt releases the key so the client can
 retry once it has fixed the cause (an oversized file, a quota that was since raised).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import idempotency_keys
+from imgpro.db.tables import idempotency_keys as keys
 from imgpro.errors import IdempotencyConflict, IdempotencyInProgress, ValidationFailed
+
+log = logging.getLogger("imgpro.idempotency")
 
 MAX_KEY_LENGTH = 255
 
@@ -36,61 +58,118 @@ def check_key(key: str) -> str:
     return key
 
 
-async def complete_in(conn: Any, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
-    """Mark the key done inside the caller's transaction: the upload records its image and its
-    answer in one commit, so a server killed at any moment leaves either both or neither, and
-    a retry after a crash never creates a second image."""
-    await conn.execute(idempotency_keys.update().where(
-        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key).values(
-        state="done", response_status=status, response_body=json.dumps(body)))
+def _row(scope: str, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(keys.c.scope == scope, keys.c.key == key)
+
+
+def _dead(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """An in-progress claim nobody renews any more (NULL: left before leases existed)."""
+    return sa.and_(keys.c.state == "in_progress",
+                   sa.or_(keys.c.lease_expires_at.is_(None), keys.c.lease_expires_at <= now))
+
+
+class Claim:
+    """This request's hold on a key: renew it while working, complete it with the image."""
+
+    def __init__(self, store: IdempotencyStore, scope: str, key: str, owner: str) -> None:
+        self.store = store
+        self.scope, self.key, self.owner = scope, key, owner
+
+    def _mine(self) -> sa.ColumnElement[bool]:
+        return sa.and_(_row(self.scope, self.key), keys.c.owner == self.owner,
+                       keys.c.state == "in_progress")
+
+    async def complete_in(self, conn: AsyncConnection, status: int,
+                          body: dict[str, Any]) -> None:
+        """Record the response inside the caller's transaction (the one inserting the image).
+        Raises — rolling the image back with it — if the claim is no longer ours."""
+        result = await conn.execute(keys.update().where(self._mine()).values(
+            state="done", response_status=status, response_body=json.dumps(body),
+            lease_expires_at=None))
+        if result.rowcount != 1:
+            raise IdempotencyInProgress()
+
+    async def release(self) -> None:
+        async with self.store.db.write() as conn:
+            await conn.execute(keys.delete().where(self._mine()))
+
+    async def renew(self) -> bool:
+        lease_end = self.store.clock.now() + self.store.lease
+        async with self.store.db.write() as conn:
+            result = await conn.execute(keys.update().where(self._mine())
+                                        .values(lease_expires_at=lease_end))
+        return result.rowcount == 1
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Renew the lease every third of it while the body runs (upload, fetch, probe)."""
+
+        async def heartbeat() -> None:
+            interval = self.store.lease.total_seconds() / 3
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    if not await self.renew():
+                        return  # taken over or finished: complete_in will tell
+                except Exception:  # a transient DB error: the next beat tries again
+                    log.warning("could not renew idempotency claim", exc_info=True)
+
+        task = asyncio.create_task(heartbeat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, ttl_seconds: int, stale_seconds: int = 120) -> None:
+    def __init__(self, db: Database, ttl_seconds: int, *, lease_seconds: int = 30,
+                 clock: Clock | None = None) -> None:
         self.db = db
         self.ttl = dt.timedelta(seconds=ttl_seconds)
-        # A first attempt still "in progress" after this long died with its server (kill -9,
-        # power loss): nothing will ever finish or release it, so a retry may take it over.
-        self.stale = dt.timedelta(seconds=stale_seconds)
+        self.lease = dt.timedelta(seconds=lease_seconds)
+        self.clock = clock or Clock()
 
     async def claim(self, scope: str, key: str, request_hash: str,
-                    now: dt.datetime) -> Replay | None:
+                    now: dt.datetime) -> Replay | Claim:
         """Claim ``key`` for this request, or return the response to replay, or raise 409."""
+        owner = secrets.token_hex(16)
+        fresh = {"owner": owner, "lease_expires_at": now + self.lease}
         async with self.db.write() as conn:
-            row = (await conn.execute(sa.select(idempotency_keys).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))).first()
-            if row is not None and (row.expires_at <= now or (
-                    row.state != "done" and row.created_at <= now - self.stale)):
-                await conn.execute(idempotency_keys.delete().where(
-                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))
+            row = (await conn.execute(sa.select(keys).where(_row(scope, key)))).first()
+            if row is not None and row.expires_at <= now:
+                await conn.execute(keys.delete().where(_row(scope, key)))
                 row = None
             if row is None:
                 try:
-                    await conn.execute(idempotency_keys.insert().values(
+                    await conn.execute(keys.insert().values(
                         scope=scope, key=key, request_hash=request_hash, state="in_progress",
-                        created_at=now, expires_at=now + self.ttl))
-                    return None
+                        created_at=now, expires_at=now + self.ttl, **fresh))
                 except IntegrityError:
                     # Lost a race with a concurrent first attempt (PostgreSQL path).
                     raise IdempotencyInProgress() from None
-        if row.request_hash != request_hash:
-            raise IdempotencyConflict()
-        if row.state != "done":
-            raise IdempotencyInProgress()
-        return Replay(status=row.response_status, body=json.loads(row.response_body))
-
-    async def complete(self, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
-        async with self.db.write() as conn:
-            await complete_in(conn, scope, key, status, body)
-
-    async def release(self, scope: str, key: str) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(idempotency_keys.delete().where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key,
-                idempotency_keys.c.state == "in_progress"))
+                return Claim(self, scope, key, owner)
+            if row.request_hash != request_hash:
+                raise IdempotencyConflict()
+            if row.state == "done":
+                return Replay(status=row.response_status, body=json.loads(row.response_body))
+            if row.lease_expires_at is not None and row.lease_expires_at > now:
+                raise IdempotencyInProgress()
+            # The claim outlived its request (the process died before committing: the image
+            # and the "done" row commit together, so nothing was created). Take it over —
+            # compare-and-swap on the old owner, so two retries cannot both win.
+            taken = await conn.execute(keys.update().where(
+                _row(scope, key), keys.c.owner.is_(None) if row.owner is None
+                else keys.c.owner == row.owner, _dead(now)).values(**fresh))
+            if taken.rowcount != 1:
+                raise IdempotencyInProgress()
+            log.info("took over an idempotency claim whose request died (scope %s)", scope)
+            return Claim(self, scope, key, owner)
 
     async def purge_expired(self, now: dt.datetime) -> int:
+        """Keys past their 24 hours, and claims whose request died (lease run out)."""
         async with self.db.write() as conn:
-            result = await conn.execute(
-                idempotency_keys.delete().where(idempotency_keys.c.expires_at <= now))
+            result = await conn.execute(keys.delete().where(
+                sa.or_(keys.c.expires_at <= now, _dead(now))))
         return result.rowcount

@@ -26,7 +26,14 @@ import anyio
 import httpx
 
 from imgpro.errors import FetchFailed, FileTooLarge
-from imgpro.net import AddressNotAllowed, HostNotFound, pinned_transport
+from imgpro.net import (
+    AddressNotAllowed,
+    HostNotFound,
+    check_destination,
+    pinned_transport,
+    policy_for,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -38,6 +45,7 @@ CHUNK = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_FILENAME = 255
 _ALLOWED_SCHEMES = ("http", "https")
+UNREACHABLE = "the host cannot be reached from this server"
 
 
 @dataclass
@@ -236,16 +244,23 @@ async def fetch_to_file(
     parsed = _checked_url(url)
     await anyio.Path(dest_dir).mkdir(parents=True, exist_ok=True)
     own = transport is None
-    active = transport if transport is not None else pinned_transport(settings)
+    active: httpx.AsyncBaseTransport | None = transport
     try:
         with anyio.fail_after(settings.total_timeout):
+            if own:
+                # The address check first: a refused or unknown host costs one lookup, not a
+                # TLS context and a connection pool.
+                await check_destination(parsed.host, parsed.port or _default_port(parsed),
+                                        policy_for(settings))
+                active = pinned_transport(settings, ssl_context=await tls_context())
+            assert active is not None
             return await _fetch(parsed, dest_dir, max_bytes, settings, active)
     except (FetchFailed, FileTooLarge):
         raise
-    except AddressNotAllowed as exc:
-        raise _fail("address not allowed") from exc
-    except HostNotFound as exc:
-        raise _fail("host not found") from exc
+    except (AddressNotAllowed, HostNotFound) as exc:
+        # One answer for both: telling "no such host" from "refused address" would let a
+        # caller map which internal names exist (DNS probing through the server).
+        raise _fail(UNREACHABLE) from exc
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise _fail("timed out") from exc
     except httpx.TooManyRedirects as exc:  # pragma: no cover - we follow redirects ourselves
@@ -253,5 +268,9 @@ async def fetch_to_file(
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise _fail("connection failed") from exc
     finally:
-        if own:
+        if own and active is not None:
             await active.aclose()
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80

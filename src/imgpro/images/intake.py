@@ -46,6 +46,7 @@ class SpooledFile:
     size: int = 0
     head: bytes = b""
     filename: str | None = None
+    content_type: str | None = None  # the file part's Content-Type, as sent (idempotency)
     digest_hex: str | None = None  # set when the hash was computed elsewhere (URL import)
     _hash: Any = field(default_factory=hashlib.sha256, repr=False)
 
@@ -158,6 +159,7 @@ class _MultipartCollector:
             self.sink = FileSink(self.dest_dir, self.caps)
             self.sink.spooled.filename = _safe_filename(
                 filename.decode("utf-8", "replace") if filename else None)
+            self.sink.spooled.content_type = self._headers.get("content-type")
             self._to_file = True
         elif filename is not None or len(self.fields) >= MAX_FIELDS:
             self._skip = True  # other file parts and excess fields are not ours to keep

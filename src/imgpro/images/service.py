@@ -11,12 +11,12 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -25,7 +25,7 @@ from imgpro.billing.plans import PlanBook
 from imgpro.billing.quotas import UploadQuota
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.errors import NotFound, UnsupportedFormat, ValidationFailed
+from imgpro.errors import InvalidImage, NotFound, UnsupportedFormat, ValidationFailed
 from imgpro.images import repository as repo
 from imgpro.images.fields import (
     UploadOptions,
@@ -35,17 +35,24 @@ from imgpro.images.fields import (
     parse_metadata,
     parse_time,
 )
-from imgpro.images.idempotency import complete_in
 from imgpro.images.intake import SpooledFile
 from imgpro.images.schemas import Links, image_object, image_objects
 from imgpro.imaging.inspect import Inspected, inspect_upload
 from imgpro.imaging.probe import Probe, sniff
 from imgpro.principal import Principal
+from imgpro.private_files import private_dir
 from imgpro.settings import Settings, available_cpus
 from imgpro.storage import BlobStore
+from imgpro.storage.faults import is_storage_fault
+from imgpro.storage.reserve import SpaceReserve
 from imgpro.transforms.cache import variant_prefix
 
 log = logging.getLogger("imgpro.images")
+
+# Runs inside the image's insert transaction with (connection, Image object).
+OnCommit = Callable[[Any, dict[str, Any]], Awaitable[None]]
+
+T = TypeVar("T")
 
 MAX_BATCH = 100
 MAX_LIST_LIMIT = 100
@@ -69,7 +76,9 @@ class ImageService:
         self.plans = plans
         self.quota = quota or UploadQuota(plans)
         self.tmp_dir = settings.data_dir / "tmp"
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.tmp_dir)
+        self.reserve = SpaceReserve(settings.data_dir, settings.disk_reserve_bytes)
+        self.reserve.restore()
         # Upload-time decoding (probe, placeholder, HEIC) is bounded like rendering: as many
         # threads as the render pool, so N concurrent uploads never mean N full decodes.
         self.decode_pool = ThreadPoolExecutor(settings.render.workers or available_cpus(),
@@ -90,14 +99,16 @@ class ImageService:
                                 max_pixels=limits.max_pixels, max_frames=limits.max_frames)
         return await asyncio.get_running_loop().run_in_executor(self.decode_pool, run)
 
-    async def create(self, principal: Principal, upload: SpooledFile,
-                     opts: UploadOptions, *,
-                     idempotency: tuple[str, str] | None = None) -> dict[str, Any]:
-        """``idempotency``: (scope, key) of a claimed Idempotency-Key, completed in the same
-        transaction as the row."""
+    async def create(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
+                     *, on_commit: OnCommit | None = None) -> dict[str, Any]:
+        """Store and record one image. ``on_commit(conn, image)`` runs inside the insert
+        transaction (the Idempotency-Key's "done" record commits with the row, or neither)."""
         now = self.clock.now()
         blob_key = f"originals/{ids.token(18)}"
         try:
+            if upload.size == 0:
+                # Nothing to decode: an empty file is no image (SPEC §3.1: 422 invalid_image).
+                raise InvalidImage("The file is empty.")
             found = await self.inspect(upload.path, upload.head)
             probe, blurhash, color = found.probe, found.blurhash, found.color
             if found.rewritten is not None:
@@ -106,12 +117,11 @@ class ImageService:
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
-            values = await self._record(principal, upload, opts, probe, blurhash, color,
-                                        blob_key, now, idempotency)
+            return await self._record(principal, upload, opts, probe, blurhash, color,
+                                      blob_key, now, on_commit)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
-        return image_object(SimpleNamespace(**values), self.links)
 
     def _expiry(self, principal: Principal, opts: UploadOptions,
                 now: dt.datetime) -> dt.datetime | None:
@@ -124,9 +134,9 @@ class ImageService:
 
     async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
                       probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
-                      now: dt.datetime,
-                      idempotency: tuple[str, str] | None = None) -> dict[str, Any]:
-        """Count and insert the row; returns the values written (they *are* the new row).
+                      now: dt.datetime, on_commit: OnCommit | None) -> dict[str, Any]:
+        """Count and insert the row; returns its Image object (built from the values written:
+        they *are* the new row).
 
         Everything slow happened before (probe, decode, blob move): on SQLite this transaction
         holds the database's one write lock, so it is kept to the quota UPDATE and the INSERTs,
@@ -150,10 +160,10 @@ class ImageService:
                 async with self.db.write() as conn:
                     await self._count(conn, principal, upload.size, now)
                     await repo.insert_image(conn, values)
-                    if idempotency is not None:
-                        await complete_in(conn, *idempotency, 201,
-                                          image_object(SimpleNamespace(**values), self.links))
-                return values
+                    image = image_object(SimpleNamespace(**values), self.links)
+                    if on_commit is not None:
+                        await on_commit(conn, image)
+                return image
             except IntegrityError:
                 continue  # an 8-char id collided (about 1 in 10^12): draw another
         raise RuntimeError("could not allocate an image id")
@@ -265,12 +275,28 @@ class ImageService:
         return {"object": "batch_result", "data": data, "errors": errors}
 
     # -- delete ---------------------------------------------------------------------------
+    async def _freeing_space(self, delete: Callable[[], Awaitable[T]]) -> T:
+        """Run a delete transaction; on a full disk, release the space reserve and retry once
+        (a delete must be able to free space: storage/reserve.py)."""
+        try:
+            result = await delete()
+        except Exception as exc:
+            if not is_storage_fault(exc) or not await asyncio.to_thread(self.reserve.release):
+                raise
+            result = await delete()
+        return result
+
     async def delete(self, principal: Principal, image_id: str) -> dict[str, Any]:
-        async with self.db.write() as conn:
-            row = await repo.get_visible(conn, principal.workspace_id, image_id, self.clock.now())
-            if row is None:
-                raise NotFound()
-            await repo.delete_rows(conn, [row], self.clock.now())
+        async def transaction() -> Any:
+            async with self.db.write() as conn:
+                row = await repo.get_visible(conn, principal.workspace_id, image_id,
+                                             self.clock.now())
+                if row is None:
+                    raise NotFound()
+                await repo.delete_rows(conn, [row], self.clock.now())
+            return row
+
+        row = await self._freeing_space(transaction)
         await self.remove_blobs([row])
         return {"id": image_id, "object": "image", "deleted": True}
 
@@ -278,13 +304,19 @@ class ImageService:
                            image_ids: Sequence[str]) -> dict[str, Any]:
         wanted = _unique(image_ids)
         now = self.clock.now()
-        async with self.db.write() as conn:
-            rows = await repo.rows_by_ids(conn, wanted)
-            # Expired images of this workspace are already gone for readers: delete them too.
-            mine = [r for r in rows if r.workspace_id == principal.workspace_id]
-            await repo.delete_rows(conn, mine, now)
-            gone = {r.id for r in mine} | await repo.tombstoned(
-                conn, principal.workspace_id, [i for i in wanted if i not in {r.id for r in rows}])
+
+        async def transaction() -> tuple[list[Any], set[str]]:
+            async with self.db.write() as conn:
+                rows = await repo.rows_by_ids(conn, wanted)
+                # Expired images of this workspace are already gone for readers: delete them.
+                mine = [r for r in rows if r.workspace_id == principal.workspace_id]
+                await repo.delete_rows(conn, mine, now)
+                gone = {r.id for r in mine} | await repo.tombstoned(
+                    conn, principal.workspace_id,
+                    [i for i in wanted if i not in {r.id for r in rows}])
+            return mine, gone
+
+        mine, gone = await self._freeing_space(transaction)
         await self.remove_blobs(mine)
         # Another workspace's id and an id that never existed answer alike: not_found.
         data = [{"id": i, "object": "image", "deleted": True} for i in wanted if i in gone]
@@ -300,6 +332,8 @@ class ImageService:
                 await self.blobs.delete_prefix(variant_prefix(row.id))
             except Exception:  # pragma: no cover - storage outage; gc will retry
                 log.exception("could not remove blobs of image %s", row.id)
+        if rows:  # space was freed: re-make the reserve if it was spent (best effort)
+            await asyncio.to_thread(self.reserve.restore)
 
 
 def _unique(values: Sequence[str]) -> list[str]:

@@ -121,9 +121,9 @@ async def authenticate_key(db: Database, secret: str, *, now: dt.datetime) -> Pr
     if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at:
         raise Unauthorized("Invalid API key.")
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        async with db.write() as conn:
-            await conn.execute(api_keys.update().where(api_keys.c.id == row.id)
-                               .values(last_used_at=now))
+        # Best effort: a read-only or full store must not turn every read into an error.
+        await db.touch(api_keys.update().where(api_keys.c.id == row.id)
+                       .values(last_used_at=now))
     return Principal(mode=Mode.API_KEY, workspace_id=row.workspace_id,
                      workspace_prefix=row.prefix, credential_id=row.id, user_id=row.user_id,
                      abilities=frozenset(Ability(a) for a in row.abilities.split(",")))

@@ -1,23 +1,36 @@
-"""Blobs as files under one directory. Writes go to a temp file and are renamed into place."""
+"""Blobs as files under one directory. Writes go to a temp file and are renamed into place.
+
+Failure leaves nothing half-written: a temp file whose write failed (disk full, quota,
+read-only) is removed before the error propagates, and ``sweep_temp`` (run by ``imgpro gc``)
+removes what a killed process left in ``.tmp/``. Deleting never allocates (``unlink`` and
+``rmtree`` only), so space can be freed on a full disk. Folders are owner-only (0700) and
+files 0600 (``mkstemp``), whatever the umask.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from imgpro.private_files import DIR_MODE, private_dir
 from imgpro.storage.base import BlobNotFound, check_key, check_prefix
+
+
+def _discard(path: str | Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.root / ".tmp"
-        self._tmp.mkdir(exist_ok=True)
+        self.root = private_dir(root.resolve())
+        self._tmp = private_dir(self.root / ".tmp")
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -27,33 +40,38 @@ class LocalBlobStore:
 
     def _put_file_sync(self, key: str, src: Path) -> None:
         dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         try:
             os.replace(src, dest)  # same filesystem: atomic rename, no copy
-        except OSError:
-            # Across filesystems: copy to a temp file beside the target, then rename.
-            fd, tmp = tempfile.mkstemp(dir=self._tmp)
-            os.close(fd)
-            try:
-                shutil.copyfile(src, tmp)
-                os.replace(tmp, dest)
-            finally:
-                Path(tmp).unlink(missing_ok=True)  # gone already after a successful rename
-            src.unlink(missing_ok=True)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+        # Across filesystems: copy to a temp file beside the target, then rename.
+        fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            _discard(tmp)  # a full disk must not leave a partial copy behind
+            raise
+        src.unlink(missing_ok=True)
 
     async def put_file(self, key: str, path: Path) -> None:
         await asyncio.to_thread(self._put_file_sync, key, path)
 
     def _put_bytes_sync(self, key: str, data: bytes) -> None:
         dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         fd, tmp = tempfile.mkstemp(dir=self._tmp)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, dest)
-        finally:
-            Path(tmp).unlink(missing_ok=True)  # a failed write leaves nothing behind
+        except BaseException:
+            _discard(tmp)
+            raise
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._put_bytes_sync, key, data)
@@ -138,6 +156,22 @@ class LocalBlobStore:
 
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(self._delete_prefix_sync, prefix)
+
+    def _sweep_temp_sync(self, older_than: float) -> int:
+        removed = 0
+        for path in self._tmp.iterdir():
+            try:
+                if path.is_file() and path.stat().st_mtime < older_than:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    async def sweep_temp(self, older_than: float) -> int:
+        """Remove temp files (partial writes of a killed process) last modified before
+        ``older_than`` (a UNIX time); returns how many."""
+        return await asyncio.to_thread(self._sweep_temp_sync, older_than)
 
     async def iter_keys(self, prefix: str = "") -> AsyncIterator[str]:
         def walk() -> list[str]:

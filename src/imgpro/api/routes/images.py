@@ -6,8 +6,7 @@ posting an invalid body gets 403, not 422, and nothing is read or created.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,9 @@ from imgpro.errors import (
     ValidationFailed,
 )
 from imgpro.images.fields import upload_options
-from imgpro.images.idempotency import check_key
+from imgpro.images.fingerprint import import_fingerprint, upload_fingerprint
+from imgpro.images.idempotency import Claim, Replay, check_key
+from imgpro.images.import_gate import until_disconnect
 from imgpro.images.intake import MULTIPART_OVERHEAD, Caps, SpooledFile, receive_multipart
 from imgpro.images.schemas import (
     BatchIds,
@@ -58,52 +59,72 @@ def _caps(services: Services, principal: Principal) -> Caps:
     return Caps(limits.key_max_bytes, limits.svg_max_bytes)
 
 
-async def _hashed(stream: AsyncIterator[bytes], digest: Any) -> AsyncIterator[bytes]:
-    async for chunk in stream:
-        digest.update(chunk)
-        yield chunk
-
-
 class _Received:
     """The create request's body: an uploaded file on disk, or the URL to import."""
 
     def __init__(self, fields: dict[str, Any], spooled: SpooledFile | None = None,
-                 url: str | None = None) -> None:
+                 url: str | None = None, body: dict[str, Any] | None = None) -> None:
         self.fields = fields
         self.spooled = spooled
         self.url = url
+        self.body = body  # the JSON body as parsed (imports)
+
+    def fingerprint(self) -> str:
+        """What tells a retry from a different request: the parsed request, not raw bytes."""
+        if self.spooled is not None:
+            return upload_fingerprint(file_sha256=self.spooled.sha256,
+                                      filename=self.spooled.filename,
+                                      content_type=self.spooled.content_type,
+                                      fields=self.fields)
+        return import_fingerprint(self.body or {})
 
     def discard(self) -> None:
         if self.spooled is not None:
             self.spooled.discard()
 
 
-async def _receive(request: Request, caps: Caps, tmp: Path,
-                   digest: Any | None) -> _Received:
+async def _receive(request: Request, caps: Caps, tmp: Path) -> _Received:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > caps.max_bytes + MULTIPART_OVERHEAD:
             raise caps.error(caps.max_bytes)  # refuse before reading a byte
-        body = request.stream() if digest is None else _hashed(request.stream(), digest)
-        spooled, fields = await receive_multipart(content_type, body, tmp, caps)
+        spooled, fields = await receive_multipart(content_type, request.stream(), tmp, caps)
         if spooled is None:
             raise ValidationFailed("A 'file' part is required.",
                                    details=[{"field": "file", "message": "required"}])
         return _Received(fields, spooled=spooled)
     if content_type.startswith("application/json"):
-        data = await read_json(request, ImportBody, digest)
-        return _Received({k: v for k, v in data.items() if k != "url"}, url=data["url"])
+        data = await read_json(request, ImportBody)
+        return _Received({k: v for k, v in data.items() if k != "url"}, url=data["url"],
+                         body=data)
     raise BadRequest("Send multipart/form-data with a 'file' part, or JSON with a 'url'.")
 
 
-async def _import(url: str, services: Services, caps: Caps) -> SpooledFile:
+# Import failures that cost the server work (lookups, connects, downloads) and count against
+# the failed-imports rate limit.
+_IMPORT_FAILURES = frozenset({"fetch_failed", "file_too_large", "unsupported_format",
+                              "invalid_image", "image_too_large"})
+
+
+def _importer_id(request: Request, principal: Principal, services: Services) -> str:
+    if not principal.is_anonymous:
+        return principal.idempotency_scope
+    address = services.ratelimits.client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"))
+    return f"anon:{address}"
+
+
+async def _import(request: Request, url: str, services: Services, caps: Caps) -> SpooledFile:
     # Imported on the first URL import: httpx pulls in click, rich and pygments (its CLI),
     # ~8 MB of every server process's RSS that uploads and the CDN never use (measured).
     from imgpro.images.importer import fetch_to_file
 
-    fetched = await fetch_to_file(url, services.images.tmp_dir, max_bytes=caps.max_bytes,
-                                  settings=services.settings.imports)
+    # The body was read already: a hang-up from here on cancels the fetch.
+    fetched = await until_disconnect(
+        fetch_to_file(url, services.images.tmp_dir, max_bytes=caps.max_bytes,
+                      settings=services.settings.imports), request.receive)
     spooled = SpooledFile(path=fetched.path, size=fetched.size, head=fetched.head,
                           filename=fetched.filename, digest_hex=fetched.sha256)
     if sniff(spooled.head) == "svg" and spooled.size > caps.svg_max_bytes:
@@ -147,36 +168,63 @@ async def _create_image(request: Request, principal: Principal,
     if idem_key is not None:
         check_key(idem_key)
     caps = _caps(services, principal)
-    # The whole body's hash tells a retry from a different request; it is only needed with an
-    # Idempotency-Key (hashing costs ~0.6 ms of event-loop CPU per MB).
-    digest = hashlib.sha256()
-    received = await _receive(request, caps, services.images.tmp_dir,
-                              digest if idem_key is not None else None)
-    scope = principal.idempotency_scope
+    received = await _receive(request, caps, services.images.tmp_dir)
     try:
         opts = upload_options(received.fields)
+        claim = None
         if idem_key is not None:
-            replay = await services.idempotency.claim(scope, idem_key, digest.hexdigest(),
-                                                      services.clock.now())
-            if replay is not None:
+            outcome = await services.idempotency.claim(
+                principal.idempotency_scope, idem_key, received.fingerprint(),
+                services.clock.now())
+            if isinstance(outcome, Replay):
                 received.discard()
-                return JSONResponse(replay.body, status_code=replay.status,
+                return JSONResponse(outcome.body, status_code=outcome.status,
                                     headers={"Idempotent-Replayed": "true"})
+            claim = outcome
     except BaseException:
         received.discard()
         raise
+    if claim is None:
+        image = await _store(request, received, principal, services, caps, opts, None)
+        return JSONResponse(image, status_code=201)
     try:
-        spooled = received.spooled or await _import(str(received.url), services, caps)
-        image = await services.images.create(
-            principal, spooled, opts,
-            idempotency=(scope, idem_key) if idem_key is not None else None)
+        async with claim.held():  # renews the lease while the upload is stored (or fetched)
+            image = await _store(request, received, principal, services, caps, opts, claim)
     except BaseException:
-        received.discard()
-        if idem_key is not None:
-            await services.idempotency.release(scope, idem_key)
+        # Failed: free the key for a corrected retry. If even that fails (storage down, the
+        # process dying), the lease runs out and the next retry takes the claim over.
+        with contextlib.suppress(Exception):
+            await claim.release()
         raise
-    # The Idempotency-Key was completed in the transaction that recorded the image.
     return JSONResponse(image, status_code=201)
+
+
+async def _store(request: Request, received: _Received, principal: Principal,
+                 services: Services, caps: Caps, opts: Any, claim: Claim | None) -> dict[str, Any]:
+    """Fetch (imports) and create the image; with a claim, its "done" record commits in the
+    image's own transaction."""
+    on_commit = None
+    if claim is not None:
+        async def on_commit(conn: Any, image: dict[str, Any]) -> None:
+            await claim.complete_in(conn, 201, image)
+    if received.spooled is not None:
+        try:
+            return await services.images.create(principal, received.spooled, opts,
+                                                 on_commit=on_commit)
+        finally:
+            received.discard()
+    # A URL import: refused at once (no lookup, no socket) when the caller has failed too
+    # often lately or has too many imports running; failures are counted.
+    who = _importer_id(request, principal, services)
+    await services.ratelimits.check_imports(who)
+    with services.import_gate.admit(who):
+        try:
+            spooled = await _import(request, str(received.url), services, caps)
+            return await services.images.create(principal, spooled, opts, on_commit=on_commit)
+        except ApiError as e:
+            if e.code in _IMPORT_FAILURES:
+                await services.ratelimits.import_failed(who)
+            raise
 
 
 # The read routes return their JSON themselves: FastAPI skips response_model validation for a

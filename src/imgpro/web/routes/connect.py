@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from fastapi import Request
 from fastapi.responses import Response
 
+from imgpro.apps.redirect_uris import csp_origin
 from imgpro.apps.service import App, AppNotFound
 from imgpro.errors import ApiError
 from imgpro.web import csrf
@@ -28,11 +29,6 @@ def back_to(redirect_uri: str, **params: str) -> str:
     parts = urlsplit(redirect_uri)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-
-
-def _origin(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _app_or_error(request: Request, app_id: str,
@@ -64,9 +60,13 @@ async def connect_page(request: Request, viewer: OptionalViewer, app_id: str = "
         "cancel_url": back_to(redirect_uri, error="access_denied", state=state)})
     # The confirming POST ends in a redirect to the app: allow exactly that origin as a form
     # target (CSP form-action also governs where a form submission may be redirected).
-    csp = response.headers.get("Content-Security-Policy", "")
-    response.headers["Content-Security-Policy"] = csp.replace(
-        "form-action 'self'", f"form-action 'self' {_origin(redirect_uri)}")
+    # The URI was registered through a strict grammar, and csp_origin re-checks it here (an
+    # app registered before that check could hold anything): never paste unchecked text.
+    origin = csp_origin(redirect_uri)
+    if origin is not None:
+        csp = response.headers.get("Content-Security-Policy", "")
+        response.headers["Content-Security-Policy"] = csp.replace(
+            "form-action 'self'", f"form-action 'self' {origin}")
     return response
 
 
