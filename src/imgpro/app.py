@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from imgpro import __version__
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
 from imgpro.api.routes import usage as usage_routes
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app = ImgproApp(
         title="imgpro",
-        version="0.1.0",
+        version=__version__,
         summary="Image hosting and delivery that speaks the img.pro REST API.",
         lifespan=lifespan,
         docs_url="/docs/api",
