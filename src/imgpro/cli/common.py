@@ -4,8 +4,11 @@ against an existing store."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import secrets
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -164,6 +167,14 @@ def open_store() -> Settings:
         raise typer.Exit(1) from None
     err.print(f"database: {shown}", highlight=False, markup=False)
     run_migrations(settings.resolved_database_url)
+    if not settings.data_dir.is_dir():
+        # The store lives elsewhere (a server database, an explicit blob directory): the
+        # default data directory is not the store, and a command must not create one in the
+        # current directory for its scratch files either. Those go to a private temp dir.
+        scratch = Path(tempfile.mkdtemp(prefix="imgpro-cli-"))
+        atexit.register(shutil.rmtree, scratch, True)
+        settings = settings.model_copy(update={
+            "data_dir": scratch, "storage_dir": settings.resolved_storage_dir})
     if not settings.secret_key and not (settings.data_dir / "secret.key").is_file():
         # The server keeps its signing key beside the data; a command must not create one
         # there (the first server start does). Nothing the CLI prints is signed.
