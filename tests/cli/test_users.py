@@ -23,8 +23,8 @@ from imgpro.accounts.sessions import SessionUser, authenticate, start_session
 from imgpro.app import create_app
 from imgpro.cli.main import app as cli
 from imgpro.db.tables import api_keys, image_tombstones, images, sessions, users, workspaces
-from imgpro.images.fields import UploadOptions
 from imgpro.ids import shard_prefix
+from imgpro.images.fields import UploadOptions
 from imgpro.images.intake import SpooledFile
 from imgpro.keys.service import create_key
 from imgpro.settings import Settings

@@ -103,7 +103,8 @@ async def test_a_quota_error_on_the_dashboard_shows_the_signed_upgrade_link(clie
     r = await client.post("/dashboard/upload", data={"csrf_token": token},
                           files={"file": ("a.png", imagegen.png(20, 20))})
     assert r.status_code == 403
-    link = re.search(r'<a class="guidance" data-action="upgrade" href="([^"]+)">Upgrade to ', r.text)
+    link = re.search(r'<a class="guidance" data-action="upgrade" href="([^"]+)">Upgrade to ',
+                     r.text)
     assert link, r.text
     upgrade = link.group(1).replace("&amp;", "&")
     assert upgrade.startswith("http://testserver/upgrade/") and "sig=" in upgrade

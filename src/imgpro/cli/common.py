@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -35,7 +34,7 @@ T = TypeVar("T")
 
 # -- help without raw metavars ----------------------------------------------------------------
 
-def _clean_params(params: list[click.Parameter]) -> list[click.Parameter]:
+def _clean_params(params: list[Any]) -> list[Any]:
     """Typer's help shows each parameter's Python type (``<bool>`` beside a flag, ``<int range>
     [x>=1]``). Flags show nothing, arguments show their name, options their ``metavar`` (an
     upper-case word; a range belongs in the option's own help text)."""
@@ -45,24 +44,31 @@ def _clean_params(params: list[click.Parameter]) -> list[click.Parameter]:
             param.metavar = param.metavar or (param.name or "").upper()
             # The usage line: EMAIL when required, [EMAIL] when optional (Typer: {EMAIL}).
             usage = param.metavar if param.required else f"[{param.metavar}]"
-            param._usage_display_name = (  # type: ignore[method-assign]
-                lambda u=usage, n=param.nargs: u + ("..." if n != 1 else ""))
+            usage += "..." if param.nargs != 1 else ""
+            param._usage_display_name = _constant(usage)  # type: ignore[method-assign]
         elif getattr(param, "is_flag", False) or getattr(param, "count", False):
             shown = None
         else:
             shown = param.metavar or (param.name or "value").upper()
-        param.display_type_rich = (lambda ctx, s=shown: s)  # type: ignore[attr-defined]
-        param._get_number_range_help_str = lambda: None  # type: ignore[attr-defined]
+        param.display_type_rich = _constant(shown, takes_ctx=True)
+        param._get_number_range_help_str = _constant(None)
     return params
 
 
+def _constant(value: str | None, *, takes_ctx: bool = False) -> Any:
+    """A replacement method of one parameter (set on the instance) that answers ``value``."""
+    if takes_ctx:
+        return lambda ctx: value
+    return lambda: value
+
+
 class CleanCommand(TyperCommand):
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Any) -> Any:
         return _clean_params(super().get_params(ctx))
 
 
 class CleanGroup(TyperGroup):
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+    def get_params(self, ctx: Any) -> Any:
         return _clean_params(super().get_params(ctx))
 
 

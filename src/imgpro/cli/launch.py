@@ -76,7 +76,7 @@ def main(args: list[str]) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    host, port_text, processes_text, access_log, public_base_url, banner = (args + ["", ""])[:6]
+    host, port_text, processes_text, access_log, public_base_url, banner = [*args, "", ""][:6]
     processes = int(processes_text)
     config = uvicorn.Config("imgpro.app:create_app", host=host, port=int(port_text),
                             workers=processes, factory=True, proxy_headers=False,
