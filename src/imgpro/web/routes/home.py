@@ -52,6 +52,16 @@ def _home(request: Request, *, errors: list[Any] | None = None,
         "signup_label": signup_label(settings)}, status_code=status_code)
 
 
+def _refused(request: Request, error: ApiError) -> Response:
+    """The home page with the error and what to do next; the API's headers (Retry-After on a
+    rate limit) go along, as they do on the JSON answer."""
+    response = _home(request, errors=[problem(error)], status_code=error.status)
+    response.headers.update(error.headers)
+    if error.action and error.action.get("type") == "wait":
+        response.headers.setdefault("Retry-After", str(error.action["retry_after"]))
+    return response
+
+
 def problem(error: ApiError) -> dict[str, Any]:
     """An error as a page shows it: the message and what to do next (the envelope's action)."""
     return {"message": error.message, "action": error.action}
@@ -84,7 +94,7 @@ async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
         spooled, fields = await receive_multipart(content_type, request.stream(),
                                                   services.images.tmp_dir, caps)
     except ApiError as e:
-        return _home(request, errors=[problem(e)], status_code=e.status)
+        return _refused(request, e)
     try:
         csrf.check(request, fields.get(csrf.FIELD), signed_in_only=False)
         if spooled is None or spooled.size == 0:
@@ -94,7 +104,7 @@ async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
     except ApiError as e:
         if spooled is not None:
             spooled.discard()
-        return _home(request, errors=[problem(e)], status_code=e.status)
+        return _refused(request, e)
     except BaseException:
         if spooled is not None:
             spooled.discard()
