@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from imgpro.origins import served_origin
+
 MB = 1024 * 1024
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)?\s*$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
@@ -264,7 +266,7 @@ class Settings(BaseSettings):
         "0 = none.")
 
     host: str = Field("127.0.0.1", description="Address `imgpro serve` listens on.")
-    port: int = Field(8000, description="Port `imgpro serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `imgpro serve` listens on.")
     workers: int = Field(0, ge=0, description="Server processes `imgpro serve` runs (`--workers` "
                          "overrides); 0 = one per CPU core (one with the memory blob store). "
                          "Without `redis_url`, rate limits are counted per process.")
@@ -275,8 +277,10 @@ class Settings(BaseSettings):
     cdn_base_url: str = Field("", description="Public base of the CDN face (…/i); empty = "
                               "same origin + /i.")
     web_base_url: str = Field("", description="Public base of the web pages; empty = same origin.")
-    public_base_url: str = Field("http://127.0.0.1:8000", description="The origin used when a "
-                                 "base URL above is empty.")
+    public_base_url: str = Field("", description="The origin used when a base URL above is "
+                                 "empty; empty = the address `imgpro serve` listens on "
+                                 "(`http://HOST:PORT`, a wildcard host as loopback). Set it "
+                                 "when clients reach the service under another name.")
 
     secret_key: str = Field("", description="Signs links and sessions; empty = a random key kept "
                             "in data_dir/secret.key.")
@@ -335,16 +339,34 @@ class Settings(BaseSettings):
         return self.storage_dir or (self.data_dir / "blobs")
 
     @property
+    def public_base(self) -> str:
+        """The origin every returned or rendered URL starts with: the configured one, else the
+        address `imgpro serve` listens on (it passes its --host/--port on as IMGPRO_HOST and
+        IMGPRO_PORT). Never the request's Host header: a client must not choose the links
+        that the API hands out."""
+        return self.public_base_url or served_origin(self.host, self.port)
+
+    @property
     def api_base(self) -> str:
-        return self.api_base_url or self.public_base_url
+        return self.api_base_url or self.public_base
 
     @property
     def cdn_base(self) -> str:
-        return self.cdn_base_url or f"{self.public_base_url}/i"
+        return self.cdn_base_url or f"{self.public_base}/i"
 
     @property
     def web_base(self) -> str:
-        return self.web_base_url or self.public_base_url
+        return self.web_base_url or self.public_base
+
+    @property
+    def web_base_configured(self) -> bool:
+        """Whether the operator named the pages' origin; if not, pages link origin-relative
+        so they work under every name the server answers to (localhost and 127.0.0.1)."""
+        return bool(self.web_base_url or self.public_base_url)
+
+    @property
+    def api_base_configured(self) -> bool:
+        return bool(self.api_base_url or self.public_base_url)
 
     def resolved_secret_key(self) -> str:
         """The signing key: configured, or generated once and kept beside the data."""

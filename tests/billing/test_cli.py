@@ -43,7 +43,11 @@ def imgpro(data_dir: Path, *args: str, **env: str) -> Result:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+    """A store the operator created (`imgpro migrate`): maintenance commands never create one."""
+    path = tmp_path / "data"
+    r = imgpro(path, "migrate")
+    assert r.returncode == 0, r.stderr
+    return path
 
 
 def in_process(data_dir: Path, work: Any, **settings: Any) -> Any:

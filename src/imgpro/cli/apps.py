@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import typer
 from rich.table import Table
 
 from imgpro.apps.service import App, AppStats
-from imgpro.cli.common import out, run
+from imgpro.cli.common import Cli, out, run
 from imgpro.services import Services
 
-apps_app = typer.Typer(help="Registered apps (App mode).", no_args_is_help=True)
+apps_app = Cli(help="Registered apps (App mode).")
 
 
 @apps_app.command("list")

@@ -17,11 +17,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from imgpro.cli.common import err, out
+from imgpro.cli.common import Cli, err, out
 from imgpro.cli.profile import load_profile
 from imgpro.cli.upload import idempotency_key, parse_labels
 
-images_app = typer.Typer(help="Your images on the server (IMGPRO_SERVER, IMGPRO_API_KEY or "
+images_app = Cli(help="Your images on the server (IMGPRO_SERVER, IMGPRO_API_KEY or "
                               "`imgpro login`).", no_args_is_help=True)
 
 
@@ -119,7 +119,7 @@ def _verified(directory: Path, image: Any) -> bool:
 
 @images_app.command("export")
 def export_images(directory: Path) -> None:
-    """Back up every image: DIR/{id}.{ext} (the original) + DIR/{id}.json. Resumable."""
+    """Back up every image: DIR/ID.EXT (the original) + DIR/ID.json. Resumable."""
     from imgpro.client import ImgproError
 
     directory.mkdir(parents=True, exist_ok=True)

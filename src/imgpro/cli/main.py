@@ -1,19 +1,23 @@
-"""The operator CLI: ``imgpro serve | migrate | gc | users … | keys …``."""
+"""The operator CLI: ``imgpro serve | migrate | gc | users … | keys … | apps … | plans … |
+usage …``.
+
+``serve`` and ``migrate`` may create the default store (that is how one starts); every command
+that maintains a store opens an existing one only, and says which (cli/common.py).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from imgpro.accounts import service as accounts
+from imgpro import __version__
 from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
-from imgpro.cli.common import err, out, run
+from imgpro.cli.common import Cli, describe_database, err, out, run
 from imgpro.cli.images import images_app
+from imgpro.cli.keys import keys_app
 from imgpro.cli.launch import exec_server
 from imgpro.cli.mcp import mcp
 from imgpro.cli.plans import plans_app
@@ -22,15 +26,10 @@ from imgpro.cli.serve import ServeError, plan_server
 from imgpro.cli.storage import storage_app
 from imgpro.cli.upload import upload
 from imgpro.cli.usage import usage_app
-from imgpro.clock import iso
-from imgpro.errors import ApiError
-from imgpro.keys import service as keys
-from imgpro.services import Services
+from imgpro.cli.users import users_app
 from imgpro.settings import Settings, available_cpus
 
-app = typer.Typer(help="imgpro: self-hostable image hosting and delivery.", no_args_is_help=True)
-users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app = Cli(help="imgpro: self-hostable image hosting and delivery.")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(apps_app, name="apps")
@@ -44,18 +43,41 @@ app.command()(login)
 app.command()(mcp)
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"imgpro {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """imgpro: self-hostable image hosting and delivery."""
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    host: Annotated[str | None, typer.Option(
+        metavar="ADDRESS", help="Listen address (default: IMGPRO_HOST, else 127.0.0.1).")]
+    = None,
+    port: Annotated[int | None, typer.Option(
+        min=0, max=65535, metavar="PORT",
+        help="Listen port (default: IMGPRO_PORT, else 8000; 0 picks a free one).")] = None,
     workers: Annotated[int | None, typer.Option(
-        min=1, help="Server processes [default: IMGPRO_WORKERS, else one per CPU core].")] = None,
+        min=1, metavar="N",
+        help="Server processes, at least 1 (default: IMGPRO_WORKERS, else one per CPU "
+             "core).")] = None,
 ) -> None:
-    """Run the service (API, CDN, pages). Migrates the database first (once, whatever the
-    number of processes), unless IMGPRO_AUTO_MIGRATE=false."""
+    """Run the service (API, CDN, pages); prints its base URL once it answers.
+
+    Migrates the database first (once, whatever the number of processes), unless
+    IMGPRO_AUTO_MIGRATE=false. Without IMGPRO_PUBLIC_BASE_URL, every link it returns names
+    the address it listens on."""
     settings = Settings()
     host = host or settings.host
-    port = port or settings.port
+    port = settings.port if port is None else port
     try:
         plan = plan_server(settings, workers, available_cpus(), os.environ)
     except ServeError as e:
@@ -63,24 +85,31 @@ def serve(
         raise typer.Exit(1) from None
     if settings.auto_migrate:
         run_migrations(settings.resolved_database_url)
-    os.environ.update(plan.env)  # the server processes' Settings() read it
-    out.print(f"imgpro on [bold]http://{host}:{port}[/bold]")
-    out.print(f"  database: {settings.resolved_database_url}")
-    out.print(f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}")
-    out.print(f"  processes: {plan.processes} × {plan.render_threads} render threads, "
-              f"{plan.host_renders} renders at once on the host")
+    # The server processes' Settings() read these: links point where this server listens.
+    os.environ.update({**plan.env, "IMGPRO_HOST": host, "IMGPRO_PORT": str(port)})
+    banner = [f"  database: {describe_database(settings.resolved_database_url)}",
+              f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}",
+              f"  processes: {plan.processes} × {plan.render_threads} render threads, "
+              f"{plan.host_renders} renders at once on the host"]
     if plan.processes > 1 and not settings.redis_url:
-        out.print("  rate limits are counted per process (set IMGPRO_REDIS_URL to share them)")
-    out.print(f"  API docs: http://{host}:{port}/docs/api")
-    exec_server(host, port, plan.processes, settings.access_log)  # cli/launch.py says why
+        banner.append("  rate limits are counted per process (set IMGPRO_REDIS_URL to share "
+                      "them)")
+    if not settings.public_base_url and host in ("0.0.0.0", "::"):  # noqa: S104
+        banner.append("  listening on every interface: links name loopback; set "
+                      "IMGPRO_PUBLIC_BASE_URL to the address clients use")
+    exec_server(host, port, plan.processes, settings.access_log, settings.public_base_url,
+                "\n".join(banner))  # cli/launch.py says why
 
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date."""
+    """Bring the database schema up to date (creates the default store if there is none)."""
     settings = Settings()
     run_migrations(settings.resolved_database_url)
-    out.print("database is up to date")
+    if settings.storage == "local":
+        settings.resolved_storage_dir.mkdir(parents=True, exist_ok=True)
+    out.print(f"database {describe_database(settings.resolved_database_url)} is up to date",
+              highlight=False)
 
 
 @app.command()
@@ -91,78 +120,6 @@ def gc() -> None:
     report = run(collect_garbage)
     for line in report.lines():
         out.print(line)
-
-
-@users_app.command("create")
-def users_create(
-    email: str,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    plan: Annotated[str, typer.Option(help="Plan name.")] = "free",
-) -> None:
-    """Create an account (with its workspace)."""
-
-    async def work(s: Services) -> accounts.User:
-        if not s.plans.exists(plan):
-            raise ApiError(f"unknown plan '{plan}'")
-        return await accounts.create_user(s.db, email, password, now=s.clock.now(), plan=plan)
-
-    user = run(work)
-    out.print(f"created user {user.id} <{user.email}> on plan {plan}")
-
-
-def _user(s: Services, email: str) -> Awaitable[accounts.User]:
-    async def find() -> accounts.User:
-        async with s.db.read() as conn:
-            user = await accounts.find_user_by_email(conn, email)
-        if user is None:
-            raise ApiError(f"no user with email {email}")
-        return user
-
-    return find()
-
-
-@keys_app.command("create")
-def keys_create(
-    email: str,
-    name: Annotated[str, typer.Option(help="A label for the key.")],
-    abilities: Annotated[str, typer.Option(help="read, write or read,write.")] = "read,write",
-) -> None:
-    """Create an API key; prints only the key (shown once)."""
-
-    async def work(s: Services) -> str:
-        user = await _user(s, email)
-        secret, _ = await keys.create_key(s.db, user_id=user.id, workspace_id=user.workspace_id,
-                                          name=name, abilities=keys.parse_abilities(abilities),
-                                          now=s.clock.now())
-        return secret
-
-    typer.echo(run(work))
-
-
-@keys_app.command("list")
-def keys_list(email: str) -> None:
-    """List a user's keys."""
-
-    async def work(s: Services) -> list[keys.KeyInfo]:
-        user = await _user(s, email)
-        return await keys.list_keys(s.db, user.id)
-
-    table = Table("id", "name", "prefix", "abilities", "created", "last used", "revoked")
-    for k in run(work):
-        table.add_row(k.id, k.name, k.display_prefix + "…", ",".join(k.abilities),
-                      iso(k.created_at), iso(k.last_used_at) or "-", iso(k.revoked_at) or "-")
-    out.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke a key at once."""
-
-    async def work(s: Services) -> Any:
-        return await keys.revoke_key(s.db, key_id, now=s.clock.now())
-
-    info = run(work)
-    out.print(f"revoked {info.id} ({info.name})")
 
 
 def main() -> None:

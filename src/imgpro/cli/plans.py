@@ -9,11 +9,11 @@ from rich.table import Table
 
 from imgpro.billing.plans import Plan, format_bytes
 from imgpro.billing.providers import PlanChange, PlanRequest
-from imgpro.cli.common import out, run
+from imgpro.cli.common import Cli, out, run
 from imgpro.clock import iso
 from imgpro.services import Services
 
-plans_app = typer.Typer(help="Plans, plan changes and upgrade requests.", no_args_is_help=True)
+plans_app = Cli(help="Plans, plan changes and upgrade requests.")
 
 
 def _limit(value: int | None, *, size: bool = False) -> str:

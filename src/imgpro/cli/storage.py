@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from imgpro.cli.common import err, out
+from imgpro.cli.common import Cli, err, out
 from imgpro.settings import Settings
 
-storage_app = typer.Typer(help="Blob storage.", no_args_is_help=True)
+storage_app = Cli(help="Blob storage.", no_args_is_help=True)
 
 
 @storage_app.command("migrate")

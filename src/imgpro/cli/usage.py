@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 
 from imgpro.billing.usage import Drift
-from imgpro.cli.common import out, run
+from imgpro.cli.common import Cli, out, run
 from imgpro.services import Services
 
-usage_app = typer.Typer(help="Usage counters.", no_args_is_help=True)
+usage_app = Cli(help="Usage counters.")
 
 
 @usage_app.command("show")

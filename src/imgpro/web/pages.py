@@ -78,8 +78,10 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    return page(request, "error.html", {"title": title, "message": message}, status_code=status)
+def error_page(request: Request, status: int, title: str, message: str,
+               action: dict[str, Any] | None = None) -> HTMLResponse:
+    return page(request, "error.html", {"title": title, "message": message, "action": action},
+                status_code=status)
 
 
 async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> MultiDict:
@@ -123,7 +125,8 @@ async def render_error(request: Request, exc: BaseException) -> Response | None:
         if exc.status == 404:
             return page(request, "not_found.html", {"message": None}, status_code=404)
         response = error_page(request, exc.status,
-                              _TITLES.get(exc.status, "Something went wrong"), exc.message)
+                              _TITLES.get(exc.status, "Something went wrong"), exc.message,
+                              exc.action)
         response.headers.update(exc.headers)
         if exc.action and exc.action.get("type") == "wait":
             response.headers["Retry-After"] = str(exc.action["retry_after"])

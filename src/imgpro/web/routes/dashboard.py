@@ -39,14 +39,18 @@ NOTICES = {
 def _notice(request: Request) -> str | None:
     key = request.query_params.get("notice", "")
     if key == "uploaded":
-        n = request.query_params.get("n", "1")
-        count = int(n) if n.isdigit() and int(n) <= MAX_FILES else 1
-        return f"Uploaded {count} image{'s' if count != 1 else ''}."
+        # JavaScript uploads one file per request and reports the batch's total here, so the
+        # count is not bounded by the plain form's MAX_FILES; only its length is (it is echoed).
+        n = request.query_params.get("n", "")
+        if not (n.isdigit() and len(n) <= 6 and int(n) > 0):
+            return "Upload finished."
+        count = int(n)
+        return f"Uploaded {count:,} image{'s' if count != 1 else ''}."
     return NOTICES.get(key)
 
 
 async def _dashboard(request: Request, viewer: SessionUser, *, cursor: str | None = None,
-                     errors: list[str] | None = None, notice: str | None = None,
+                     errors: list[Any] | None = None, notice: str | None = None,
                      status_code: int = 200) -> Response:
     services = services_of(request)
     listing = await services.images.list(principal_for(viewer), limit=PAGE_SIZE, cursor=cursor)
@@ -92,7 +96,7 @@ async def upload(request: Request, viewer: OptionalViewer) -> Response:
         csrf.check(request, header_token, signed_in_only=True)  # before reading a byte
     declared = request.headers.get("content-length")
     created: list[dict[str, Any]] = []
-    errors: list[str] = []
+    errors: list[dict[str, Any]] = []
     status = 201
     try:
         if declared and declared.isdigit() and (
@@ -118,7 +122,8 @@ async def upload(request: Request, viewer: OptionalViewer) -> Response:
             created.append(await services.images.create(principal, spooled, UploadOptions()))
         except ApiError as e:
             status = e.status
-            errors.append(f"{spooled.filename or 'File'}: {e.message}")
+            errors.append({"message": f"{spooled.filename or 'File'}: {e.message}",
+                           "action": e.action})
             if as_json:
                 for rest in files[i + 1:]:
                     rest.discard()
@@ -140,7 +145,9 @@ async def _upload_failed(request: Request, viewer: SessionUser, error: ApiError,
                          as_json: bool) -> Response:
     if as_json:
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-    return await _dashboard(request, viewer, errors=[error.message], status_code=error.status)
+    return await _dashboard(request, viewer, errors=[{"message": error.message,
+                                                      "action": error.action}],
+                            status_code=error.status)
 
 
 @router.get("/dashboard/images/{image_id}/delete")

@@ -13,16 +13,18 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from imgpro.api.deps import ANONYMOUS
 from imgpro.errors import ApiError, ValidationFailed
 from imgpro.images.fields import UploadOptions
 from imgpro.images.intake import MULTIPART_OVERHEAD, Caps, receive_multipart
+from imgpro.settings import MB
 from imgpro.web import csrf
 from imgpro.web.limits import check_anonymous_upload
 from imgpro.web.pages import page, redirect, web_router
 from imgpro.web.sessions import OptionalViewer, services_of
+from imgpro.web.templating import STATIC_DIR
 
 router = web_router()
 
@@ -32,14 +34,44 @@ def anonymous_caps(request: Request) -> Caps:
     limits = settings.limits
     return Caps(limits.anon_max_bytes, min(limits.svg_max_bytes, limits.anon_max_bytes),
                 too_large_action={"type": "signup", "url": f"{settings.web_base}/signup",
-                                  "label": "Sign up for 70 MB uploads"})
+                                  "label": signup_label(settings)})
 
 
-def _home(request: Request, *, errors: list[str] | None = None,
+def signup_label(settings: Any) -> str:
+    return f"Sign up for {settings.limits.key_max_bytes // MB} MB uploads"
+
+
+def _home(request: Request, *, errors: list[Any] | None = None,
           status_code: int = 200) -> Response:
     csrf.form_token(request)
-    return page(request, "home.html", {"errors": errors, "current": "home"},
-                status_code=status_code)
+    settings = services_of(request).settings
+    return page(request, "home.html", {
+        "errors": errors, "current": "home",
+        "anon_max_bytes": settings.limits.anon_max_bytes,
+        "anon_svg_max_bytes": min(settings.limits.svg_max_bytes, settings.limits.anon_max_bytes),
+        "signup_label": signup_label(settings)}, status_code=status_code)
+
+
+def _refused(request: Request, error: ApiError) -> Response:
+    """The home page with the error and what to do next; the API's headers (Retry-After on a
+    rate limit) go along, as they do on the JSON answer."""
+    response = _home(request, errors=[problem(error)], status_code=error.status)
+    response.headers.update(error.headers)
+    if error.action and error.action.get("type") == "wait":
+        response.headers.setdefault("Retry-After", str(error.action["retry_after"]))
+    return response
+
+
+def problem(error: ApiError) -> dict[str, Any]:
+    """An error as a page shows it: the message and what to do next (the envelope's action)."""
+    return {"message": error.message, "action": error.action}
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Browsers ask for it on every first visit, whatever the page links to."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/")
@@ -62,7 +94,7 @@ async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
         spooled, fields = await receive_multipart(content_type, request.stream(),
                                                   services.images.tmp_dir, caps)
     except ApiError as e:
-        return _home(request, errors=[e.message], status_code=e.status)
+        return _refused(request, e)
     try:
         csrf.check(request, fields.get(csrf.FIELD), signed_in_only=False)
         if spooled is None or spooled.size == 0:
@@ -72,7 +104,7 @@ async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
     except ApiError as e:
         if spooled is not None:
             spooled.discard()
-        return _home(request, errors=[e.message], status_code=e.status)
+        return _refused(request, e)
     except BaseException:
         if spooled is not None:
             spooled.discard()

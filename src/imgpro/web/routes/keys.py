@@ -29,7 +29,9 @@ NOTICES = {"revoked": "The key was revoked. Requests using it now answer 401."}
 async def _keys_page(request: Request, viewer: SessionUser, *, status_code: int = 200,
                      **context: Any) -> Response:
     keys = await list_keys(services_of(request).db, viewer.user_id)
-    context.setdefault("form_abilities", ["read", "write"])
+    # Least privilege: a fresh form offers Read only; Write (upload, update, delete) is a
+    # deliberate tick. Pre-ticking it made "I ticked Read" produce a read+write key.
+    context.setdefault("form_abilities", ["read"])
     return page(request, "keys.html", {"current": "keys", "keys": keys, **context},
                 status_code=status_code)
 

@@ -18,6 +18,26 @@
     status.className = isError ? "error" : "muted";
   }
 
+  function sayParts(parts) {
+    status.replaceChildren.apply(status, parts);
+    status.className = "error";
+  }
+
+  /* The anonymous size caps come from the server's settings (data-max-bytes, data-svg-max-bytes):
+     a file over them is refused here, before minutes of uploading end in a 413. */
+  function tooLarge(file) {
+    var isSvg = /\.svg$/i.test(file.name) || file.type === "image/svg+xml";
+    var limit = Number(isSvg ? form.dataset.svgMaxBytes : form.dataset.maxBytes);
+    if (!limit || file.size <= limit) { return false; }
+    sayParts([
+      file.name + " is " + window.imgproBytes(file.size) + "; anonymous uploads are limited to " +
+        window.imgproBytes(limit) + ". ",
+      el("a", {href: form.dataset.signupUrl, "data-action": "signup", className: "guidance",
+               text: form.dataset.signupLabel})
+    ]);
+    return true;
+  }
+
   function copyField(id, label, value) {
     return el("div", {className: "copy-field"}, [
       el("label", {"for": id, text: label}),
@@ -74,6 +94,7 @@
 
   function upload(file) {
     if (!file || busy) { return; }
+    if (tooLarge(file)) { return; }
     busy = true;
     button.disabled = true;
     progress.hidden = false;
@@ -94,7 +115,7 @@
         say("Uploaded " + file.name + ".", false);
         show(JSON.parse(xhr.responseText));
       } else {
-        say(window.imgproErrorMessage(xhr), true);
+        sayParts(window.imgproErrorParts(xhr));
       }
     });
     xhr.send(data);

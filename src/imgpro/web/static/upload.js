@@ -36,7 +36,7 @@
           done(true);
         } else {
           state.className = "state failed";
-          state.textContent = window.imgproErrorMessage(xhr);
+          state.replaceChildren.apply(state, window.imgproErrorParts(xhr));
           item.classList.add("failed");
           done(false);
         }
