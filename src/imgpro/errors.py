@@ -91,7 +91,8 @@ class NotFound(ApiError):
 
 
 class MethodNotAllowed(ApiError):
-    status, type, code, message = 405, "invalid_request_error", "bad_request", "Method not allowed."
+    status, type, code = 405, "invalid_request_error", "method_not_allowed"
+    message = "Method not allowed."
 
 
 class IdempotencyConflict(ApiError):
@@ -108,8 +109,18 @@ class FileTooLarge(ApiError):
     status, type, code, message = 413, "invalid_request_error", "file_too_large", "File too large."
 
 
+class UnsupportedMediaType(ApiError):
+    """The request body itself is neither multipart nor JSON (SPEC §6)."""
+
+    status, type, code = 415, "invalid_request_error", "unsupported_media_type"
+    message = "Send multipart/form-data with a 'file' part, or JSON with a 'url'."
+
+
 class UnsupportedFormat(ApiError):
-    status, type, code = 415, "invalid_request_error", "unsupported_format"
+    # 422, not 415: the request was well-formed, its file is not an image we take. Real
+    # img.pro clients treat every 422 as "this file failed" and any other status as an outage
+    # to retry (SPEC §3.1).
+    status, type, code = 422, "invalid_request_error", "unsupported_format"
     message = ("Unsupported file type. Accepted: JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, SVG, "
                "BMP, ICO.")
 
@@ -170,7 +181,7 @@ _HTTP_STATUS_TO_ERROR: dict[int, type[ApiError]] = {
     404: NotFound,
     405: MethodNotAllowed,
     413: FileTooLarge,
-    415: UnsupportedFormat,
+    415: UnsupportedMediaType,
     422: ValidationFailed,
     429: RateLimited,
     503: Busy,

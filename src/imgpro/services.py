@@ -47,10 +47,11 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
     return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
                     images=images,
                     idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
-                    apps=AppService(db),
+                    apps=AppService(db, plans),
                     usage=UsageService(db, plans, clock),
                     billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
                                            provider=make_provider(settings.billing.provider)),
                     ratelimits=RateLimiter(settings.rate_limits, clock,
                                            redis_url=settings.redis_url,
-                                           trusted_proxies=settings.trusted_proxies))
+                                           trusted_proxies=settings.trusted_proxies,
+                                           host_path=settings.rate_limit_file))

@@ -127,6 +127,10 @@ class RateLimitSettings(BaseModel):
                                  "address.")
     signups_per_ip: str = Field("10/hour;50/day", description="Accounts created per client IP.")
     key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
+    store: Literal["host", "memory"] = Field(
+        "host", description="Without `redis_url`: `host` keeps the counters in "
+        "data_dir/ratelimits.db, shared by every server process of this host (exact per "
+        "host); `memory` keeps them per process (N processes admit N times the limit).")
 
     @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip")
     @classmethod
@@ -143,7 +147,16 @@ class PlanSettings(BaseModel):
     uploads_per_month: int | None = Field(None, ge=0)
     storage_bytes: int | None = Field(None, ge=0)
     images: int | None = Field(None, ge=0)
-    apps: bool = False
+    apps: int | None = Field(0, ge=0)
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _apps(cls, value: Any) -> Any:
+        """How many apps an owner may register (null = unlimited). The older boolean form
+        still reads: true = unlimited, false = none."""
+        if isinstance(value, bool):
+            return None if value else 0
+        return value
 
     @field_validator("storage_bytes", mode="before")
     @classmethod
@@ -165,9 +178,10 @@ class PlanSettings(BaseModel):
 class BillingSettings(BaseModel):
     """Plan changes (SPEC §7): signed upgrade links and the billing provider behind them."""
 
-    provider: Literal["instant", "manual"] = Field("instant", description="`instant` applies "
-                                                  "an upgrade at once; `manual` records a request "
-                                                  "the operator approves (`imgpro plans approve`).")
+    provider: Literal["instant", "manual"] = Field(
+        "manual", description="`manual` (default) records an upgrade request the operator "
+        "approves (`imgpro plans approve`), so a public instance never hands out paid plans for "
+        "free; `instant` applies an upgrade at once (private or demo instances).")
     upgrade_link_ttl_seconds: int = Field(7 * 86400, ge=60, description="How long a signed "
                                           "upgrade link in a quota error stays valid.")
 
@@ -185,13 +199,14 @@ class Settings(BaseSettings):
     )
     storage: Literal["local", "memory"] = Field("local", description="Blob store backend.")
     storage_dir: Path | None = Field(None, description="Blob directory; default data_dir/blobs.")
-    redis_url: str = Field("", description="Redis URL for shared rate limits; empty = in-process.")
+    redis_url: str = Field("", description="Redis URL for rate limits shared across hosts; "
+                           "empty = shared by this host's processes (`rate_limits.store`).")
 
     host: str = Field("127.0.0.1", description="Address `imgpro serve` listens on.")
     port: int = Field(8000, description="Port `imgpro serve` listens on.")
     workers: int = Field(0, ge=0, description="Server processes `imgpro serve` runs (`--workers` "
                          "overrides); 0 = one per CPU core (one with the memory blob store). "
-                         "Without `redis_url`, rate limits are counted per process.")
+                         "Rate limits are shared by all of them (`rate_limits.store`).")
     access_log: bool = Field(False, description="Log one line per request (uvicorn's access "
                              "log). Off by default: it nearly doubles the CPU of a cached CDN "
                              "hit (measured, docs/transforms.md).")
@@ -251,6 +266,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'imgpro.db').resolve()}"
+
+    @property
+    def rate_limit_file(self) -> Path | None:
+        """The host-wide rate-limit store, or None when Redis or process memory keeps them."""
+        if self.redis_url or self.rate_limits.store == "memory":
+            return None
+        return self.data_dir / "ratelimits.db"
 
     @property
     def resolved_storage_dir(self) -> Path:

@@ -1,17 +1,23 @@
-"""App mode: registered apps, their machine secret, hosted-login codes and per-user workspaces.
+"""App mode: registered apps, their machine secrets, hosted-login codes, their workspaces.
 
 An app acts for a user with ``Authorization: Bearer img_sk_live_…`` plus ``X-Img-User``. It
 reaches only the workspaces it created (its sandbox): one per user who connected through the
 hosted login and has not disconnected. The same person in two apps has two workspaces, and
 neither is the person's own account workspace.
+
+Without ``X-Img-User`` the secret acts on the app's own storage: a workspace of kind ``app``
+created with the app (owned by the app's owner, free plan, its own quotas) — how img.pro's
+WordPress plugin uses an app key (SPEC §2.3).
+
+How many apps an owner may register is plan data (``Plan.apps``, of the owner's account).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -19,8 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
 from imgpro.accounts.service import create_workspace
+from imgpro.apps.secrets import (
+    DEFAULT_SECRET_NAME,
+    LAST_USED_RESOLUTION,
+    SECRET_PREFIX,
+    SecretInfo,
+    insert_secret,
+    list_secrets,
+    revoke_secrets,
+)
+from imgpro.billing.plans import PlanBook
 from imgpro.db.engine import Database
-from imgpro.db.tables import apps, connect_codes, users, workspaces
+from imgpro.db.tables import app_secrets, apps, connect_codes, users, workspaces
 from imgpro.errors import (
     AppBlocked,
     AppSuspended,
@@ -34,7 +50,8 @@ from imgpro.errors import (
 )
 from imgpro.principal import Ability, Mode, Principal
 
-SECRET_PREFIX = "img_sk_live_"  # noqa: S105 - a public prefix, not a secret
+__all__ = ["SECRET_PREFIX", "App", "AppNotFound", "AppService", "AppStats"]
+
 CODE_TTL = dt.timedelta(minutes=10)
 MAX_REDIRECT_URIS = 10
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
@@ -49,7 +66,6 @@ class App:
     id: str
     owner_user_id: str
     name: str
-    secret_prefix: str
     redirect_uris: tuple[str, ...]
     paused: bool
     blocked: bool
@@ -63,13 +79,35 @@ class App:
 @dataclass(frozen=True)
 class AppStats:
     connected_users: int
-    images: int
+    images: int  # in the connected users' workspaces
     storage_bytes: int
+    storage_workspace_id: str | None = None  # the app's own storage
+    storage_plan: str = "free"
+    storage_images: int = 0
+    storage_used: int = 0
+
+
+@dataclass(frozen=True)
+class OwnedApp:
+    """One app as its owner's page shows it: the app, its numbers, its active secrets."""
+
+    app: App
+    stats: AppStats
+    secrets: tuple[SecretInfo, ...]
+
+
+class AppLimitReached(Forbidden):
+    message = "Your plan allows no more apps. Upgrade on the billing page to register more."
+
+
+class _Storage(NamedTuple):
+    id: str
+    prefix: str
 
 
 def _app(row: Any) -> App:
     return App(id=row.id, owner_user_id=row.owner_user_id, name=row.name,
-               secret_prefix=row.secret_prefix, redirect_uris=tuple(row.redirect_uris or ()),
+               redirect_uris=tuple(row.redirect_uris or ()),
                paused=bool(row.paused), blocked=bool(row.blocked), created_at=row.created_at)
 
 
@@ -114,35 +152,56 @@ def _validate_name(name: str) -> str:
     return name
 
 
-def _new_secret() -> tuple[str, str, str]:
-    secret = SECRET_PREFIX + ids.token(24)
-    return secret, ids.sha256_hex(secret), secret[:16]
-
-
 class AppService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, plans: PlanBook | None = None) -> None:
         self.db = db
+        self.plans = plans or PlanBook()
 
     # -- the owner's side --------------------------------------------------------------------
     async def register(self, *, owner_user_id: str, name: str, redirect_uris: list[str],
-                       plan_allows_apps: bool, now: dt.datetime) -> tuple[App, str]:
-        """Returns (the app, its secret — shown once)."""
-        if not plan_allows_apps:
-            raise Forbidden("Apps need a paid plan. Upgrade on the billing page.")
+                       now: dt.datetime,
+                       secret_name: str = DEFAULT_SECRET_NAME) -> tuple[App, str]:
+        """Returns (the app, its first secret — shown once). Creates the app's own storage
+        workspace with it. Refused (403) once the owner's plan has no app left."""
         name = _validate_name(name)
         uris = validate_redirect_uris(redirect_uris)
-        secret, digest, prefix = _new_secret()
         async with self.db.write() as conn:
+            # Lock the owner's account row first (PostgreSQL; SQLite's write transaction is
+            # exclusive already) so two registrations at once cannot both take the last app.
+            plan_name = await conn.scalar(
+                sa.select(workspaces.c.plan).where(workspaces.c.user_id == owner_user_id,
+                                                   workspaces.c.kind == "account")
+                .with_for_update())
+            plan = self.plans.get(plan_name or "")
+            registered = int(await conn.scalar(sa.select(sa.func.count()).select_from(apps)
+                                               .where(apps.c.owner_user_id == owner_user_id))
+                             or 0)
+            if not plan.allows_apps(registered):
+                raise AppLimitReached(
+                    f"Your {plan.title} plan allows {plan.apps} app"
+                    f"{'' if plan.apps == 1 else 's'}. Upgrade on the billing page to register "
+                    "more.")
             for _ in range(5):
                 app_id = _new_app_id()
                 taken = await conn.scalar(sa.select(apps.c.id).where(apps.c.id == app_id))
                 if taken is None:
                     break
             await conn.execute(apps.insert().values(
-                id=app_id, owner_user_id=owner_user_id, name=name, secret_hash=digest,
-                secret_prefix=prefix, redirect_uris=list(uris), created_at=now))
+                id=app_id, owner_user_id=owner_user_id, name=name, redirect_uris=list(uris),
+                created_at=now))
+            _, secret = await insert_secret(conn, app_id, secret_name, now)
+            await create_workspace(conn, kind="app", user_id=owner_user_id, app_id=app_id,
+                                   now=now, plan="free")
             row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
         return _app(row), secret
+
+    async def apps_allowed(self, owner_user_id: str, plan_name: str) -> tuple[int, bool]:
+        """(apps the owner has registered, whether the plan allows one more)."""
+        async with self.db.read() as conn:
+            registered = int(await conn.scalar(sa.select(sa.func.count()).select_from(apps)
+                                               .where(apps.c.owner_user_id == owner_user_id))
+                             or 0)
+        return registered, self.plans.get(plan_name).allows_apps(registered)
 
     async def owned(self, owner_user_id: str, app_id: str) -> App:
         async with self.db.read() as conn:
@@ -152,13 +211,14 @@ class AppService:
             raise AppNotFound()
         return _app(row)
 
-    async def list_owned(self, owner_user_id: str) -> list[tuple[App, AppStats]]:
+    async def list_owned(self, owner_user_id: str) -> list[OwnedApp]:
         async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(apps).where(
                 apps.c.owner_user_id == owner_user_id).order_by(apps.c.created_at))).all()
             out = []
             for row in rows:
-                out.append((_app(row), await self._stats(conn, row.id)))
+                out.append(OwnedApp(_app(row), await self._stats(conn, row.id),
+                                    tuple(await list_secrets(conn, row.id))))
         return out
 
     async def _stats(self, conn: AsyncConnection, app_id: str) -> AppStats:
@@ -169,16 +229,44 @@ class AppService:
             sa.select(sa.func.coalesce(sa.func.sum(workspaces.c.images_count), 0),
                       sa.func.coalesce(sa.func.sum(workspaces.c.storage_used), 0))
             .where(workspaces.c.app_id == app_id, workspaces.c.kind == "app_user"))).one()
-        return AppStats(connected_users=int(users_count or 0), images=int(totals[0]),
-                        storage_bytes=int(totals[1]))
+        storage = (await conn.execute(
+            sa.select(workspaces.c.id, workspaces.c.plan, workspaces.c.images_count,
+                      workspaces.c.storage_used)
+            .where(workspaces.c.app_id == app_id, workspaces.c.kind == "app"))).first()
+        stats = AppStats(connected_users=int(users_count or 0), images=int(totals[0]),
+                         storage_bytes=int(totals[1]))
+        if storage is None:
+            return stats
+        return replace(stats, storage_workspace_id=storage.id, storage_plan=storage.plan,
+                       storage_images=int(storage.images_count),
+                       storage_used=int(storage.storage_used))
 
-    async def rotate_secret(self, owner_user_id: str, app_id: str, now: dt.datetime) -> str:
-        """A new secret; the old one stops working at once."""
+    async def create_secret(self, owner_user_id: str, app_id: str, name: str,
+                            now: dt.datetime) -> tuple[SecretInfo, str]:
+        """One more named secret for the app: (its info, the secret — shown once)."""
         await self.owned(owner_user_id, app_id)
-        secret, digest, prefix = _new_secret()
         async with self.db.write() as conn:
-            await conn.execute(apps.update().where(apps.c.id == app_id).values(
-                secret_hash=digest, secret_prefix=prefix, secret_rotated_at=now))
+            return await insert_secret(conn, app_id, name, now)
+
+    async def revoke_secret(self, owner_user_id: str, app_id: str, secret_id: str,
+                            now: dt.datetime) -> SecretInfo:
+        """Revoke one secret; it stops working at once, the others keep working."""
+        await self.owned(owner_user_id, app_id)
+        async with self.db.write() as conn:
+            return (await revoke_secrets(conn, app_id, now, secret_id=secret_id))[0]
+
+    async def rotate_secret(self, owner_user_id: str, app_id: str, now: dt.datetime, *,
+                            secret_id: str | None = None) -> str:
+        """Replace a secret with a new one of the same name; the old one stops working at
+        once. Without ``secret_id``, every active secret is replaced by one new secret (named
+        after the first, or "default")."""
+        await self.owned(owner_user_id, app_id)
+        async with self.db.write() as conn:
+            revoked = await revoke_secrets(conn, app_id, now, secret_id=secret_id)
+            name = revoked[0].name if revoked else DEFAULT_SECRET_NAME
+            _, secret = await insert_secret(conn, app_id, name, now)
+            await conn.execute(apps.update().where(apps.c.id == app_id)
+                               .values(secret_rotated_at=now))
         return secret
 
     async def set_redirect_uris(self, owner_user_id: str, app_id: str,
@@ -205,6 +293,15 @@ class AppService:
                 raise AppNotFound()
             row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
         return _app(row)
+
+    async def owner_of(self, email: str) -> str:
+        """The user id behind an owner's email (the operator CLI)."""
+        async with self.db.read() as conn:
+            user_id = await conn.scalar(sa.select(users.c.id).where(
+                users.c.email == email.strip().lower()))
+        if user_id is None:
+            raise NotFound(f"No account '{email}'.")
+        return str(user_id)
 
     async def list_all(self) -> list[tuple[App, AppStats]]:
         async with self.db.read() as conn:
@@ -290,12 +387,19 @@ class AppService:
             raise AppNotFound("This app is not connected.")
 
     # -- authentication ------------------------------------------------------------------------
-    async def authenticate(self, secret: str, user_header: str | None) -> Principal:
-        """``img_sk_live_…`` + ``X-Img-User`` → the principal of that user's app workspace."""
-        app = await self.authenticate_app(secret)
+    async def authenticate(self, secret: str, user_header: str | None,
+                           now: dt.datetime | None = None) -> Principal:
+        """``img_sk_live_…`` + ``X-Img-User`` → the principal of that user's app workspace;
+        without ``X-Img-User`` → the app's own storage."""
+        app, storage = await self._authenticate(secret, now or dt.datetime.now(dt.UTC))
         user_id = (user_header or "").strip()
         if not user_id:
-            raise BadRequest("App requests must name the user in the X-Img-User header.")
+            if storage is None:  # an app registered before app storage, not yet migrated
+                raise WorkspaceUnavailable("This app has no storage workspace.")
+            return Principal(mode=Mode.APP, workspace_id=storage.id,
+                             workspace_prefix=storage.prefix,
+                             abilities=frozenset({Ability.READ, Ability.WRITE}),
+                             credential_id=app.id)
         ws = await self.db.fetch_first(sa.select(workspaces.c.id, workspaces.c.prefix).where(
             workspaces.c.user_id == user_id, workspaces.c.app_id == app.id,
             workspaces.c.kind == "app_user", workspaces.c.disconnected_at.is_(None)))
@@ -305,20 +409,43 @@ class AppService:
                          abilities=frozenset({Ability.READ, Ability.WRITE}),
                          credential_id=app.id, user_id=user_id)
 
-    async def authenticate_app(self, secret: str) -> App:
-        """The active app behind a secret (401 unknown, 403 blocked or paused)."""
-        if len(secret) > 128:
+    async def authenticate_app(self, secret: str, now: dt.datetime | None = None) -> App:
+        """The active app behind a secret (401 unknown or revoked, 403 blocked or paused)."""
+        app, _ = await self._authenticate(secret, now or dt.datetime.now(dt.UTC))
+        return app
+
+    async def _authenticate(self, secret: str, now: dt.datetime) -> tuple[App, Any]:
+        if len(secret) > 128 or not secret.startswith(SECRET_PREFIX):
             raise Unauthorized("Invalid app secret.")
         digest = ids.sha256_hex(secret)
-        # Every app request comes through here: one SELECT, no transaction around it.
-        row = await self.db.fetch_first(sa.select(apps).where(apps.c.secret_hash == digest))
-        if row is None or not hmac.compare_digest(row.secret_hash, digest):
+        storage = workspaces.alias("storage")
+        # Every app request comes through here: one SELECT (secret, app and the app's own
+        # storage workspace), no transaction around it.
+        row = await self.db.fetch_first(
+            sa.select(apps, app_secrets.c.id.label("secret_id"),
+                      app_secrets.c.secret_hash, app_secrets.c.revoked_at,
+                      app_secrets.c.last_used_at, storage.c.id.label("storage_id"),
+                      storage.c.prefix.label("storage_prefix"))
+            .select_from(app_secrets.join(apps, apps.c.id == app_secrets.c.app_id)
+                         .outerjoin(storage, sa.and_(storage.c.app_id == apps.c.id,
+                                                     storage.c.kind == "app")))
+            .where(app_secrets.c.secret_hash == digest))
+        # The lookup is by hash; compare anyway in constant time as a second line of defence.
+        if (row is None or not hmac.compare_digest(row.secret_hash, digest)
+                or row.revoked_at is not None):
             raise Unauthorized("Invalid app secret.")
         app = _app(row)
         if app.blocked:
             raise AppBlocked("This app has been blocked by the operator.")
         if app.paused:
             raise AppSuspended("This app is paused by its owner.")
-        return app
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            async with self.db.write() as conn:
+                await conn.execute(app_secrets.update()
+                                   .where(app_secrets.c.id == row.secret_id)
+                                   .values(last_used_at=now))
+        storage_ws = (_Storage(row.storage_id, row.storage_prefix)
+                      if row.storage_id is not None else None)
+        return app, storage_ws
 
 

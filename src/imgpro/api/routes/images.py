@@ -18,9 +18,9 @@ from imgpro.api.bodies import body_schema, read_json
 from imgpro.api.deps import CurrentPrincipal, Svc
 from imgpro.errors import (
     ApiError,
-    BadRequest,
     Forbidden,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from imgpro.images.fields import upload_options
@@ -94,7 +94,7 @@ async def _receive(request: Request, caps: Caps, tmp: Path,
     if content_type.startswith("application/json"):
         data = await read_json(request, ImportBody, digest)
         return _Received({k: v for k, v in data.items() if k != "url"}, url=data["url"])
-    raise BadRequest("Send multipart/form-data with a 'file' part, or JSON with a 'url'.")
+    raise UnsupportedMediaType()
 
 
 async def _import(url: str, services: Services, caps: Caps) -> SpooledFile:
