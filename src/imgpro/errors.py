@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("imgpro.errors")
 
@@ -197,6 +198,19 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette's own 405 names only the first
+    matching route's, e.g. GET for /v1/images/{id}, which also takes PATCH and DELETE)."""
+    # Ask the router itself, one method at a time: included routers nest their routes, and
+    # a full match is the one public answer every route type gives.
+    methods = []
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.append(method)
+    return ", ".join(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -207,13 +221,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return render(ValidationFailed(details=validation_details(list(exc.errors()))))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cls = _HTTP_STATUS_TO_ERROR.get(exc.status_code, InternalError)
         message = None if exc.status_code == 404 else (exc.detail if isinstance(exc.detail, str)
                                                        else None)
         if exc.status_code == 404:
             message = "Not found."
-        err = cls(message, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            message = None  # the envelope's own "Method not allowed."
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        err = cls(message, headers=headers)
         return render(err)
 
     @app.exception_handler(Exception)

@@ -221,6 +221,11 @@ class Settings(BaseSettings):
                             "in data_dir/secret.key.")
     trusted_proxies: list[str] = Field(default_factory=list, description="Peers whose "
                                        "X-Forwarded-For is believed (IPs or CIDRs).")
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="Origins whose "
+                                    "web pages may call `/v1` from the browser (CORS), as a "
+                                    'JSON list, e.g. `["https://app.example.com"]`; `["*"]` = '
+                                    "any (the default: `/v1` never reads cookies); `[]` = "
+                                    "none.")
     auto_migrate: bool = Field(True, description="Bring the schema up to date on start "
                                "(`imgpro serve`: once, before its processes start).")
     accel_redirect_prefix: str = Field(
@@ -253,6 +258,12 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError(f"plan names must be unique: {names}")
         return plans
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # An origin is scheme://host[:port]; a pasted trailing slash would never match one.
+        return [o.strip().rstrip("/") for o in origins if o.strip()]
 
     @model_validator(mode="after")
     def _strip_slashes(self) -> Settings:
