@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import imagegen
-from factories import make_account, upload
 from billing.support import app_client
+from factories import make_account, upload
 from imgpro.settings import Settings
 
 

@@ -54,7 +54,8 @@ async def test_named_secrets_are_created_shown_once_and_revoked(client, services
     for secret in (first, second):
         r = await client.get("/v1/usage", headers={"Authorization": f"Bearer {secret}"})
         assert r.status_code == 200 and r.json()["plan"] == "free"
-    secret_id = re.search(r'/secrets/(sec_[a-z0-9]+)/revoke', listing.partition("<td>wordpress</td>")[2])
+    row = listing.partition("<td>wordpress</td>")[2]
+    secret_id = re.search(r'/secrets/(sec_[a-z0-9]+)/revoke', row)
     r = await client.post(f"/apps/{app_id}/secrets/{secret_id.group(1)}/revoke",
                           data={"csrf_token": token})
     assert r.headers["location"] == "/apps?notice=revoked"

@@ -155,7 +155,8 @@ async def test_upload_size_cap_and_quota(client, services, monkeypatch):
     await services.billing.set_plan(user.workspace_id, "free")
     async with services.db.write() as conn:
         await conn.execute(workspaces.update().where(workspaces.c.id == user.workspace_id)
-                           .values(uploads_used=1000, period=services.clock.now().strftime("%Y-%m")))
+                           .values(uploads_used=1000,
+                                   period=services.clock.now().strftime("%Y-%m")))
     monkeypatch.undo()
     r = await client.post("/dashboard/upload", data={"csrf_token": token},
                           files={"file": ("a.jpg", imagegen.jpeg(20, 20))})

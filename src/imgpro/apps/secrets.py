@@ -19,7 +19,7 @@ from imgpro.db.tables import app_secrets
 from imgpro.errors import NotFound, ValidationFailed
 
 SECRET_PREFIX = "img_sk_live_"  # noqa: S105 - a public prefix, not a secret
-DEFAULT_SECRET_NAME = "default"
+DEFAULT_SECRET_NAME = "default"  # noqa: S105 - a label, not a secret
 # last_used_at is a hint for the owner, not an audit log: writing it on every request would
 # turn every app read into a write.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

@@ -16,15 +16,28 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from dataclasses import replace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
 from imgpro.accounts.service import create_workspace
+from imgpro.apps.connect import HostedLogin
+from imgpro.apps.models import (
+    App,
+    AppLimitReached,
+    AppNotFound,
+    AppStats,
+    OwnedApp,
+    _app,
+    _new_app_id,
+    _Storage,
+    _validate_name,
+    validate_redirect_uri,
+    validate_redirect_uris,
+)
 from imgpro.apps.secrets import (
     DEFAULT_SECRET_NAME,
     LAST_USED_RESOLUTION,
@@ -36,123 +49,21 @@ from imgpro.apps.secrets import (
 )
 from imgpro.billing.plans import PlanBook
 from imgpro.db.engine import Database
-from imgpro.db.tables import app_secrets, apps, connect_codes, users, workspaces
+from imgpro.db.tables import app_secrets, apps, users, workspaces
 from imgpro.errors import (
     AppBlocked,
     AppSuspended,
-    BadRequest,
-    Forbidden,
-    InvalidCode,
     NotFound,
     Unauthorized,
-    ValidationFailed,
     WorkspaceUnavailable,
 )
 from imgpro.principal import Ability, Mode, Principal
 
-__all__ = ["SECRET_PREFIX", "App", "AppNotFound", "AppService", "AppStats"]
-
-CODE_TTL = dt.timedelta(minutes=10)
-MAX_REDIRECT_URIS = 10
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+__all__ = ["SECRET_PREFIX", "App", "AppLimitReached", "AppNotFound", "AppService", "AppStats",
+           "OwnedApp", "validate_redirect_uri", "validate_redirect_uris"]
 
 
-class AppNotFound(NotFound):
-    message = "No such app."
-
-
-@dataclass(frozen=True)
-class App:
-    id: str
-    owner_user_id: str
-    name: str
-    redirect_uris: tuple[str, ...]
-    paused: bool
-    blocked: bool
-    created_at: dt.datetime
-
-    @property
-    def status(self) -> str:
-        return "blocked" if self.blocked else "paused" if self.paused else "active"
-
-
-@dataclass(frozen=True)
-class AppStats:
-    connected_users: int
-    images: int  # in the connected users' workspaces
-    storage_bytes: int
-    storage_workspace_id: str | None = None  # the app's own storage
-    storage_plan: str = "free"
-    storage_images: int = 0
-    storage_used: int = 0
-
-
-@dataclass(frozen=True)
-class OwnedApp:
-    """One app as its owner's page shows it: the app, its numbers, its active secrets."""
-
-    app: App
-    stats: AppStats
-    secrets: tuple[SecretInfo, ...]
-
-
-class AppLimitReached(Forbidden):
-    message = "Your plan allows no more apps. Upgrade on the billing page to register more."
-
-
-class _Storage(NamedTuple):
-    id: str
-    prefix: str
-
-
-def _app(row: Any) -> App:
-    return App(id=row.id, owner_user_id=row.owner_user_id, name=row.name,
-               redirect_uris=tuple(row.redirect_uris or ()),
-               paused=bool(row.paused), blocked=bool(row.blocked), created_at=row.created_at)
-
-
-def _new_app_id() -> str:
-    return ids.image_id()  # 8 chars [a-z0-9], same alphabet as image ids
-
-
-def validate_redirect_uri(uri: str) -> str:
-    """Exact URIs only: https anywhere, or http on localhost; no fragments, no wildcards."""
-    uri = uri.strip()
-    parts = urlsplit(uri)
-    host = (parts.hostname or "").lower()
-    ok = (
-        len(uri) <= 2000
-        and parts.netloc
-        and not parts.fragment
-        and "*" not in uri
-        and (parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS))
-        and not parts.username and not parts.password
-    )
-    if not ok:
-        raise ValidationFailed(
-            f"Redirect URI {uri!r} must be https (or http on localhost), without a fragment.",
-            details=[{"field": "redirect_uris", "message": "https, or http on localhost"}])
-    return uri
-
-
-def validate_redirect_uris(uris: list[str]) -> tuple[str, ...]:
-    cleaned = tuple(dict.fromkeys(validate_redirect_uri(u) for u in uris if u.strip()))
-    if not cleaned or len(cleaned) > MAX_REDIRECT_URIS:
-        raise ValidationFailed(
-            f"List 1 to {MAX_REDIRECT_URIS} redirect URIs.",
-            details=[{"field": "redirect_uris", "message": f"1-{MAX_REDIRECT_URIS} URIs"}])
-    return cleaned
-
-
-def _validate_name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise ValidationFailed("An app needs a name of 1-100 characters.",
-                               details=[{"field": "name", "message": "1-100 characters"}])
-    return name
-
-
-class AppService:
+class AppService(HostedLogin):
     def __init__(self, db: Database, plans: PlanBook | None = None) -> None:
         self.db = db
         self.plans = plans or PlanBook()
@@ -307,84 +218,6 @@ class AppService:
         async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(apps).order_by(apps.c.created_at))).all()
             return [(_app(r), await self._stats(conn, r.id)) for r in rows]
-
-    # -- hosted login ------------------------------------------------------------------------
-    async def app_for_connect(self, app_id: str, redirect_uri: str) -> App:
-        """The app a hosted-login request names, if the request is acceptable. The page shows
-        these errors itself and never redirects to an unregistered URI."""
-        async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).first()
-        if row is None:
-            raise AppNotFound("This app does not exist.")
-        app = _app(row)
-        if redirect_uri not in app.redirect_uris:  # exact match, nothing looser
-            raise BadRequest("This redirect URI is not registered for the app.")
-        if app.blocked:
-            raise AppBlocked()
-        if app.paused:
-            raise AppSuspended()
-        return app
-
-    async def issue_code(self, app: App, user_id: str, redirect_uri: str,
-                         now: dt.datetime) -> str:
-        code = ids.token(32)
-        async with self.db.write() as conn:
-            await conn.execute(connect_codes.insert().values(
-                code_hash=ids.sha256_hex(code), app_id=app.id, user_id=user_id,
-                redirect_uri=redirect_uri, created_at=now, expires_at=now + CODE_TTL))
-        return code
-
-    async def exchange(self, app_id: str, code: str, redirect_uri: str,
-                       now: dt.datetime) -> dict[str, str]:
-        """Trade a one-time code for the user; the first exchange creates the workspace."""
-        digest = ids.sha256_hex(code or "")
-        async with self.db.write() as conn:
-            # Single use: the UPDATE that marks it used is also the check that it wasn't.
-            claimed = await conn.execute(connect_codes.update().where(
-                connect_codes.c.code_hash == digest, connect_codes.c.used_at.is_(None),
-                connect_codes.c.expires_at > now, connect_codes.c.app_id == app_id,
-                connect_codes.c.redirect_uri == redirect_uri).values(used_at=now))
-            if claimed.rowcount != 1:
-                raise InvalidCode("The code is invalid, expired, already used, or was issued "
-                                  "for another app or redirect URI.")
-            row = (await conn.execute(
-                sa.select(users.c.id, users.c.email).join(
-                    connect_codes, connect_codes.c.user_id == users.c.id)
-                .where(connect_codes.c.code_hash == digest))).one()
-            ws = (await conn.execute(sa.select(workspaces).where(
-                workspaces.c.user_id == row.id, workspaces.c.app_id == app_id,
-                workspaces.c.kind == "app_user"))).first()
-            if ws is None:
-                await create_workspace(conn, kind="app_user", user_id=row.id, app_id=app_id,
-                                       now=now, plan="free")
-            elif ws.disconnected_at is not None:
-                # Connecting again through the hosted login re-opens the same workspace.
-                await conn.execute(workspaces.update().where(workspaces.c.id == ws.id)
-                                   .values(disconnected_at=None))
-        return {"object": "user", "id": row.id, "email": row.email}
-
-    # -- the user's side ---------------------------------------------------------------------
-    async def connections(self, user_id: str) -> list[dict[str, Any]]:
-        """The apps a person has connected: app, workspace id, plan and counters."""
-        async with self.db.read() as conn:
-            rows = (await conn.execute(
-                sa.select(workspaces, apps.c.name.label("app_name"))
-                .join(apps, apps.c.id == workspaces.c.app_id)
-                .where(workspaces.c.user_id == user_id, workspaces.c.kind == "app_user",
-                       workspaces.c.disconnected_at.is_(None))
-                .order_by(workspaces.c.created_at))).all()
-        return [{"app_id": r.app_id, "app_name": r.app_name, "workspace_id": r.id,
-                 "plan": r.plan, "images": r.images_count, "storage_bytes": r.storage_used}
-                for r in rows]
-
-    async def disconnect(self, user_id: str, app_id: str, now: dt.datetime) -> None:
-        async with self.db.write() as conn:
-            result = await conn.execute(workspaces.update().where(
-                workspaces.c.user_id == user_id, workspaces.c.app_id == app_id,
-                workspaces.c.kind == "app_user", workspaces.c.disconnected_at.is_(None))
-                .values(disconnected_at=now))
-        if result.rowcount != 1:
-            raise AppNotFound("This app is not connected.")
 
     # -- authentication ------------------------------------------------------------------------
     async def authenticate(self, secret: str, user_header: str | None,

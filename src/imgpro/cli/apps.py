@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from imgpro.apps.secrets import DEFAULT_SECRET_NAME
 from imgpro.apps.service import App, AppStats
 from imgpro.cli.common import out, run
 from imgpro.services import Services
@@ -22,7 +23,8 @@ def apps_create(
         "--redirect-uri", help="An exact redirect URI (https, or http on localhost); repeat "
         "for several.")],
     secret_name: Annotated[str, typer.Option("--secret-name",
-                                             help="A name for the first secret.")] = "default",
+                                             help="A name for the first secret.")
+                       ] = DEFAULT_SECRET_NAME,
 ) -> None:
     """Register an app for an account: prints the app id and its secret (shown once).
 
