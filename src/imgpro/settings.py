@@ -241,8 +241,9 @@ class Settings(BaseSettings):
     plans: list[PlanSettings] = Field(
         default_factory=list,
         description='Plans as a JSON list, cheapest first, e.g. `[{"name": "free", '
-        '"uploads_per_month": 100, "storage_bytes": "1GB"}, …]` (null = unlimited; fields in '
-        "docs/billing.md); empty = the defaults free/pro/unlimited.",
+        '"images": 5000, "uploads_per_month": 1000, "storage_bytes": "5GB", "apps": 1}, …]` '
+        "(null = unlimited; fields in docs/billing.md); empty = the defaults free/pro/unlimited "
+        "(SPEC §7).",
     )
 
     limits: LimitSettings = LimitSettings()
