@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgpro import __version__
+from imgpro.api.cors import ApiCorsMiddleware
 from imgpro.api.openapi import openapi_route
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.services = services
     app.state.renderer = renderer
     app.cdn = CdnHandler(services, renderer, lookup)
+    # CORS on /v1 only; the CDN's /i/ never reaches the middleware stack (see ImgproApp).
+    app.add_middleware(ApiCorsMiddleware, origins=settings.cors_origins)
     install_error_handlers(app)
     install_web_error_pages(app)  # HTML errors on page paths; /v1 and the CDN keep JSON
     app.include_router(images_routes.router)

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("imgpro.errors")
 
@@ -91,7 +92,8 @@ class NotFound(ApiError):
 
 
 class MethodNotAllowed(ApiError):
-    status, type, code, message = 405, "invalid_request_error", "bad_request", "Method not allowed."
+    status, type, code = 405, "invalid_request_error", "method_not_allowed"
+    message = "Method not allowed."
 
 
 class IdempotencyConflict(ApiError):
@@ -108,8 +110,18 @@ class FileTooLarge(ApiError):
     status, type, code, message = 413, "invalid_request_error", "file_too_large", "File too large."
 
 
+class UnsupportedMediaType(ApiError):
+    """The request body itself is neither multipart nor JSON (SPEC §6)."""
+
+    status, type, code = 415, "invalid_request_error", "unsupported_media_type"
+    message = "Send multipart/form-data with a 'file' part, or JSON with a 'url'."
+
+
 class UnsupportedFormat(ApiError):
-    status, type, code = 415, "invalid_request_error", "unsupported_format"
+    # 422, not 415: the request was well-formed, its file is not an image we take. Real
+    # img.pro clients treat every 422 as "this file failed" and any other status as an outage
+    # to retry (SPEC §3.1).
+    status, type, code = 422, "invalid_request_error", "unsupported_format"
     message = ("Unsupported file type. Accepted: JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, SVG, "
                "BMP, ICO.")
 
@@ -178,7 +190,7 @@ _HTTP_STATUS_TO_ERROR: dict[int, type[ApiError]] = {
     404: NotFound,
     405: MethodNotAllowed,
     413: FileTooLarge,
-    415: UnsupportedFormat,
+    415: UnsupportedMediaType,
     422: ValidationFailed,
     429: RateLimited,
     503: Busy,
@@ -194,6 +206,19 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette's own 405 names only the first
+    matching route's, e.g. GET for /v1/images/{id}, which also takes PATCH and DELETE)."""
+    # Ask the router itself, one method at a time: included routers nest their routes, and
+    # a full match is the one public answer every route type gives.
+    methods = []
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.append(method)
+    return ", ".join(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -204,13 +229,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return render(ValidationFailed(details=validation_details(list(exc.errors()))))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cls = _HTTP_STATUS_TO_ERROR.get(exc.status_code, InternalError)
         message = None if exc.status_code == 404 else (exc.detail if isinstance(exc.detail, str)
                                                        else None)
         if exc.status_code == 404:
             message = "Not found."
-        err = cls(message, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            message = None  # the envelope's own "Method not allowed."
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        err = cls(message, headers=headers)
         return render(err)
 
     async def _storage(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,11 @@
 """Anonymous-upload and sign-in rate limits over the ``limits`` library (moving windows).
 
-Storage: process memory by default; Redis when ``Settings.redis_url`` is set, so several
-processes share one set of counters (the moving window's check-and-add is a Lua script there,
-atomic across processes).
+Storage: Redis when ``Settings.redis_url`` is set, so every process of every host shares one
+set of counters (the moving window's check-and-add is a Lua script there, atomic across
+processes). Without Redis, a SQLite file in the data directory that every process of the host
+opens (``ratelimit_host.py``): exact per host, so ``imgpro serve``'s several processes still
+admit 20 anonymous uploads an hour, not 20 per process. ``rate_limits.store = "memory"``
+keeps them in each process's memory instead (one-process setups that want no file).
 
 Time: the ``limits`` storages read ``time.time()`` themselves. Here they read the app's
 :class:`~imgpro.clock.Clock` instead — :class:`ClockedMemoryStorage` and
@@ -26,6 +29,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from limits import RateLimitItem, parse_many
@@ -34,6 +38,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from imgpro.clock import Clock
 from imgpro.errors import RateLimited, wait_action
+from imgpro.ratelimit_host import HostFileStorage
 from imgpro.settings import RateLimitSettings
 
 log = logging.getLogger("imgpro.ratelimit")
@@ -127,8 +132,13 @@ class ClockedRedisStorage(RedisStorage):
         await self.bridge.get_connection().aclose()  # type: ignore[attr-defined]
 
 
-def make_storage(redis_url: str, now: Now, *, key_prefix: str) -> Storage:
+def make_storage(redis_url: str, now: Now, *, key_prefix: str,
+                 host_path: Path | None = None) -> Storage:
+    """Redis when configured (exact across hosts); else the host-wide file (exact across this
+    host's processes); else, with no file given, this process's memory."""
     if not redis_url:
+        if host_path is not None:
+            return HostFileStorage(host_path, now)
         return ClockedMemoryStorage(now)
     uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
     return ClockedRedisStorage(uri, now, key_prefix=key_prefix)
@@ -234,9 +244,10 @@ class RateLimiter:
     outage must not take uploads and sign-ins down with it."""
 
     def __init__(self, settings: RateLimitSettings, clock: Clock, *, redis_url: str = "",
-                 trusted_proxies: Sequence[str] = ()) -> None:
+                 trusted_proxies: Sequence[str] = (), host_path: Path | None = None) -> None:
         self.clock = clock
-        self.storage = make_storage(redis_url, self._now, key_prefix=settings.key_prefix)
+        self.storage = make_storage(redis_url, self._now, key_prefix=settings.key_prefix,
+                                    host_path=host_path)
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.trusted = parse_networks(trusted_proxies)
         self.anon_uploads = _Limit(settings.anon_uploads, "anon-upload")
@@ -361,5 +372,5 @@ class RateLimiter:
         await self._consume(self.failed_imports, ident)
 
     async def close(self) -> None:
-        if isinstance(self.storage, ClockedRedisStorage):
+        if isinstance(self.storage, ClockedRedisStorage | HostFileStorage):
             await self.storage.close()

@@ -173,6 +173,10 @@ class RateLimitSettings(BaseModel):
                                 "address, unreachable, not an image…) per key, app user or "
                                 "anonymous address; past it imports answer 429 at once.")
     key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
+    store: Literal["host", "memory"] = Field(
+        "host", description="Without `redis_url`: `host` keeps the counters in "
+        "data_dir/ratelimits.db, shared by every server process of this host (exact per "
+        "host); `memory` keeps them per process (N processes admit N times the limit).")
 
     @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip",
                      "failed_imports")
@@ -190,7 +194,16 @@ class PlanSettings(BaseModel):
     uploads_per_month: int | None = Field(None, ge=0)
     storage_bytes: int | None = Field(None, ge=0)
     images: int | None = Field(None, ge=0)
-    apps: bool = False
+    apps: int | None = Field(0, ge=0)
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _apps(cls, value: Any) -> Any:
+        """How many apps an owner may register (null = unlimited). The older boolean form
+        still reads: true = unlimited, false = none."""
+        if isinstance(value, bool):
+            return None if value else 0
+        return value
 
     @field_validator("storage_bytes", mode="before")
     @classmethod
@@ -237,9 +250,10 @@ class VariantSettings(BaseModel):
 class BillingSettings(BaseModel):
     """Plan changes (SPEC §7): signed upgrade links and the billing provider behind them."""
 
-    provider: Literal["instant", "manual"] = Field("instant", description="`instant` applies "
-                                                  "an upgrade at once; `manual` records a request "
-                                                  "the operator approves (`imgpro plans approve`).")
+    provider: Literal["instant", "manual"] = Field(
+        "manual", description="`manual` (default) records an upgrade request the operator "
+        "approves (`imgpro plans approve`), so a public instance never hands out paid plans for "
+        "free; `instant` applies an upgrade at once (private or demo instances).")
     upgrade_link_ttl_seconds: int = Field(7 * 86400, ge=60, description="How long a signed "
                                           "upgrade link in a quota error stays valid.")
 
@@ -259,7 +273,8 @@ class Settings(BaseSettings):
                                                       "`local` (storage_dir), `s3` (the `s3` "
                                                       "group) or `memory` (tests).")
     storage_dir: Path | None = Field(None, description="Blob directory; default data_dir/blobs.")
-    redis_url: str = Field("", description="Redis URL for shared rate limits; empty = in-process.")
+    redis_url: str = Field("", description="Redis URL for rate limits shared across hosts; "
+                           "empty = shared by this host's processes (`rate_limits.store`).")
     disk_reserve_bytes: int = Field(
         4 * MB, ge=0, description="Disk space kept allocated in data_dir and given back when "
         "a delete fails on a full disk, so space can always be freed through the API. "
@@ -269,7 +284,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `imgpro serve` listens on.")
     workers: int = Field(0, ge=0, description="Server processes `imgpro serve` runs (`--workers` "
                          "overrides); 0 = one per CPU core (one with the memory blob store). "
-                         "Without `redis_url`, rate limits are counted per process.")
+                         "Rate limits are shared by all of them (`rate_limits.store`).")
     access_log: bool = Field(False, description="Log one line per request (uvicorn's access "
                              "log). Off by default: it nearly doubles the CPU of a cached CDN "
                              "hit (measured, docs/transforms.md).")
@@ -286,6 +301,11 @@ class Settings(BaseSettings):
                             "in data_dir/secret.key.")
     trusted_proxies: list[str] = Field(default_factory=list, description="Peers whose "
                                        "X-Forwarded-For is believed (IPs or CIDRs).")
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="Origins whose "
+                                    "web pages may call `/v1` from the browser (CORS), as a "
+                                    'JSON list, e.g. `["https://app.example.com"]`; `["*"]` = '
+                                    "any (the default: `/v1` never reads cookies); `[]` = "
+                                    "none.")
     auto_migrate: bool = Field(True, description="Bring the schema up to date on start "
                                "(`imgpro serve`: once, before its processes start).")
     accel_redirect_prefix: str = Field(
@@ -301,8 +321,9 @@ class Settings(BaseSettings):
     plans: list[PlanSettings] = Field(
         default_factory=list,
         description='Plans as a JSON list, cheapest first, e.g. `[{"name": "free", '
-        '"uploads_per_month": 100, "storage_bytes": "1GB"}, …]` (null = unlimited; fields in '
-        "docs/billing.md); empty = the defaults free/pro/unlimited.",
+        '"images": 5000, "uploads_per_month": 1000, "storage_bytes": "5GB", "apps": 1}, …]` '
+        "(null = unlimited; fields in docs/billing.md); empty = the defaults free/pro/unlimited "
+        "(SPEC §7).",
     )
 
     limits: LimitSettings = LimitSettings()
@@ -321,6 +342,12 @@ class Settings(BaseSettings):
             raise ValueError(f"plan names must be unique: {names}")
         return plans
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # An origin is scheme://host[:port]; a pasted trailing slash would never match one.
+        return [o.strip().rstrip("/") for o in origins if o.strip()]
+
     @model_validator(mode="after")
     def _strip_slashes(self) -> Settings:
         for name in ("api_base_url", "cdn_base_url", "web_base_url", "public_base_url"):
@@ -333,6 +360,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'imgpro.db').resolve()}"
+
+    @property
+    def rate_limit_file(self) -> Path | None:
+        """The host-wide rate-limit store, or None when Redis or process memory keeps them."""
+        if self.redis_url or self.rate_limits.store == "memory":
+            return None
+        return self.data_dir / "ratelimits.db"
 
     @property
     def resolved_storage_dir(self) -> Path:

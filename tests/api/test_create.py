@@ -126,9 +126,9 @@ async def test_corpus_files_upload_and_serve(client, path, dims):
 
 
 @pytest.mark.parametrize(("data", "status", "code"), [
-    (b"just some text, not an image at all" * 10, 415, "unsupported_format"),
-    (b"%PDF-1.7\n" + b"0" * 500, 415, "unsupported_format"),
-    (b"PK\x03\x04" + b"\0" * 500, 415, "unsupported_format"),
+    (b"just some text, not an image at all" * 10, 422, "unsupported_format"),
+    (b"%PDF-1.7\n" + b"0" * 500, 422, "unsupported_format"),
+    (b"PK\x03\x04" + b"\0" * 500, 422, "unsupported_format"),
     (b"", 422, "invalid_image"),  # empty: nothing to decode (not a wrong type)
 ])
 async def test_unsupported_files_are_refused(client, services, data, status, code):
@@ -241,7 +241,8 @@ async def test_missing_file_and_malformed_bodies(client):
     r = await client.post("/v1/images", json={"caption": "no url"})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "url"
     r = await client.post("/v1/images", content=b"raw", headers={"Content-Type": "text/plain"})
-    assert r.status_code == 400
+    assert r.status_code == 415  # neither multipart nor JSON (SPEC §6)
+    assert r.json()["error"]["code"] == "unsupported_media_type"
 
 
 async def test_idempotency_replays_and_conflicts(client, services):
@@ -288,7 +289,7 @@ async def test_failed_attempt_releases_idempotency_key(client, services):
     acct = await make_account(services)
     headers = {**acct["headers"], "Idempotency-Key": "retry-me"}
     r = await upload(client, b"not an image" * 20, headers=headers)
-    assert r.status_code == 415
+    assert r.status_code == 422
     r = await upload(client, imagegen.jpeg(64, 48), headers=headers)
     assert r.status_code == 201
 

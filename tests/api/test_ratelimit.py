@@ -48,7 +48,7 @@ async def test_ratelimit_headers_on_success_and_on_failure(client):
     assert r.headers["ratelimit-policy"] == "20;w=3600, 100;w=86400"
 
     r = await upload(client, b"this is not an image")
-    assert r.status_code == 415
+    assert r.status_code == 422
     assert (r.headers["ratelimit-limit"], r.headers["ratelimit-remaining"]) == ("20", "18")
 
     r = await client.post("/v1/images", files={"caption": (None, "no file part")})

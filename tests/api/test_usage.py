@@ -28,10 +28,11 @@ async def test_usage_shape_and_numbers(client, services):
     assert r.json() == {
         "object": "usage", "plan": "free",
         "period": {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z"},
-        "limits": {"uploads": {"used": 3, "limit": 100},
-                   "storage_bytes": {"used": sum(sizes), "limit": GB},
-                   "images": {"used": 3, "limit": None}},
+        "limits": {"uploads": {"used": 3, "limit": 1000},
+                   "storage_bytes": {"used": sum(sizes), "limit": 5 * GB},
+                   "images": {"used": 3, "limit": 5000}},
         "totals": {"images_stored": 3},
+        "limits_enforced": True,
     }
 
 
@@ -60,6 +61,7 @@ async def test_unlimited_plan_reports_null_limits(client, services):
     assert usage["plan"] == "unlimited"
     assert {k: v["limit"] for k, v in usage["limits"].items()} == {
         "uploads": None, "storage_bytes": None, "images": None}
+    assert usage["limits_enforced"] is False  # a plan without any limit
 
 
 async def test_usage_needs_a_key_with_read(client, services):
@@ -82,10 +84,10 @@ async def test_usage_is_per_workspace(client, services):
     await upload(client, imagegen.png(10, 10), headers=a["headers"])
     usage_b = (await client.get("/v1/usage", headers=b["headers"])).json()
     assert usage_b["plan"] == "pro"
-    assert usage_b["limits"]["uploads"] == {"used": 0, "limit": 1000}
+    assert usage_b["limits"]["uploads"] == {"used": 0, "limit": 10000}
     # The same service answers for any workspace id (the dashboard / App mode path).
     usage_a = await services.usage.for_workspace(a["user"].workspace_id)
-    assert usage_a.as_object()["limits"]["uploads"] == {"used": 1, "limit": 100}
+    assert usage_a.as_object()["limits"]["uploads"] == {"used": 1, "limit": 1000}
 
 
 
@@ -94,7 +96,7 @@ async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, s
     owner = await make_account(services, plan="pro")
     app, secret = await services.apps.register(
         owner_user_id=owner["user"].id, name="Demo", redirect_uris=["https://demo.example/cb"],
-        plan_allows_apps=True, now=services.clock.now())
+        now=services.clock.now())
     alice = await create_user(services.db, "alice@example.com", "a good password",
                               now=services.clock.now())
     code = await services.apps.issue_code(app, alice.id, "https://demo.example/cb",
@@ -106,7 +108,7 @@ async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, s
     assert (await upload(client, imagegen.png(10, 10), headers=as_alice)).status_code == 201
 
     usage = (await client.get("/v1/usage", headers=as_alice)).json()
-    assert usage["plan"] == "free" and usage["limits"]["uploads"] == {"used": 1, "limit": 100}
+    assert usage["plan"] == "free" and usage["limits"]["uploads"] == {"used": 1, "limit": 1000}
     assert (await services.usage.for_workspace(alice.workspace_id)).uploads_used == 0
     owner_usage = (await client.get("/v1/usage", headers=owner["headers"])).json()
     assert owner_usage["plan"] == "pro" and owner_usage["limits"]["uploads"]["used"] == 0
@@ -116,7 +118,7 @@ async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, s
         app_ws = await conn.scalar(sa.select(workspaces.c.id).where(
             workspaces.c.user_id == alice.id, workspaces.c.kind != "account"))
         await conn.execute(workspaces.update().where(workspaces.c.id == app_ws)
-                           .values(uploads_used=100))
+                           .values(uploads_used=1000))
     r = await upload(client, imagegen.png(10, 10), headers=as_alice)
     assert r.status_code == 403
     url = r.json()["error"]["action"]["url"]
@@ -124,6 +126,8 @@ async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, s
     link = UpgradeLink(plan, **dict(p.split("=", 1) for p in query.split("&")))
     assert link.t == app_ws
     change = await services.billing.apply_upgrade(link.t, link, user_id=alice.id)
-    assert change.status == "applied"
+    # The default billing provider is manual: a request the operator approves.
+    assert change.status == "requested"
+    await services.billing.approve(change.request_id)
     assert (await client.get("/v1/usage", headers=as_alice)).json()["plan"] == "pro"
     assert (await services.usage.for_workspace(alice.workspace_id)).plan.name == "free"

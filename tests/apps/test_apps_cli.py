@@ -27,7 +27,7 @@ def test_operator_blocks_and_unblocks_an_app(tmp_path):
                                   now=services.clock.now(), plan="pro")
         registered, _ = await services.apps.register(
             owner_user_id=owner.id, name="Gallery", redirect_uris=["https://g.example.com/cb"],
-            plan_allows_apps=True, now=services.clock.now())
+            now=services.clock.now())
         await services.db.dispose()
         return registered.id
 

@@ -71,9 +71,10 @@ def test_plans_list_and_set(data_dir):
     assert r.returncode == 0, r.stderr
     lines = {line.split()[1]: line for line in r.stdout.splitlines() if line.startswith("│")}
     assert set(lines) == {"free", "pro", "unlimited"}
-    assert "$19/mo" in lines["pro"] and "1,000" in lines["pro"] and "10 GB" in lines["pro"]
+    assert "$20/mo" in lines["pro"] and "10,000" in lines["pro"] and "50 GB" in lines["pro"]
+    assert "50,000" in lines["pro"] and "5,000" in lines["free"]
     assert lines["free"].rstrip(" │").endswith("1")  # one workspace on free
-    assert "billing provider: instant" in r.stdout
+    assert "billing provider: manual" in r.stdout
 
     r = imgpro(data_dir, "plans", "set", "OPS@example.com", "pro")
     assert r.returncode == 0, r.stderr

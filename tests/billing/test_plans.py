@@ -16,9 +16,13 @@ from imgpro.settings import Settings
 
 def test_defaults_are_spec_section_7():
     book = PlanBook.from_settings([])
-    assert [(p.name, p.price_usd_month, p.uploads_per_month, p.storage_bytes, p.apps)
-            for p in book.plans] == [("free", 0, 100, GB, False), ("pro", 19, 1000, 10 * GB, True),
-                                     ("unlimited", 100, None, None, True)]
+    assert [(p.name, p.price_usd_month, p.images, p.uploads_per_month, p.storage_bytes, p.apps)
+            for p in book.plans] == [("free", 0, 5_000, 1_000, 5 * GB, 1),
+                                     ("pro", 20, 50_000, 10_000, 50 * GB, 10),
+                                     ("unlimited", 100, None, None, None, None)]
+    assert [p.limits_enforced for p in book.plans] == [True, True, False]
+    assert book.get("free").allows_apps(0) and not book.get("free").allows_apps(1)
+    assert book.get("unlimited").allows_apps(10**6)
     assert book.next_after("free").name == "pro"
     assert book.next_after("pro").name == "unlimited"
     assert book.next_after("unlimited") is None
@@ -34,7 +38,8 @@ def test_plans_from_the_environment(monkeypatch):
     ]))
     book = PlanBook.from_settings(Settings().plans)
     hobby, team = book.plans
-    assert hobby == Plan("hobby", "Hobby", 0, 50, 500 * 1024**2, apps=False, images=None)
+    assert hobby == Plan("hobby", "Hobby", 0, 50, 500 * 1024**2, apps=0, images=None)
+    assert team.apps is None  # the older boolean form: true = unlimited apps
     assert team.images == 10000 and team.price_label == "$9.50/mo"
     assert hobby.price_label == "free"
     assert book.next_after("hobby") is team
@@ -66,7 +71,7 @@ def test_labels():
     assert format_limit(10 * GB, "bytes") == "10 GB of storage"
     assert format_limit(None, "bytes") == "unlimited storage"
     assert format_bytes(1536) == "1.5 KB"
-    assert DEFAULT_PLANS[1].price_label == "$19/mo"
+    assert DEFAULT_PLANS[1].price_label == "$20/mo"
 
 
 @pytest.mark.parametrize(("now", "start", "end"), [
@@ -93,7 +98,8 @@ def test_period_uses_utc_not_local_time():
 def test_usage_snapshot_shape():
     counters = Counters(plan="free", uploads_used=100, storage_used=5242880, images_count=7)
     assert usage_snapshot(DEFAULT_PLANS[0], counters) == {
-        "plan": "free", "uploads_used": 100, "uploads_limit": 100,
-        "storage_used_bytes": 5242880, "storage_limit_bytes": GB}
-    capped = Plan("capped", "Capped", 1, None, None, apps=False, images=10)
+        "plan": "free", "uploads_used": 100, "uploads_limit": 1000,
+        "storage_used_bytes": 5242880, "storage_limit_bytes": 5 * GB,
+        "images_used": 7, "images_limit": 5000}
+    capped = Plan("capped", "Capped", 1, None, None, apps=0, images=10)
     assert usage_snapshot(capped, counters)["images_limit"] == 10

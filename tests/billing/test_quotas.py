@@ -21,11 +21,11 @@ from .support import app_client, plans, rows_of, set_counters, stored_files, wor
 PNG = imagegen.png(24, 16)
 
 
-async def test_free_account_at_100_uploads_gets_quota_exceeded(client, services, settings,
-                                                               clock):
+async def test_free_account_at_1000_uploads_gets_quota_exceeded(client, services, settings,
+                                                                clock):
     acct = await make_account(services)
     wid = acct["user"].workspace_id
-    await set_counters(services, wid, uploads_used=100, period=period_of(clock.now()),
+    await set_counters(services, wid, uploads_used=1000, period=period_of(clock.now()),
                        storage_used=5242880)
 
     r = await upload(client, PNG, headers=acct["headers"])
@@ -34,11 +34,12 @@ async def test_free_account_at_100_uploads_gets_quota_exceeded(client, services,
     error = r.json()["error"]
     assert error["type"] == "quota_error" and error["code"] == "quota_exceeded"
     assert error["message"] == "Monthly upload limit reached."
-    assert error["usage"] == {"plan": "free", "uploads_used": 100, "uploads_limit": 100,
-                              "storage_used_bytes": 5242880, "storage_limit_bytes": GB}
+    assert error["usage"] == {"plan": "free", "uploads_used": 1000, "uploads_limit": 1000,
+                              "storage_used_bytes": 5242880, "storage_limit_bytes": 5 * GB,
+                              "images_used": 0, "images_limit": 5000}
     action = error["action"]
     assert action["type"] == "upgrade"
-    assert action["label"] == "Upgrade to Pro ($19/mo) for 1,000 uploads"
+    assert action["label"] == "Upgrade to Pro ($20/mo) for 10,000 uploads"
     url = urlsplit(action["url"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == "http://testserver/upgrade/pro"
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -50,28 +51,48 @@ async def test_free_account_at_100_uploads_gets_quota_exceeded(client, services,
     assert await rows_of(services, wid) == (0, 0)
     assert stored_files(settings) == []
     row = await workspace(services, wid)
-    assert (row.uploads_used, row.storage_used, row.images_count) == (100, 5242880, 0)
+    assert (row.uploads_used, row.storage_used, row.images_count) == (1000, 5242880, 0)
 
 
-async def test_upload_that_would_pass_1_gb_is_refused_and_an_exact_fit_is_not(
+async def test_upload_that_would_pass_5_gb_is_refused_and_an_exact_fit_is_not(
         client, services, settings):
     acct = await make_account(services)
     wid = acct["user"].workspace_id
-    await set_counters(services, wid, storage_used=GB - len(PNG) + 1)
+    await set_counters(services, wid, storage_used=5 * GB - len(PNG) + 1)
 
     r = await upload(client, PNG, headers=acct["headers"])
     assert r.status_code == 403, r.text
     error = r.json()["error"]
     assert error["message"].startswith("Storage limit reached")
-    assert error["usage"]["storage_used_bytes"] == GB - len(PNG) + 1
+    assert error["usage"]["storage_used_bytes"] == 5 * GB - len(PNG) + 1
     assert error["usage"]["uploads_used"] == 0
-    assert error["action"]["label"] == "Upgrade to Pro ($19/mo) for 10 GB of storage"
+    assert error["action"]["label"] == "Upgrade to Pro ($20/mo) for 50 GB of storage"
     assert stored_files(settings) == []
 
-    await set_counters(services, wid, storage_used=GB - len(PNG))
+    await set_counters(services, wid, storage_used=5 * GB - len(PNG))
     r = await upload(client, PNG, headers=acct["headers"])
     assert r.status_code == 201, r.text
-    assert (await workspace(services, wid)).storage_used == GB  # exactly at the limit
+    assert (await workspace(services, wid)).storage_used == 5 * GB  # exactly at the limit
+
+
+async def test_the_free_plans_stored_image_limit_is_enforced_and_deletes_give_it_back(
+        client, services, clock):
+    acct = await make_account(services)
+    wid, headers = acct["user"].workspace_id, acct["headers"]
+    kept = (await upload(client, PNG, headers=headers)).json()["id"]
+    await set_counters(services, wid, images_count=5000)  # as if 4,999 more were stored
+    r = await upload(client, PNG, headers=headers)
+    assert r.status_code == 403, r.text
+    error = r.json()["error"]
+    assert error["message"].startswith("Stored-image limit reached")
+    assert (error["usage"]["images_used"], error["usage"]["images_limit"]) == (5000, 5000)
+    assert error["action"]["label"] == "Upgrade to Pro ($20/mo) for 50,000 images"
+    usage = (await client.get("/v1/usage", headers=headers)).json()
+    assert usage["limits"]["images"] == {"used": 5000, "limit": 5000}
+    # A delete gives one back at once.
+    assert (await client.delete(f"/v1/images/{kept}", headers=headers)).status_code == 200
+    assert (await workspace(services, wid)).images_count == 4999
+    assert (await upload(client, PNG, headers=headers)).status_code == 201
 
 
 async def test_small_plan_counts_real_uploads_and_resets_at_the_month_boundary(settings):
@@ -176,7 +197,7 @@ async def test_a_rejected_file_changes_no_counter(client, services, settings):
     acct = await make_account(services)
     wid = acct["user"].workspace_id
     r = await upload(client, b"not an image at all", headers=acct["headers"])
-    assert r.status_code == 415
+    assert r.status_code == 422
     r = await upload(client, PNG[:60], headers=acct["headers"])
     assert r.status_code == 422
     row = await workspace(services, wid)
@@ -187,13 +208,13 @@ async def test_a_rejected_file_changes_no_counter(client, services, settings):
 async def test_operator_plan_change_applies_to_the_next_upload(client, services, clock):
     acct = await make_account(services)
     wid = acct["user"].workspace_id
-    await set_counters(services, wid, uploads_used=100, period=period_of(clock.now()))
+    await set_counters(services, wid, uploads_used=1000, period=period_of(clock.now()))
     assert (await upload(client, PNG, headers=acct["headers"])).status_code == 403
     change = await services.billing.set_plan(wid, "pro")
     assert (change.status, change.previous_plan, change.plan) == ("applied", "free", "pro")
     assert (await upload(client, PNG, headers=acct["headers"])).status_code == 201
     row = await workspace(services, wid)
-    assert (row.plan, row.uploads_used) == ("pro", 101)  # the month's count carries over
+    assert (row.plan, row.uploads_used) == ("pro", 1001)  # the month's count carries over
 
 
 async def test_an_images_limit_counts_images_stored_at_once(settings, clock):
@@ -206,7 +227,7 @@ async def test_an_images_limit_counts_images_stored_at_once(settings, clock):
         r = await upload(client, PNG, headers=headers)
         assert r.status_code == 403
         error = r.json()["error"]
-        assert error["message"].startswith("Image limit reached")
+        assert error["message"].startswith("Stored-image limit reached")
         assert (error["usage"]["images_used"], error["usage"]["images_limit"]) == (2, 2)
         assert error["action"]["label"] == "Upgrade to More ($3/mo) for unlimited images"
         await client.delete(f"/v1/images/{first}", headers=headers)

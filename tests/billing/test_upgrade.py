@@ -88,9 +88,16 @@ def test_a_link_to_a_plan_no_longer_offered_is_refused():
 
 # -- the plan-change service (instant provider) --------------------------------------------------
 
+@pytest.fixture
+def settings(settings):
+    """The instant provider (the default is manual; its own tests are below)."""
+    settings.billing = BillingSettings(provider="instant")
+    return settings
+
+
 async def quota_link(client, services, acct) -> UpgradeLink:
     """The link a real quota error hands out."""
-    await set_counters(services, acct["user"].workspace_id, uploads_used=100,
+    await set_counters(services, acct["user"].workspace_id, uploads_used=1000,
                        period=period_of(services.clock.now()))
     r = await upload(client, imagegen.png(8, 8), headers=acct["headers"])
     assert r.status_code == 403

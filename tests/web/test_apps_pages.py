@@ -23,15 +23,48 @@ async def developer_with_app(client, services, *, uris=CALLBACK):
     return APP_ID.search(r.text).group(1), SECRET.search(r.text).group(1)
 
 
-async def test_free_account_sees_the_upgrade_prompt(client):
+async def test_a_free_account_registers_one_app_then_sees_the_upgrade_prompt(client):
     await sign_up(client)
     r = await client.get("/apps")
-    assert r.status_code == 200 and "Apps need a paid plan" in r.text
-    assert 'id="apps-upgrade" href="http://testserver/upgrade/pro?' in r.text
+    assert r.status_code == 200 and "Register an app" in r.text
     token = await token_for(client, "/apps")
+    r = await client.post("/apps", data={"csrf_token": token, "name": "Blog",
+                                         "redirect_uris": CALLBACK})
+    assert r.status_code == 201 and SECRET.search(r.text)
+    r = await client.get("/apps")
+    assert "Your Free plan allows 1 app; you have 1." in r.text
+    assert 'id="apps-upgrade" href="http://testserver/upgrade/pro?' in r.text
+    assert "Register an app" not in r.text
     r = await client.post("/apps", data={"csrf_token": token, "name": "x",
                                          "redirect_uris": CALLBACK})
-    assert r.status_code == 403
+    assert r.status_code == 403 and "Free plan allows 1 app" in r.text
+
+
+async def test_named_secrets_are_created_shown_once_and_revoked(client, services):
+    app_id, first = await developer_with_app(client, services)
+    token = await token_for(client, "/apps")
+    r = await client.post(f"/apps/{app_id}/secrets", data={"csrf_token": token,
+                                                           "name": "wordpress"})
+    assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
+    second = SECRET.search(r.text).group(1)
+    assert 'New secret “wordpress”' in r.text
+    listing = (await client.get("/apps")).text
+    assert second not in listing and f"{second[:16]}…" in listing and "wordpress" in listing
+    # Both work, on the app's own storage (no X-Img-User).
+    for secret in (first, second):
+        r = await client.get("/v1/usage", headers={"Authorization": f"Bearer {secret}"})
+        assert r.status_code == 200 and r.json()["plan"] == "free"
+    row = listing.partition("<td>wordpress</td>")[2]
+    secret_id = re.search(r'/secrets/(sec_[a-z0-9]+)/revoke', row)
+    r = await client.post(f"/apps/{app_id}/secrets/{secret_id.group(1)}/revoke",
+                          data={"csrf_token": token})
+    assert r.headers["location"] == "/apps?notice=revoked"
+    assert (await client.get("/v1/usage", headers={"Authorization": f"Bearer {second}"})
+            ).status_code == 401
+    assert (await client.get("/v1/usage", headers={"Authorization": f"Bearer {first}"})
+            ).status_code == 200
+    r = await client.post(f"/apps/{app_id}/secrets", data={"csrf_token": token, "name": " "})
+    assert r.status_code == 422
 
 
 async def test_register_rotate_redirects_pause(client, services):

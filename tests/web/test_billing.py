@@ -17,6 +17,13 @@ from imgpro.settings import BillingSettings
 from .support import csrf_of, log_in, new_client, sign_up, user_of
 
 
+@pytest.fixture
+def settings(settings):
+    """These tests walk the instant provider; the default (manual) is TestManualProvider."""
+    settings.billing = BillingSettings(provider="instant")
+    return settings
+
+
 async def plan_of(services, workspace_id):
     async with services.db.read() as conn:
         return (await conn.execute(sa.select(workspaces.c.plan).where(
@@ -41,7 +48,7 @@ async def test_billing_shows_plan_usage_and_signed_upgrade_links(client, service
     r = await client.get("/billing")
     assert r.status_code == 200
     assert '<span id="current-plan">Free</span>' in r.text
-    assert "0 of 100" in r.text
+    assert "0 of 1000" in r.text
     links = upgrade_links(r.text)
     assert set(links) == {"pro", "unlimited"}
     user = await user_of(services, email)
@@ -61,7 +68,7 @@ async def test_upgrade_through_the_signed_link(client, services):
     assert await plan_of(services, user.workspace_id) == "pro"
     billing = await client.get(r.headers["location"])
     assert '<span id="current-plan">Pro</span>' in billing.text
-    assert "Your plan was upgraded." in billing.text and "0 of 1000" in billing.text
+    assert "Your plan was upgraded." in billing.text and "0 of 10000" in billing.text
     assert set(upgrade_links(billing.text)) == {"unlimited"}
     # The same link again: nothing to do.
     page = await client.get(link.removeprefix("http://testserver"))
@@ -73,7 +80,7 @@ async def test_the_quota_errors_link_leads_to_the_same_page(client, services):
     user = await user_of(services, email)
     async with services.db.write() as conn:
         await conn.execute(workspaces.update().where(workspaces.c.id == user.workspace_id)
-                           .values(uploads_used=100, period="2026-11"))
+                           .values(uploads_used=1000, period="2026-11"))
     token = csrf_of((await client.get("/dashboard")).text)
     r = await client.post("/dashboard/upload",
                           headers={"X-CSRF-Token": token, "Accept": "application/json"},

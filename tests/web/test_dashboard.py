@@ -85,12 +85,15 @@ async def test_usage_bars_show_the_plan(client, services):
     image = await api_upload(client, headers)
     r = await client.get("/dashboard")
     text = re.sub(r"\s+", " ", r.text)
-    assert "Uploads this month" in text and "1 of 100" in text
+    assert "Uploads this month" in text and "1 of 1000" in text
     assert re.search(r'<meter id="usage-uploads" aria-labelledby="usage-uploads-label" min="0" '
-                     r'max="100" value="1"', text)
-    assert f'max="{1024 ** 3}" value="{image["bytes"]}"' in text
+                     r'max="1000" value="1"', text)
+    assert "Images stored" in text and "1 of 5000" in text
+    assert re.search(r'<meter id="usage-images" aria-labelledby="usage-images-label" min="0" '
+                     r'max="5000" value="1"', text)
+    assert f'max="{5 * 1024 ** 3}" value="{image["bytes"]}"' in text
     usage = (await client.get("/v1/usage", headers=headers)).json()
-    assert usage["limits"]["uploads"] == {"used": 1, "limit": 100}
+    assert usage["limits"]["uploads"] == {"used": 1, "limit": 1000}
 
 
 async def test_xhr_upload_returns_the_image_object(client, services):
@@ -152,14 +155,15 @@ async def test_upload_size_cap_and_quota(client, services, monkeypatch):
     await services.billing.set_plan(user.workspace_id, "free")
     async with services.db.write() as conn:
         await conn.execute(workspaces.update().where(workspaces.c.id == user.workspace_id)
-                           .values(uploads_used=100, period=services.clock.now().strftime("%Y-%m")))
+                           .values(uploads_used=1000,
+                                   period=services.clock.now().strftime("%Y-%m")))
     monkeypatch.undo()
     r = await client.post("/dashboard/upload", data={"csrf_token": token},
                           files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
     assert r.status_code == 403 and "Monthly upload limit reached." in r.text
     async with services.db.read() as conn:
         assert (await conn.execute(sa.select(workspaces.c.uploads_used).where(
-            workspaces.c.id == user.workspace_id))).scalar() == 100
+            workspaces.c.id == user.workspace_id))).scalar() == 1000
 
 
 async def test_upload_without_a_session(client):

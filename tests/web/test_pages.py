@@ -60,7 +60,7 @@ async def test_try_it_errors_are_shown_on_the_page(client):
     token = await token_for(client, "/")
     r = await client.post("/try", data={"csrf_token": token},
                           files={"file": ("notes.txt", b"just some text, not an image")})
-    assert r.status_code == 415
+    assert r.status_code == 422
     assert "Unsupported file type" in r.text and 'id="tryit-form"' in r.text
     r = await client.post("/try", data={"csrf_token": token, "x": "y"})
     assert r.status_code == 422 and "Choose an image" in r.text

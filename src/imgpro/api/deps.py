@@ -38,7 +38,8 @@ async def resolve_principal(request: Request, services: Svc) -> Principal:
     if credential.startswith(KEY_PREFIX):
         return await authenticate_key(services.db, credential, now=services.clock.now())
     if credential.startswith(APP_SECRET_PREFIX):
-        return await services.apps.authenticate(credential, request.headers.get("x-img-user"))
+        return await services.apps.authenticate(credential, request.headers.get("x-img-user"),
+                                                 services.clock.now())
     raise Unauthorized("Invalid API key.")
 
 

@@ -1,151 +1,118 @@
-"""App mode: registered apps, their machine secret, hosted-login codes and per-user workspaces.
+"""App mode: registered apps, their machine secrets, hosted-login codes, their workspaces.
 
 An app acts for a user with ``Authorization: Bearer img_sk_live_…`` plus ``X-Img-User``. It
 reaches only the workspaces it created (its sandbox): one per user who connected through the
 hosted login and has not disconnected. The same person in two apps has two workspaces, and
 neither is the person's own account workspace.
+
+Without ``X-Img-User`` the secret acts on the app's own storage: a workspace of kind ``app``
+created with the app (owned by the app's owner, free plan, its own quotas) — how img.pro's
+WordPress plugin uses an app key (SPEC §2.3).
+
+How many apps an owner may register is plan data (``Plan.apps``, of the owner's account).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
 from imgpro.accounts.service import create_workspace
-from imgpro.apps.redirect_uris import is_well_formed
+from imgpro.apps.connect import HostedLogin
+from imgpro.apps.models import (
+    App,
+    AppLimitReached,
+    AppNotFound,
+    AppStats,
+    OwnedApp,
+    _app,
+    _new_app_id,
+    _Storage,
+    _validate_name,
+    validate_redirect_uri,
+    validate_redirect_uris,
+)
+from imgpro.apps.secrets import (
+    DEFAULT_SECRET_NAME,
+    LAST_USED_RESOLUTION,
+    SECRET_PREFIX,
+    SecretInfo,
+    insert_secret,
+    list_secrets,
+    revoke_secrets,
+)
+from imgpro.billing.plans import PlanBook
 from imgpro.db.engine import Database
-from imgpro.db.tables import apps, connect_codes, users, workspaces
+from imgpro.db.tables import app_secrets, apps, users, workspaces
 from imgpro.errors import (
     AppBlocked,
     AppSuspended,
-    BadRequest,
-    Forbidden,
-    InvalidCode,
     NotFound,
     Unauthorized,
-    ValidationFailed,
     WorkspaceUnavailable,
 )
 from imgpro.principal import Ability, Mode, Principal
 
-SECRET_PREFIX = "img_sk_live_"  # noqa: S105 - a public prefix, not a secret
-CODE_TTL = dt.timedelta(minutes=10)
-MAX_REDIRECT_URIS = 10
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+__all__ = ["SECRET_PREFIX", "App", "AppLimitReached", "AppNotFound", "AppService", "AppStats",
+           "OwnedApp", "validate_redirect_uri", "validate_redirect_uris"]
 
 
-class AppNotFound(NotFound):
-    message = "No such app."
-
-
-@dataclass(frozen=True)
-class App:
-    id: str
-    owner_user_id: str
-    name: str
-    secret_prefix: str
-    redirect_uris: tuple[str, ...]
-    paused: bool
-    blocked: bool
-    created_at: dt.datetime
-
-    @property
-    def status(self) -> str:
-        return "blocked" if self.blocked else "paused" if self.paused else "active"
-
-
-@dataclass(frozen=True)
-class AppStats:
-    connected_users: int
-    images: int
-    storage_bytes: int
-
-
-def _app(row: Any) -> App:
-    return App(id=row.id, owner_user_id=row.owner_user_id, name=row.name,
-               secret_prefix=row.secret_prefix, redirect_uris=tuple(row.redirect_uris or ()),
-               paused=bool(row.paused), blocked=bool(row.blocked), created_at=row.created_at)
-
-
-def _new_app_id() -> str:
-    return ids.image_id()  # 8 chars [a-z0-9], same alphabet as image ids
-
-
-def validate_redirect_uri(uri: str) -> str:
-    """Exact URIs only: https anywhere, or http on localhost; no fragments, no wildcards."""
-    uri = uri.strip()
-    parts = urlsplit(uri)
-    host = (parts.hostname or "").lower()
-    ok = (
-        len(uri) <= 2000
-        and parts.netloc
-        and not parts.fragment
-        and "*" not in uri
-        and (parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS))
-        and not parts.username and not parts.password
-        # The strict grammar: the URI is pasted into a Location and a CSP header later.
-        and is_well_formed(uri)
-    )
-    if not ok:
-        raise ValidationFailed(
-            f"Redirect URI {uri!r} must be https (or http on localhost), without a fragment.",
-            details=[{"field": "redirect_uris", "message": "https, or http on localhost"}])
-    return uri
-
-
-def validate_redirect_uris(uris: list[str]) -> tuple[str, ...]:
-    cleaned = tuple(dict.fromkeys(validate_redirect_uri(u) for u in uris if u.strip()))
-    if not cleaned or len(cleaned) > MAX_REDIRECT_URIS:
-        raise ValidationFailed(
-            f"List 1 to {MAX_REDIRECT_URIS} redirect URIs.",
-            details=[{"field": "redirect_uris", "message": f"1-{MAX_REDIRECT_URIS} URIs"}])
-    return cleaned
-
-
-def _validate_name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise ValidationFailed("An app needs a name of 1-100 characters.",
-                               details=[{"field": "name", "message": "1-100 characters"}])
-    return name
-
-
-def _new_secret() -> tuple[str, str, str]:
-    secret = SECRET_PREFIX + ids.token(24)
-    return secret, ids.sha256_hex(secret), secret[:16]
-
-
-class AppService:
-    def __init__(self, db: Database) -> None:
+class AppService(HostedLogin):
+    def __init__(self, db: Database, plans: PlanBook | None = None) -> None:
         self.db = db
+        self.plans = plans or PlanBook()
 
     # -- the owner's side --------------------------------------------------------------------
     async def register(self, *, owner_user_id: str, name: str, redirect_uris: list[str],
-                       plan_allows_apps: bool, now: dt.datetime) -> tuple[App, str]:
-        """Returns (the app, its secret — shown once)."""
-        if not plan_allows_apps:
-            raise Forbidden("Apps need a paid plan. Upgrade on the billing page.")
+                       now: dt.datetime,
+                       secret_name: str = DEFAULT_SECRET_NAME) -> tuple[App, str]:
+        """Returns (the app, its first secret — shown once). Creates the app's own storage
+        workspace with it. Refused (403) once the owner's plan has no app left."""
         name = _validate_name(name)
         uris = validate_redirect_uris(redirect_uris)
-        secret, digest, prefix = _new_secret()
         async with self.db.write() as conn:
+            # Lock the owner's account row first (PostgreSQL; SQLite's write transaction is
+            # exclusive already) so two registrations at once cannot both take the last app.
+            plan_name = await conn.scalar(
+                sa.select(workspaces.c.plan).where(workspaces.c.user_id == owner_user_id,
+                                                   workspaces.c.kind == "account")
+                .with_for_update())
+            plan = self.plans.get(plan_name or "")
+            registered = int(await conn.scalar(sa.select(sa.func.count()).select_from(apps)
+                                               .where(apps.c.owner_user_id == owner_user_id))
+                             or 0)
+            if not plan.allows_apps(registered):
+                raise AppLimitReached(
+                    f"Your {plan.title} plan allows {plan.apps} app"
+                    f"{'' if plan.apps == 1 else 's'}. Upgrade on the billing page to register "
+                    "more.")
             for _ in range(5):
                 app_id = _new_app_id()
                 taken = await conn.scalar(sa.select(apps.c.id).where(apps.c.id == app_id))
                 if taken is None:
                     break
             await conn.execute(apps.insert().values(
-                id=app_id, owner_user_id=owner_user_id, name=name, secret_hash=digest,
-                secret_prefix=prefix, redirect_uris=list(uris), created_at=now))
+                id=app_id, owner_user_id=owner_user_id, name=name, redirect_uris=list(uris),
+                created_at=now))
+            _, secret = await insert_secret(conn, app_id, secret_name, now)
+            await create_workspace(conn, kind="app", user_id=owner_user_id, app_id=app_id,
+                                   now=now, plan="free")
             row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
         return _app(row), secret
+
+    async def apps_allowed(self, owner_user_id: str, plan_name: str) -> tuple[int, bool]:
+        """(apps the owner has registered, whether the plan allows one more)."""
+        async with self.db.read() as conn:
+            registered = int(await conn.scalar(sa.select(sa.func.count()).select_from(apps)
+                                               .where(apps.c.owner_user_id == owner_user_id))
+                             or 0)
+        return registered, self.plans.get(plan_name).allows_apps(registered)
 
     async def owned(self, owner_user_id: str, app_id: str) -> App:
         async with self.db.read() as conn:
@@ -155,13 +122,14 @@ class AppService:
             raise AppNotFound()
         return _app(row)
 
-    async def list_owned(self, owner_user_id: str) -> list[tuple[App, AppStats]]:
+    async def list_owned(self, owner_user_id: str) -> list[OwnedApp]:
         async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(apps).where(
                 apps.c.owner_user_id == owner_user_id).order_by(apps.c.created_at))).all()
             out = []
             for row in rows:
-                out.append((_app(row), await self._stats(conn, row.id)))
+                out.append(OwnedApp(_app(row), await self._stats(conn, row.id),
+                                    tuple(await list_secrets(conn, row.id))))
         return out
 
     async def _stats(self, conn: AsyncConnection, app_id: str) -> AppStats:
@@ -172,16 +140,44 @@ class AppService:
             sa.select(sa.func.coalesce(sa.func.sum(workspaces.c.images_count), 0),
                       sa.func.coalesce(sa.func.sum(workspaces.c.storage_used), 0))
             .where(workspaces.c.app_id == app_id, workspaces.c.kind == "app_user"))).one()
-        return AppStats(connected_users=int(users_count or 0), images=int(totals[0]),
-                        storage_bytes=int(totals[1]))
+        storage = (await conn.execute(
+            sa.select(workspaces.c.id, workspaces.c.plan, workspaces.c.images_count,
+                      workspaces.c.storage_used)
+            .where(workspaces.c.app_id == app_id, workspaces.c.kind == "app"))).first()
+        stats = AppStats(connected_users=int(users_count or 0), images=int(totals[0]),
+                         storage_bytes=int(totals[1]))
+        if storage is None:
+            return stats
+        return replace(stats, storage_workspace_id=storage.id, storage_plan=storage.plan,
+                       storage_images=int(storage.images_count),
+                       storage_used=int(storage.storage_used))
 
-    async def rotate_secret(self, owner_user_id: str, app_id: str, now: dt.datetime) -> str:
-        """A new secret; the old one stops working at once."""
+    async def create_secret(self, owner_user_id: str, app_id: str, name: str,
+                            now: dt.datetime) -> tuple[SecretInfo, str]:
+        """One more named secret for the app: (its info, the secret — shown once)."""
         await self.owned(owner_user_id, app_id)
-        secret, digest, prefix = _new_secret()
         async with self.db.write() as conn:
-            await conn.execute(apps.update().where(apps.c.id == app_id).values(
-                secret_hash=digest, secret_prefix=prefix, secret_rotated_at=now))
+            return await insert_secret(conn, app_id, name, now)
+
+    async def revoke_secret(self, owner_user_id: str, app_id: str, secret_id: str,
+                            now: dt.datetime) -> SecretInfo:
+        """Revoke one secret; it stops working at once, the others keep working."""
+        await self.owned(owner_user_id, app_id)
+        async with self.db.write() as conn:
+            return (await revoke_secrets(conn, app_id, now, secret_id=secret_id))[0]
+
+    async def rotate_secret(self, owner_user_id: str, app_id: str, now: dt.datetime, *,
+                            secret_id: str | None = None) -> str:
+        """Replace a secret with a new one of the same name; the old one stops working at
+        once. Without ``secret_id``, every active secret is replaced by one new secret (named
+        after the first, or "default")."""
+        await self.owned(owner_user_id, app_id)
+        async with self.db.write() as conn:
+            revoked = await revoke_secrets(conn, app_id, now, secret_id=secret_id)
+            name = revoked[0].name if revoked else DEFAULT_SECRET_NAME
+            _, secret = await insert_secret(conn, app_id, name, now)
+            await conn.execute(apps.update().where(apps.c.id == app_id)
+                               .values(secret_rotated_at=now))
         return secret
 
     async def set_redirect_uris(self, owner_user_id: str, app_id: str,
@@ -209,96 +205,34 @@ class AppService:
             row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
         return _app(row)
 
+    async def owner_of(self, email: str) -> str:
+        """The user id behind an owner's email (the operator CLI)."""
+        async with self.db.read() as conn:
+            user_id = await conn.scalar(sa.select(users.c.id).where(
+                users.c.email == email.strip().lower()))
+        if user_id is None:
+            raise NotFound(f"No account '{email}'.")
+        return str(user_id)
+
     async def list_all(self) -> list[tuple[App, AppStats]]:
         async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(apps).order_by(apps.c.created_at))).all()
             return [(_app(r), await self._stats(conn, r.id)) for r in rows]
 
-    # -- hosted login ------------------------------------------------------------------------
-    async def app_for_connect(self, app_id: str, redirect_uri: str) -> App:
-        """The app a hosted-login request names, if the request is acceptable. The page shows
-        these errors itself and never redirects to an unregistered URI."""
-        async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).first()
-        if row is None:
-            raise AppNotFound("This app does not exist.")
-        app = _app(row)
-        if redirect_uri not in app.redirect_uris:  # exact match, nothing looser
-            raise BadRequest("This redirect URI is not registered for the app.")
-        if app.blocked:
-            raise AppBlocked()
-        if app.paused:
-            raise AppSuspended()
-        return app
-
-    async def issue_code(self, app: App, user_id: str, redirect_uri: str,
-                         now: dt.datetime) -> str:
-        code = ids.token(32)
-        async with self.db.write() as conn:
-            await conn.execute(connect_codes.insert().values(
-                code_hash=ids.sha256_hex(code), app_id=app.id, user_id=user_id,
-                redirect_uri=redirect_uri, created_at=now, expires_at=now + CODE_TTL))
-        return code
-
-    async def exchange(self, app_id: str, code: str, redirect_uri: str,
-                       now: dt.datetime) -> dict[str, str]:
-        """Trade a one-time code for the user; the first exchange creates the workspace."""
-        digest = ids.sha256_hex(code or "")
-        async with self.db.write() as conn:
-            # Single use: the UPDATE that marks it used is also the check that it wasn't.
-            claimed = await conn.execute(connect_codes.update().where(
-                connect_codes.c.code_hash == digest, connect_codes.c.used_at.is_(None),
-                connect_codes.c.expires_at > now, connect_codes.c.app_id == app_id,
-                connect_codes.c.redirect_uri == redirect_uri).values(used_at=now))
-            if claimed.rowcount != 1:
-                raise InvalidCode("The code is invalid, expired, already used, or was issued "
-                                  "for another app or redirect URI.")
-            row = (await conn.execute(
-                sa.select(users.c.id, users.c.email).join(
-                    connect_codes, connect_codes.c.user_id == users.c.id)
-                .where(connect_codes.c.code_hash == digest))).one()
-            ws = (await conn.execute(sa.select(workspaces).where(
-                workspaces.c.user_id == row.id, workspaces.c.app_id == app_id,
-                workspaces.c.kind == "app_user"))).first()
-            if ws is None:
-                await create_workspace(conn, kind="app_user", user_id=row.id, app_id=app_id,
-                                       now=now, plan="free")
-            elif ws.disconnected_at is not None:
-                # Connecting again through the hosted login re-opens the same workspace.
-                await conn.execute(workspaces.update().where(workspaces.c.id == ws.id)
-                                   .values(disconnected_at=None))
-        return {"object": "user", "id": row.id, "email": row.email}
-
-    # -- the user's side ---------------------------------------------------------------------
-    async def connections(self, user_id: str) -> list[dict[str, Any]]:
-        """The apps a person has connected: app, workspace id, plan and counters."""
-        async with self.db.read() as conn:
-            rows = (await conn.execute(
-                sa.select(workspaces, apps.c.name.label("app_name"))
-                .join(apps, apps.c.id == workspaces.c.app_id)
-                .where(workspaces.c.user_id == user_id, workspaces.c.kind == "app_user",
-                       workspaces.c.disconnected_at.is_(None))
-                .order_by(workspaces.c.created_at))).all()
-        return [{"app_id": r.app_id, "app_name": r.app_name, "workspace_id": r.id,
-                 "plan": r.plan, "images": r.images_count, "storage_bytes": r.storage_used}
-                for r in rows]
-
-    async def disconnect(self, user_id: str, app_id: str, now: dt.datetime) -> None:
-        async with self.db.write() as conn:
-            result = await conn.execute(workspaces.update().where(
-                workspaces.c.user_id == user_id, workspaces.c.app_id == app_id,
-                workspaces.c.kind == "app_user", workspaces.c.disconnected_at.is_(None))
-                .values(disconnected_at=now))
-        if result.rowcount != 1:
-            raise AppNotFound("This app is not connected.")
-
     # -- authentication ------------------------------------------------------------------------
-    async def authenticate(self, secret: str, user_header: str | None) -> Principal:
-        """``img_sk_live_…`` + ``X-Img-User`` → the principal of that user's app workspace."""
-        app = await self.authenticate_app(secret)
+    async def authenticate(self, secret: str, user_header: str | None,
+                           now: dt.datetime | None = None) -> Principal:
+        """``img_sk_live_…`` + ``X-Img-User`` → the principal of that user's app workspace;
+        without ``X-Img-User`` → the app's own storage."""
+        app, storage = await self._authenticate(secret, now or dt.datetime.now(dt.UTC))
         user_id = (user_header or "").strip()
         if not user_id:
-            raise BadRequest("App requests must name the user in the X-Img-User header.")
+            if storage is None:  # an app registered before app storage, not yet migrated
+                raise WorkspaceUnavailable("This app has no storage workspace.")
+            return Principal(mode=Mode.APP, workspace_id=storage.id,
+                             workspace_prefix=storage.prefix,
+                             abilities=frozenset({Ability.READ, Ability.WRITE}),
+                             credential_id=app.id)
         ws = await self.db.fetch_first(sa.select(workspaces.c.id, workspaces.c.prefix).where(
             workspaces.c.user_id == user_id, workspaces.c.app_id == app.id,
             workspaces.c.kind == "app_user", workspaces.c.disconnected_at.is_(None)))
@@ -308,20 +242,43 @@ class AppService:
                          abilities=frozenset({Ability.READ, Ability.WRITE}),
                          credential_id=app.id, user_id=user_id)
 
-    async def authenticate_app(self, secret: str) -> App:
-        """The active app behind a secret (401 unknown, 403 blocked or paused)."""
-        if len(secret) > 128:
+    async def authenticate_app(self, secret: str, now: dt.datetime | None = None) -> App:
+        """The active app behind a secret (401 unknown or revoked, 403 blocked or paused)."""
+        app, _ = await self._authenticate(secret, now or dt.datetime.now(dt.UTC))
+        return app
+
+    async def _authenticate(self, secret: str, now: dt.datetime) -> tuple[App, Any]:
+        if len(secret) > 128 or not secret.startswith(SECRET_PREFIX):
             raise Unauthorized("Invalid app secret.")
         digest = ids.sha256_hex(secret)
-        # Every app request comes through here: one SELECT, no transaction around it.
-        row = await self.db.fetch_first(sa.select(apps).where(apps.c.secret_hash == digest))
-        if row is None or not hmac.compare_digest(row.secret_hash, digest):
+        storage = workspaces.alias("storage")
+        # Every app request comes through here: one SELECT (secret, app and the app's own
+        # storage workspace), no transaction around it.
+        row = await self.db.fetch_first(
+            sa.select(apps, app_secrets.c.id.label("secret_id"),
+                      app_secrets.c.secret_hash, app_secrets.c.revoked_at,
+                      app_secrets.c.last_used_at, storage.c.id.label("storage_id"),
+                      storage.c.prefix.label("storage_prefix"))
+            .select_from(app_secrets.join(apps, apps.c.id == app_secrets.c.app_id)
+                         .outerjoin(storage, sa.and_(storage.c.app_id == apps.c.id,
+                                                     storage.c.kind == "app")))
+            .where(app_secrets.c.secret_hash == digest))
+        # The lookup is by hash; compare anyway in constant time as a second line of defence.
+        if (row is None or not hmac.compare_digest(row.secret_hash, digest)
+                or row.revoked_at is not None):
             raise Unauthorized("Invalid app secret.")
         app = _app(row)
         if app.blocked:
             raise AppBlocked("This app has been blocked by the operator.")
         if app.paused:
             raise AppSuspended("This app is paused by its owner.")
-        return app
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            async with self.db.write() as conn:
+                await conn.execute(app_secrets.update()
+                                   .where(app_secrets.c.id == row.secret_id)
+                                   .values(last_used_at=now))
+        storage_ws = (_Storage(row.storage_id, row.storage_prefix)
+                      if row.storage_id is not None else None)
+        return app, storage_ws
 
 

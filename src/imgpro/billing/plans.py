@@ -19,8 +19,18 @@ class Plan:
     price_usd_month: float
     uploads_per_month: int | None  # None = unlimited
     storage_bytes: int | None
-    apps: bool
+    apps: int | None  # how many apps an owner on this plan may register; None = unlimited
     images: int | None = None  # most images stored at once; None = unlimited
+
+    @property
+    def limits_enforced(self) -> bool:
+        """False only for a plan without any limit at all (``/v1/usage`` says so)."""
+        return any(v is not None for v in (self.uploads_per_month, self.storage_bytes,
+                                           self.images))
+
+    def allows_apps(self, registered: int = 0) -> bool:
+        """Whether an owner with ``registered`` apps may register one more."""
+        return self.apps is None or registered < self.apps
 
     @property
     def price_label(self) -> str:
@@ -31,10 +41,12 @@ class Plan:
         return f"${int(p)}/mo" if p == int(p) else f"${p:.2f}/mo"
 
 
+# SPEC §7: img.pro's own plans count stored images (Free 5,000, Pro 50,000 at $20, Unlimited
+# at $100); the monthly upload and storage quotas of its authentication page are plan data too.
 DEFAULT_PLANS: tuple[Plan, ...] = (
-    Plan("free", "Free", 0, 100, 1 * GB, apps=False),
-    Plan("pro", "Pro", 19, 1000, 10 * GB, apps=True),
-    Plan("unlimited", "Unlimited", 100, None, None, apps=True),
+    Plan("free", "Free", 0, 1_000, 5 * GB, apps=1, images=5_000),
+    Plan("pro", "Pro", 20, 10_000, 50 * GB, apps=10, images=50_000),
+    Plan("unlimited", "Unlimited", 100, None, None, apps=None, images=None),
 )
 
 

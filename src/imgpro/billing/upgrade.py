@@ -30,7 +30,7 @@ _KEY_CONTEXT = b"imgpro/upgrade-link/v1"
 MESSAGES = {
     "uploads": "Monthly upload limit reached.",
     "storage": "Storage limit reached: this upload would exceed the plan's storage.",
-    "images": "Image limit reached: delete images or upgrade to store more.",
+    "images": "Stored-image limit reached: delete images or upgrade to store more.",
 }
 _LIMIT_UNIT = {"uploads": "uploads", "storage": "bytes", "images": "images"}
 

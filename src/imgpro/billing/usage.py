@@ -40,9 +40,9 @@ def usage_snapshot(plan: Plan, counters: Counters) -> dict[str, Any]:
         "plan": plan.name,
         "uploads_used": counters.uploads_used, "uploads_limit": plan.uploads_per_month,
         "storage_used_bytes": counters.storage_used, "storage_limit_bytes": plan.storage_bytes,
+        # The stored-image limit (SPEC §7) — null when the plan has none.
+        "images_used": counters.images_count, "images_limit": plan.images,
     }
-    if plan.images is not None:  # an operator-configured extra limit
-        out.update(images_used=counters.images_count, images_limit=plan.images)
     return out
 
 
@@ -68,6 +68,8 @@ class Usage:
                 "images": {"used": self.images_count, "limit": self.plan.images},
             },
             "totals": {"images_stored": self.images_count},
+            # False only for a plan without any limit: a client may skip its own checks.
+            "limits_enforced": self.plan.limits_enforced,
         }
 
 

@@ -1,14 +1,46 @@
-"""``imgpro apps …``: the operator's view of registered apps."""
+"""``imgpro apps …``: the operator's view of registered apps, and registering one for an owner."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
 from rich.table import Table
 
+from imgpro.apps.secrets import DEFAULT_SECRET_NAME
 from imgpro.apps.service import App, AppStats
 from imgpro.cli.common import Cli, out, run
 from imgpro.services import Services
 
 apps_app = Cli(help="Registered apps (App mode).")
+
+
+@apps_app.command("create")
+def apps_create(
+    owner_email: Annotated[str, typer.Argument(help="The owner's account email.")],
+    name: Annotated[str, typer.Option("--name", help="Shown to the app's users.")],
+    redirect_uri: Annotated[list[str], typer.Option(
+        "--redirect-uri", help="An exact redirect URI (https, or http on localhost); repeat "
+        "for several.")],
+    secret_name: Annotated[str, typer.Option("--secret-name",
+                                             help="A name for the first secret.")
+                       ] = DEFAULT_SECRET_NAME,
+) -> None:
+    """Register an app for an account: prints the app id and its secret (shown once).
+
+    The owner's plan decides how many apps they may have (`imgpro plans list`)."""
+
+    async def work(s: Services) -> tuple[App, str]:
+        owner = await s.apps.owner_of(owner_email)
+        return await s.apps.register(owner_user_id=owner, name=name, redirect_uris=redirect_uri,
+                                     now=s.clock.now(), secret_name=secret_name)
+
+    app, secret = run(work)
+    out.print(f"app id: {app.id}")
+    out.print(f"secret: {secret}")
+    out.print("The secret is shown only now; imgpro keeps its hash. Send it as "
+              "'Authorization: Bearer <secret>' (add 'X-Img-User: <user id>' to act for a "
+              "connected user; without it, on the app's own storage).", soft_wrap=True)
 
 
 @apps_app.command("list")

@@ -35,7 +35,7 @@ def plans_list() -> None:
     for p in plans:
         table.add_row(p.name, p.title, p.price_label, _limit(p.uploads_per_month),
                       _limit(p.storage_bytes, size=True), _limit(p.images),
-                      "yes" if p.apps else "no", str(counts.get(p.name, 0)))
+                      _limit(p.apps), str(counts.get(p.name, 0)))
     out.print(table)
     out.print(f"billing provider: {provider}")
 

@@ -51,12 +51,13 @@ users = sa.Table(
 )
 
 # A workspace owns images, a plan and usage counters: an account's own, the shared anonymous
-# one, or (app mode) one user's workspace inside one app.
+# one, (app mode) one user's workspace inside one app, or an app's own storage (kind "app":
+# user_id is the app's owner, reached with the app secret and no X-Img-User).
 workspaces = sa.Table(
     "workspaces",
     metadata,
     sa.Column("id", sa.String(16), primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # account | anonymous | app_user
+    sa.Column("kind", sa.String(16), nullable=False),  # account | anonymous | app_user | app
     sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=True),
     sa.Column("app_id", sa.String(16), nullable=True),
     sa.Column("prefix", sa.String(3), nullable=False),
@@ -69,6 +70,7 @@ workspaces = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("disconnected_at", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("user_id", "app_id", "kind"),
+    sa.Index("ix_workspaces_app_id_kind", "app_id", "kind"),
 )
 
 api_keys = sa.Table(
@@ -177,7 +179,7 @@ sessions = sa.Table(
     sa.Index(None, "expires_at"),
 )
 
-# -- App mode: a product whose users sign in to imgpro; one machine secret per app ----------
+# -- App mode: a product whose users sign in to imgpro; named machine secrets per app -------
 
 apps = sa.Table(
     "apps",
@@ -185,14 +187,28 @@ apps = sa.Table(
     sa.Column("id", sa.String(8), primary_key=True),  # public app id
     sa.Column("owner_user_id", sa.String(16), sa.ForeignKey("users.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 only
-    sa.Column("secret_prefix", sa.String(24), nullable=False),
     sa.Column("redirect_uris", sa.JSON, nullable=False),
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("secret_rotated_at", UtcDateTime(), nullable=True),
     sa.Index(None, "owner_user_id"),
+)
+
+# An app's machine secrets: several, each named, shown once, revocable. Only the SHA-256 is
+# kept (190+ bits of randomness: a fast hash is safe and the lookup is an index probe).
+app_secrets = sa.Table(
+    "app_secrets",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("app_id", sa.String(8), sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_prefix", sa.String(24), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "app_id"),
 )
 
 # One-time hosted-login codes: stored hashed, single use, bound to app and redirect URI.

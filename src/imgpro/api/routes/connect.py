@@ -36,7 +36,7 @@ async def exchange(request: Request, services: Svc) -> dict[str, Any]:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX):
         raise Unauthorized("This endpoint needs the app's secret (Bearer img_sk_live_…).")
-    app = await services.apps.authenticate_app(secret)
+    app = await services.apps.authenticate_app(secret, services.clock.now())
     data = await read_json(request, ExchangeBody)
     return await services.apps.exchange(app.id, data["code"], data["redirect_uri"],
                                         services.clock.now())

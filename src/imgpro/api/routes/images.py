@@ -17,9 +17,9 @@ from imgpro.api.bodies import body_schema, read_json
 from imgpro.api.deps import CurrentPrincipal, Svc
 from imgpro.errors import (
     ApiError,
-    BadRequest,
     Forbidden,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from imgpro.images.fields import upload_options
@@ -98,7 +98,7 @@ async def _receive(request: Request, caps: Caps, tmp: Path) -> _Received:
         data = await read_json(request, ImportBody)
         return _Received({k: v for k, v in data.items() if k != "url"}, url=data["url"],
                          body=data)
-    raise BadRequest("Send multipart/form-data with a 'file' part, or JSON with a 'url'.")
+    raise UnsupportedMediaType()
 
 
 # Import failures that cost the server work (lookups, connects, downloads) and count against

@@ -40,6 +40,7 @@ class UsageOut(BaseModel):
     period: _Period
     limits: _Limits
     totals: _Totals
+    limits_enforced: bool
 
 
 @router.get("/usage", response_model=UsageOut, summary="Plan, limits and usage this month")

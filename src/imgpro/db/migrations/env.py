@@ -14,6 +14,13 @@ config = context.config
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch ALTERs rebuild a table (copy, DROP, rename); with foreign keys enforced, the
+        # DROP of a table that others reference fails. SQLite ignores this pragma inside a
+        # transaction, so it is sent on the raw connection before Alembic begins one.
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -1,6 +1,7 @@
-"""``/apps``: register an app, see its users and images, rotate its secret, edit redirect URIs,
-pause and resume — through the apps domain service. Paid plans only; a free account sees an
-upgrade prompt.
+"""``/apps``: register an app, see its users and images, create, rotate and revoke its named
+secrets, edit redirect URIs, pause and resume — through the apps domain service. How many apps
+an account may register is plan data (the free plan allows one); at the limit the page offers
+an upgrade to the next plan that allows more.
 
 A new or rotated secret is rendered in the answer to the POST itself (``no-store``) and nowhere
 else, exactly like a new API key: imgpro keeps only its hash.
@@ -14,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from imgpro.accounts.sessions import SessionUser
+from imgpro.apps.secrets import SecretNotFound
 from imgpro.apps.service import AppNotFound
 from imgpro.errors import Forbidden, ValidationFailed
 from imgpro.web import csrf
@@ -26,6 +28,7 @@ NOTICES = {
     "paused": "The app is paused: its requests answer 403 app_suspended until you resume it.",
     "resumed": "The app is active again.",
     "redirects": "Redirect URIs saved.",
+    "revoked": "The secret is revoked: requests with it answer 401 from now on.",
 }
 
 
@@ -37,15 +40,18 @@ async def _apps_page(request: Request, viewer: SessionUser, *, status_code: int 
                      **context: Any) -> Response:
     services = services_of(request)
     plan = services.plans.get(viewer.plan)
+    registered, allowed = await services.apps.apps_allowed(viewer.user_id, plan.name)
     upgrade_url = None
-    if not plan.apps:
+    if not allowed:
+        # The next plan that allows more apps than the owner has.
         target = next((p for p in services.plans.plans[services.plans.rank(plan.name) + 1:]
-                       if p.apps), None)
+                       if p.allows_apps(registered)), None)
         if target is not None:
             upgrade_url = services.billing.links.url(viewer.workspace_id, target.name,
                                                      services.clock.now())
     apps = await services.apps.list_owned(viewer.user_id)
-    return page(request, "apps.html", {"current": "apps", "allowed": plan.apps, "apps": apps,
+    return page(request, "apps.html", {"current": "apps", "allowed": allowed, "plan": plan,
+                                       "registered": registered, "apps": apps,
                                        "upgrade_url": upgrade_url, **context},
                 status_code=status_code)
 
@@ -70,7 +76,7 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
     try:
         app, secret = await services.apps.register(
             owner_user_id=viewer.user_id, name=name, redirect_uris=_uris(uris),
-            plan_allows_apps=services.plans.get(viewer.plan).apps, now=services.clock.now())
+            now=services.clock.now())
     except (ValidationFailed, Forbidden) as e:
         return await _apps_page(request, viewer, status_code=e.status, errors=[e.message],
                                 form_name=name, form_uris=uris)
@@ -86,15 +92,49 @@ async def _owned_action(request: Request) -> Any:
 
 @router.post("/apps/{app_id}/rotate")
 async def rotate(request: Request, app_id: str, viewer: CurrentViewer) -> Response:
-    await _owned_action(request)
+    """Replace one secret (``secret_id`` in the form) or, without it, every active one."""
+    form = await _owned_action(request)
     services = services_of(request)
+    secret_id = str(form.get("secret_id", "")).strip() or None
     try:
-        secret = await services.apps.rotate_secret(viewer.user_id, app_id, services.clock.now())
+        secret = await services.apps.rotate_secret(viewer.user_id, app_id, services.clock.now(),
+                                                   secret_id=secret_id)
         app = await services.apps.owned(viewer.user_id, app_id)
-    except AppNotFound:
+    except (AppNotFound, SecretNotFound):
         return redirect("/apps")
     return _secret_response(await _apps_page(request, viewer, new_secret={
         "app": app, "secret": secret, "rotated": True}))
+
+
+@router.post("/apps/{app_id}/secrets")
+async def create_secret(request: Request, app_id: str, viewer: CurrentViewer) -> Response:
+    """One more named secret (e.g. one per site or environment), shown once."""
+    form = await _owned_action(request)
+    services = services_of(request)
+    name = str(form.get("name", ""))
+    try:
+        info, secret = await services.apps.create_secret(viewer.user_id, app_id, name,
+                                                         services.clock.now())
+        app = await services.apps.owned(viewer.user_id, app_id)
+    except AppNotFound:
+        return redirect("/apps")
+    except ValidationFailed as e:
+        return await _apps_page(request, viewer, status_code=422, errors=[e.message])
+    return _secret_response(await _apps_page(request, viewer, status_code=201, new_secret={
+        "app": app, "secret": secret, "name": info.name}))
+
+
+@router.post("/apps/{app_id}/secrets/{secret_id}/revoke")
+async def revoke_secret(request: Request, app_id: str, secret_id: str,
+                        viewer: CurrentViewer) -> Response:
+    await _owned_action(request)
+    services = services_of(request)
+    try:
+        await services.apps.revoke_secret(viewer.user_id, app_id, secret_id,
+                                          services.clock.now())
+    except (AppNotFound, SecretNotFound):
+        return redirect("/apps")
+    return redirect("/apps?notice=revoked")
 
 
 @router.post("/apps/{app_id}/redirects")
