@@ -161,6 +161,7 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
         return subprocess.run([sys.executable, "-m", "imgpro.cli", *args], env=env,
                               capture_output=True, text=True, timeout=120)
 
+    assert imgpro("migrate").returncode == 0  # maintenance commands never create a store
     r = imgpro("users", "create", "dev@example.com", "--password", "a good password")
     assert r.returncode == 0, r.stderr
     r = imgpro("apps", "create", "dev@example.com", "--name", "Blog",
