@@ -22,6 +22,7 @@ from imgpro.delivery.handler import PREFIX as CDN_PREFIX
 from imgpro.delivery.handler import CdnHandler
 from imgpro.delivery.lookup import DeliveryLookup
 from imgpro.errors import install_error_handlers
+from imgpro.mail.worker import OutboxWorker
 from imgpro.services import build_services
 from imgpro.settings import Settings
 from imgpro.storage import make_blob_store
@@ -87,9 +88,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live)
 
+    # Sends the mail outbox in the background (every server process runs one; rows are leased).
+    outbox = OutboxWorker(services.mail)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        outbox.start()
         yield
+        await outbox.stop()
         renderer.close()
         await services.ratelimits.close()
         await lookup.close()

@@ -123,6 +123,16 @@ class ClockedRedisStorage(RedisStorage):
             return float(window[0]), int(window[1])
         return now, 0
 
+    # -- emails a stranger can trigger (sign-in codes, password resets) --------------------
+    async def mail_request(self, address: str, email: str) -> None:
+        """Take one slot for the client address and one for the email address (known or not,
+        so the limit says nothing about accounts); raises 429 rate_limited if either is out."""
+        for limit, ident in ((self.mail_ip, rate_key(address)),
+                             (self.mail_address, self._email_key(email))):
+            decision = await self._consume(limit, ident)
+            if not decision.allowed:
+                raise decision.error("Too many emails asked for; try again later.")
+
     async def close(self) -> None:
         await self.bridge.get_connection().aclose()  # type: ignore[attr-defined]
 
@@ -243,6 +253,8 @@ class RateLimiter:
         self.login_ip = _Limit(settings.login_per_ip, "login-ip")
         self.login_email = _Limit(settings.login_per_email, "login-email")
         self.signups = _Limit(settings.signups_per_ip, "signup")
+        self.mail_address = _Limit(settings.mail_per_address, "mail-address")
+        self.mail_ip = _Limit(settings.mail_per_ip, "mail-ip")
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -339,6 +351,16 @@ class RateLimiter:
                 await self.limiter.clear(item, self.login_email.name, self._email_key(email))
         except Exception:
             log.exception("rate-limit storage failed while clearing sign-in failures")
+
+    # -- emails a stranger can trigger (sign-in codes, password resets) --------------------
+    async def mail_request(self, address: str, email: str) -> None:
+        """Take one slot for the client address and one for the email address (known or not,
+        so the limit says nothing about accounts); raises 429 rate_limited if either is out."""
+        for limit, ident in ((self.mail_ip, rate_key(address)),
+                             (self.mail_address, self._email_key(email))):
+            decision = await self._consume(limit, ident)
+            if not decision.allowed:
+                raise decision.error("Too many emails asked for; try again later.")
 
     async def close(self) -> None:
         if isinstance(self.storage, ClockedRedisStorage):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,6 +65,8 @@ class ImageService:
         self.links = links
         self.plans = plans
         self.quota = quota or UploadQuota(plans)
+        # Called with the workspace id after an upload committed (quota notices); never fails it.
+        self.after_upload: Callable[[str], Awaitable[None]] | None = None
         self.tmp_dir = settings.data_dir / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
 
@@ -99,6 +101,8 @@ class ImageService:
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
+        if self.after_upload is not None and not principal.is_anonymous:
+            await self.after_upload(principal.workspace_id)
         return image_object(SimpleNamespace(**values), self.links)
 
     def _expiry(self, principal: Principal, opts: UploadOptions,
