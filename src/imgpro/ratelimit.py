@@ -123,16 +123,6 @@ class ClockedRedisStorage(RedisStorage):
             return float(window[0]), int(window[1])
         return now, 0
 
-    # -- emails a stranger can trigger (sign-in codes, password resets) --------------------
-    async def mail_request(self, address: str, email: str) -> None:
-        """Take one slot for the client address and one for the email address (known or not,
-        so the limit says nothing about accounts); raises 429 rate_limited if either is out."""
-        for limit, ident in ((self.mail_ip, rate_key(address)),
-                             (self.mail_address, self._email_key(email))):
-            decision = await self._consume(limit, ident)
-            if not decision.allowed:
-                raise decision.error("Too many emails asked for; try again later.")
-
     async def close(self) -> None:
         await self.bridge.get_connection().aclose()  # type: ignore[attr-defined]
 

@@ -52,17 +52,16 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                           plans=plans, quota=UploadQuota(plans, refuse=upgrades.quota_error))
     mail = Mailer(db, clock, make_transport(settings.smtp), web_base=settings.web_base,
                   max_attempts=settings.smtp.max_attempts)
-    services = Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
-                    images=images,
-                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
-                    apps=AppService(db),
-                    usage=UsageService(db, plans, clock),
-                    billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
-                                           provider=make_provider(settings.billing.provider)),
-                    ratelimits=RateLimiter(settings.rate_limits, clock,
-                                           redis_url=settings.redis_url,
-                                           trusted_proxies=settings.trusted_proxies),
-                        mail=mail, tokens=EmailTokens(db, settings.resolved_secret_key()))
+    services = Services(
+        settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
+        images=images, idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
+        apps=AppService(db), usage=UsageService(db, plans, clock),
+        billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
+                               provider=make_provider(settings.billing.provider)),
+        ratelimits=RateLimiter(settings.rate_limits, clock, redis_url=settings.redis_url,
+                               trusted_proxies=settings.trusted_proxies),
+        mail=mail, tokens=EmailTokens(db, settings.resolved_secret_key()))
+
     # Quota notices (80 % / 100 %) are checked after each upload commits, off its transaction.
     async def after_upload(workspace_id: str) -> None:
         await notify.after_upload(services, workspace_id)

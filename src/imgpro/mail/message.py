@@ -30,7 +30,7 @@ SUBJECTS = {
     "test": "imgpro test message",
 }
 
-_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
+_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,  # noqa: S701 - plain text
                     undefined=StrictUndefined, keep_trailing_newline=True)
 _html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                     undefined=StrictUndefined)
