@@ -14,6 +14,7 @@ from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
 from imgpro.cli.common import err, out, run
 from imgpro.cli.launch import exec_server
+from imgpro.cli.mail import mail_app
 from imgpro.cli.plans import plans_app
 from imgpro.cli.serve import ServeError, plan_server
 from imgpro.cli.usage import usage_app
@@ -31,6 +32,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(apps_app, name="apps")
 app.add_typer(plans_app, name="plans")
 app.add_typer(usage_app, name="usage")
+app.add_typer(mail_app, name="mail")
 
 
 @app.command()
