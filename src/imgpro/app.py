@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from imgpro.accounts import notify
 from imgpro.api.routes import connect as connect_routes
 from imgpro.api.routes import images as images_routes
 from imgpro.api.routes import usage as usage_routes
@@ -90,6 +91,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     # Sends the mail outbox in the background (every server process runs one; rows are leased).
     outbox = OutboxWorker(services.mail)
+
+    async def after_upload(workspace_id: str) -> None:
+        await notify.after_upload(services, workspace_id)
+
+    # Quota notices (80 % / 100 %) are checked after each upload commits, off its transaction.
+    services.images.after_upload = after_upload
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imgpro.accounts import notify
 from imgpro.accounts.tokens import EmailTokens
 from imgpro.apps.service import AppService
 from imgpro.billing.plans import PlanBook
@@ -50,21 +49,17 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                             settings.billing.upgrade_link_ttl_seconds, plans)
     images = ImageService(db=db, blobs=blobs, settings=settings, clock=clock, links=links,
                           plans=plans, quota=UploadQuota(plans, refuse=upgrades.quota_error))
-    mail = Mailer(db, clock, make_transport(settings.smtp), web_base=settings.web_base,
-                  max_attempts=settings.smtp.max_attempts)
-    services = Services(
-        settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
-        images=images, idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
-        apps=AppService(db), usage=UsageService(db, plans, clock),
-        billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
-                               provider=make_provider(settings.billing.provider)),
-        ratelimits=RateLimiter(settings.rate_limits, clock, redis_url=settings.redis_url,
-                               trusted_proxies=settings.trusted_proxies),
-        mail=mail, tokens=EmailTokens(db, settings.resolved_secret_key()))
-
-    # Quota notices (80 % / 100 %) are checked after each upload commits, off its transaction.
-    async def after_upload(workspace_id: str) -> None:
-        await notify.after_upload(services, workspace_id)
-
-    images.after_upload = after_upload
-    return services
+    return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
+                    images=images,
+                    idempotency=IdempotencyStore(db, settings.limits.idempotency_ttl_seconds),
+                    apps=AppService(db),
+                    usage=UsageService(db, plans, clock),
+                    billing=BillingService(db=db, plans=plans, links=upgrades, clock=clock,
+                                           provider=make_provider(settings.billing.provider)),
+                    ratelimits=RateLimiter(settings.rate_limits, clock,
+                                           redis_url=settings.redis_url,
+                                           trusted_proxies=settings.trusted_proxies),
+                    mail=Mailer(db, clock, make_transport(settings.smtp),
+                                web_base=settings.web_base,
+                                max_attempts=settings.smtp.max_attempts),
+                    tokens=EmailTokens(db, settings.resolved_secret_key()))
