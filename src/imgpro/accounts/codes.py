@@ -101,9 +101,9 @@ async def confirm_identity(s: Services, user_id: str, session_token: str, value:
                            password_hash: str) -> bool:
     """True if ``value`` is the account's password or a confirmation code this session asked
     for (codes are 6 digits; passwords at least 8 characters, so the two never mix)."""
-    value = value.strip() if value.strip().isdigit() else value
-    if len(value) == 6 and value.isdigit():
+    candidate = value.strip()
+    if len(candidate) == 6 and candidate.isdigit():
         result = await s.tokens.redeem_code(purpose="confirm", browser="session:" + session_token,
-                                            code=value, now=s.clock.now())
+                                            code=candidate, now=s.clock.now())
         return not isinstance(result, CodeProblem) and result.user_id == user_id
     return await asyncio.to_thread(verify_password, password_hash, value[:1024])
