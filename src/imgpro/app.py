@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgpro import __version__
+from imgpro.accounts import notify
 from imgpro.api.cors import ApiCorsMiddleware
 from imgpro.api.openapi import openapi_route
 from imgpro.api.routes import connect as connect_routes
@@ -28,6 +29,7 @@ from imgpro.delivery.handler import PREFIX as CDN_PREFIX
 from imgpro.delivery.handler import CdnHandler
 from imgpro.delivery.lookup import DeliveryLookup
 from imgpro.errors import install_error_handlers
+from imgpro.mail.worker import OutboxWorker
 from imgpro.private_files import private_dir
 from imgpro.services import build_services
 from imgpro.settings import Settings
@@ -109,11 +111,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                         budget=VariantBudget(db, blobs, settings.variants, clock),
                         shared=shared)
 
+    # Sends the mail outbox in the background (every server process runs one; rows are leased).
+    outbox = OutboxWorker(services.mail)
+
+    async def after_upload(workspace_id: str) -> None:
+        await notify.after_upload(services, workspace_id)
+
+    # Quota notices (80 % / 100 %) are checked after each upload commits, off its transaction.
+    services.images.after_upload = after_upload
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        outbox.start()
         yield
         if renderer.budget is not None:
             await renderer.budget.close()  # the recency noted since the last batch
+        await outbox.stop()
         renderer.close()
         services.images.close()
         await services.ratelimits.close()

@@ -255,6 +255,8 @@ class RateLimiter:
         self.login_email = _Limit(settings.login_per_email, "login-email")
         self.signups = _Limit(settings.signups_per_ip, "signup")
         self.failed_imports = _Limit(settings.failed_imports, "failed-import")
+        self.mail_address = _Limit(settings.mail_per_address, "mail-address")
+        self.mail_ip = _Limit(settings.mail_per_ip, "mail-ip")
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -370,6 +372,15 @@ class RateLimiter:
 
     async def import_failed(self, ident: str) -> None:
         await self._consume(self.failed_imports, ident)
+    # -- emails a stranger can trigger (sign-in codes, password resets) --------------------
+    async def mail_request(self, address: str, email: str) -> None:
+        """Take one slot for the client address and one for the email address (known or not,
+        so the limit says nothing about accounts); raises 429 rate_limited if either is out."""
+        for limit, ident in ((self.mail_ip, rate_key(address)),
+                             (self.mail_address, self._email_key(email))):
+            decision = await self._consume(limit, ident)
+            if not decision.allowed:
+                raise decision.error("Too many emails asked for; try again later.")
 
     async def close(self) -> None:
         if isinstance(self.storage, ClockedRedisStorage | HostFileStorage):

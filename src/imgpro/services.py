@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imgpro.accounts.tokens import EmailTokens
 from imgpro.apps.service import AppService
 from imgpro.billing.plans import PlanBook
 from imgpro.billing.providers import make_provider
@@ -17,6 +18,8 @@ from imgpro.images.idempotency import IdempotencyStore
 from imgpro.images.import_gate import ImportGate
 from imgpro.images.schemas import Links
 from imgpro.images.service import ImageService
+from imgpro.mail.outbox import Mailer
+from imgpro.mail.transport import make_transport
 from imgpro.ratelimit import RateLimiter
 from imgpro.settings import Settings
 from imgpro.storage import BlobStore
@@ -41,6 +44,8 @@ class Services:
     presets: PresetService
     transform_policy: TransformPolicyService
     import_gate: ImportGate
+    mail: Mailer
+    tokens: EmailTokens
 
 
 def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobStore) -> Services:
@@ -66,4 +71,8 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                     import_gate=ImportGate(settings.imports.max_concurrent,
                                            settings.imports.max_concurrent_per_principal),
                     presets=PresetService(db, clock),
-                    transform_policy=TransformPolicyService(db, clock))
+                    transform_policy=TransformPolicyService(db, clock),
+                    mail=Mailer(db, clock, make_transport(settings.smtp),
+                                web_base=settings.web_base,
+                                max_attempts=settings.smtp.max_attempts),
+                    tokens=EmailTokens(db, settings.resolved_secret_key()))

@@ -172,6 +172,10 @@ class RateLimitSettings(BaseModel):
     failed_imports: str = Field("20/minute;100/hour", description="Failed URL imports (refused "
                                 "address, unreachable, not an image…) per key, app user or "
                                 "anonymous address; past it imports answer 429 at once.")
+    mail_per_address: str = Field("5/hour;20/day", description="Sign-in codes and account "
+                                  "emails (reset, verification) sent to one email address.")
+    mail_per_ip: str = Field("20/hour;100/day", description="Sign-in codes and account emails "
+                             "requested from one client IP.")
     key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
     store: Literal["host", "memory"] = Field(
         "host", description="Without `redis_url`: `host` keeps the counters in "
@@ -179,7 +183,7 @@ class RateLimitSettings(BaseModel):
         "host); `memory` keeps them per process (N processes admit N times the limit).")
 
     @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip",
-                     "failed_imports")
+                     "failed_imports", "mail_per_address", "mail_per_ip")
     @classmethod
     def _rates(cls, value: str) -> str:
         return _parse_rate(value)
@@ -258,6 +262,39 @@ class BillingSettings(BaseModel):
                                           "upgrade link in a quota error stays valid.")
 
 
+class SmtpSettings(BaseModel):
+    """Outgoing mail (sign-in codes, verification, password reset, notifications). Messages go
+    through a durable outbox in the database that a background task of the server drains."""
+
+    url: str = Field("", description="SMTP server: `smtp://user:pass@host:587` (STARTTLS; "
+                     "required when a user is given) or `smtps://user:pass@host:465` (TLS "
+                     "from the start). Empty = no mail server: every message is written to the "
+                     "server log and listed by `imgpro mail outbox`. See docs/mail.md.")
+    from_address: str = Field("imgpro <noreply@localhost>", description="The From: of every "
+                              "message, e.g. `Example Images <images@example.com>`.")
+    ca_file: str = Field("", description="A PEM file of extra CA certificates to trust for the "
+                         "SMTP server's TLS certificate (a private CA); empty = the system's.")
+    timeout_seconds: float = Field(20.0, gt=0, description="Seconds to connect to and talk to "
+                                   "the SMTP server before an attempt counts as failed.")
+    max_attempts: int = Field(8, ge=1, description="Delivery attempts per message (backoff "
+                              "doubles from 30 s) before the outbox gives up on it.")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("the SMTP URL starts with smtp:// or smtps://")
+        return value
+
+
+class AccountSettings(BaseModel):
+    """Sign-up and email verification policy."""
+
+    unverified_may_create: bool = Field(True, description="Whether accounts whose email is not "
+                                        "verified yet may create API keys and apps (a banner "
+                                        "asks them to verify either way).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="IMGPRO_", env_nested_delimiter="__", extra="ignore"
@@ -333,6 +370,8 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = RateLimitSettings()
     billing: BillingSettings = BillingSettings()
     s3: S3Settings = S3Settings()
+    smtp: SmtpSettings = SmtpSettings()
+    accounts: AccountSettings = AccountSettings()
 
     @field_validator("plans")
     @classmethod

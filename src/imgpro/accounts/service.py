@@ -50,19 +50,32 @@ async def create_workspace(conn: AsyncConnection, *, kind: str, now: dt.datetime
     return wid
 
 
-async def create_user(db: Database, email: str, password: str, *, now: dt.datetime,
-                      plan: str = "free") -> User:
-    email = normalise_email(email)
+def check_new_password(password: str) -> None:
     if len(password) < 8:
         raise ValidationFailed("Password must be at least 8 characters.",
                                details=[{"field": "password", "message": "too short"}])
+    if len(password) > 1024:  # Argon2 takes any length; refuse absurd inputs before hashing
+        raise ValidationFailed("Use a password of at most 1024 characters.",
+                               details=[{"field": "password", "message": "too long"}])
+
+
+async def create_user(db: Database, email: str, password: str | None, *, now: dt.datetime,
+                      plan: str = "free", verified: bool = False) -> User:
+    """``password=None`` makes a passwordless account (a code sign-in): it has no password
+    that anything could match until its owner sets one. ``verified`` says the address was
+    proven (a code sign-in) or vouched for; otherwise a verification link is due."""
+    email = normalise_email(email)
+    password_hash = ""
+    if password is not None:
+        check_new_password(password)
+        # Argon2 takes ~0.1 s of CPU on purpose: keep it off the event loop.
+        password_hash = await asyncio.to_thread(hash_password, password)
     user_id = ids.short_id(12)
-    # Argon2 takes ~0.1 s of CPU on purpose: keep it off the event loop.
-    password_hash = await asyncio.to_thread(hash_password, password)
     try:
         async with db.write() as conn:
             await conn.execute(users.insert().values(
-                id=user_id, email=email, password_hash=password_hash, created_at=now))
+                id=user_id, email=email, password_hash=password_hash, created_at=now,
+                email_verified_at=now if verified else None))
             wid = await create_workspace(conn, kind="account", user_id=user_id, now=now, plan=plan)
     except IntegrityError:
         raise EmailTaken() from None

@@ -41,6 +41,7 @@ class SessionUser:
     workspace_id: str
     workspace_prefix: str
     plan: str
+    verified: bool = True  # the email address was proven (verification link or a code)
 
 
 def token_hash(token: str) -> str:
@@ -99,7 +100,8 @@ async def load_session(db: Database, token: str, *, now: dt.datetime) -> Session
     # Every signed-in page comes through here: one SELECT, no transaction around it.
     row = await db.fetch_first(
         sa.select(sessions.c.expires_at, sessions.c.last_seen_at, users.c.id, users.c.email,
-                  workspaces.c.id.label("wid"), workspaces.c.prefix, workspaces.c.plan)
+                  users.c.email_verified_at, workspaces.c.id.label("wid"), workspaces.c.prefix,
+                  workspaces.c.plan)
         .join(users, users.c.id == sessions.c.user_id)
         .join(workspaces, sa.and_(workspaces.c.user_id == users.c.id,
                                   workspaces.c.kind == "account"))
@@ -113,7 +115,8 @@ async def load_session(db: Database, token: str, *, now: dt.datetime) -> Session
         await db.touch(sessions.update().where(sessions.c.token_hash == digest)
                        .values(last_seen_at=now))
     return SessionUser(user_id=row.id, email=row.email, workspace_id=row.wid,
-                       workspace_prefix=row.prefix, plan=row.plan)
+                       workspace_prefix=row.prefix, plan=row.plan,
+                       verified=row.email_verified_at is not None)
 
 
 async def end_session(db: Database, token: str) -> None:
@@ -122,10 +125,14 @@ async def end_session(db: Database, token: str) -> None:
         await conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash(token)))
 
 
-async def end_all_sessions(db: Database, user_id: str) -> None:
-    """Sign a person out everywhere (e.g. after a password change or on the operator's word)."""
+async def end_all_sessions(db: Database, user_id: str, *, keep: str | None = None) -> None:
+    """Sign a person out everywhere (e.g. after a password change or on the operator's word);
+    ``keep`` is a cookie token whose session survives (the browser that made the change)."""
+    query = sessions.delete().where(sessions.c.user_id == user_id)
+    if keep:
+        query = query.where(sessions.c.token_hash != token_hash(keep))
     async with db.write() as conn:
-        await conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+        await conn.execute(query)
 
 
 async def owned_workspace_plan(db: Database, workspace_id: str, user_id: str) -> str | None:

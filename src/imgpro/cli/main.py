@@ -19,6 +19,7 @@ from imgpro.cli.common import Cli, describe_database, err, out, run
 from imgpro.cli.images import images_app
 from imgpro.cli.keys import keys_app
 from imgpro.cli.launch import exec_server
+from imgpro.cli.mail import mail_app
 from imgpro.cli.mcp import mcp
 from imgpro.cli.plans import plans_app
 from imgpro.cli.profile import login
@@ -36,6 +37,7 @@ app.add_typer(apps_app, name="apps")
 app.add_typer(plans_app, name="plans")
 app.add_typer(usage_app, name="usage")
 app.add_typer(storage_app, name="storage")
+app.add_typer(mail_app, name="mail")
 # The user's side (talks to a server through imgpro.client): upload, images, login, mcp.
 app.command()(upload)
 app.add_typer(images_app, name="images")

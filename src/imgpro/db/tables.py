@@ -46,8 +46,14 @@ users = sa.Table(
     metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
+    # "" = no usable password (an account made by a code sign-in); never matches any input.
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("email_verified_at", UtcDateTime(), nullable=True),
+    # Notification emails the person wants (the account page switches them).
+    sa.Column("notify_quota", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("notify_keys", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("notify_apps", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 # A workspace owns images, a plan and usage counters: an account's own, the shared anonymous
@@ -286,4 +292,62 @@ transform_settings = sa.Table(
     sa.Column("signed_transforms", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("signing_secret", sa.String(128), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# -- Email identity: one-time codes and links, the mail outbox, notices sent ----------------
+
+# Sign-in codes, confirmation codes and emailed links. Only an HMAC (keyed by the secret key) of
+# the code or link token is kept. A sign-in code is found by the hash of the browser's nonce
+# cookie (it works only in the browser that asked for it), a link by its own hash.
+email_tokens = sa.Table(
+    "email_tokens",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("purpose", sa.String(16), nullable=False),  # login | confirm | verify | reset | email
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id", ondelete="CASCADE"),
+              nullable=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("browser_hash", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("used_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "secret_hash"),
+    sa.Index(None, "browser_hash"),
+    sa.Index(None, "expires_at"),
+)
+
+# Every email goes through here: written in the request, sent by a background task of the server
+# (any process; a row is claimed with a lease), retried with backoff. Bodies are blanked once
+# the SMTP server has taken a message (they may hold sign-in codes).
+mail_outbox = sa.Table(
+    "mail_outbox",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("to_address", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("text_body", sa.Text, nullable=False),
+    sa.Column("html_body", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UtcDateTime(), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("failed_at", UtcDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("transport", sa.String(8), nullable=True),  # smtp | log: how it was delivered
+    sa.Index(None, "sent_at", "next_attempt_at"),
+    sa.Index(None, "created_at"),
+)
+
+# Once-per-period notices (quota at 80 % and 100 %): the primary key is the "once".
+mail_notices = sa.Table(
+    "mail_notices",
+    metadata,
+    sa.Column("workspace_id", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )

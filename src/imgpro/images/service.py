@@ -75,6 +75,8 @@ class ImageService:
         self.links = links
         self.plans = plans
         self.quota = quota or UploadQuota(plans)
+        # Called with the workspace id after an upload committed (quota notices); never fails it.
+        self.after_upload: Callable[[str], Awaitable[None]] | None = None
         self.tmp_dir = settings.data_dir / "tmp"
         private_dir(self.tmp_dir)
         self.reserve = SpaceReserve(settings.data_dir, settings.disk_reserve_bytes)
@@ -117,11 +119,14 @@ class ImageService:
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
-            return await self._record(principal, upload, opts, probe, blurhash, color,
-                                      blob_key, now, on_commit)
+            image = await self._record(principal, upload, opts, probe, blurhash, color,
+                                       blob_key, now, on_commit)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
+        if self.after_upload is not None and not principal.is_anonymous:
+            await self.after_upload(principal.workspace_id)  # e.g. the quota notices
+        return image
 
     def _expiry(self, principal: Principal, opts: UploadOptions,
                 now: dt.datetime) -> dt.datetime | None:

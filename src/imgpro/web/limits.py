@@ -77,3 +77,9 @@ async def signup_refused(request: Request, email: str) -> None:
     """A refused sign-up (email taken, invalid input) counts as a failure for the address and
     the email, so one email cannot be probed over and over."""
     await _limiter(request).login_failed(client_address(request), email)
+
+
+async def check_mail_request(request: Request, email: str) -> None:
+    """Before sending a sign-in code or a reset link: one slot per client address and one per
+    email address (raises 429 rate_limited)."""
+    await _limiter(request).mail_request(client_address(request), email)

@@ -80,6 +80,16 @@ def principal_for(viewer: SessionUser) -> Principal:
                      credential_id=None, user_id=viewer.user_id)
 
 
+VERIFY_FIRST = ("Please verify your email address first: open the link we sent you (your "
+                "account page can send it again).")
+
+
+def may_create(services: Services, viewer: SessionUser) -> bool:
+    """Whether this person may create keys and apps now (the operator's verification policy:
+    ``IMGPRO_ACCOUNTS__UNVERIFIED_MAY_CREATE``)."""
+    return viewer.verified or services.settings.accounts.unverified_may_create
+
+
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
                         path="/", httponly=True, samesite="lax", secure=is_secure(request))

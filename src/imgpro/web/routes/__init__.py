@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from imgpro.web.routes import (
+    account,
     apps,
     auth,
     billing,
@@ -15,11 +16,12 @@ from imgpro.web.routes import (
     home,
     keys,
     pricing,
+    recovery,
     viewer,
 )
 
 # Named pages first; the viewer's router (catch-all /{id}) goes last.
 ROUTERS: list[APIRouter] = [home.router, auth.router, dashboard.router, keys.router,
                             billing.router, pricing.router, docs.router, apps.router,
-                            connect.router]
+                            connect.router, account.router, recovery.router]
 ROUTERS.append(viewer.router)  # keep last: /{id} (image ids only) after every named page

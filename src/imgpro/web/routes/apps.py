@@ -20,7 +20,7 @@ from imgpro.apps.service import AppNotFound
 from imgpro.errors import Forbidden, ValidationFailed
 from imgpro.web import csrf
 from imgpro.web.pages import page, read_form, redirect, web_router
-from imgpro.web.sessions import CurrentViewer, services_of
+from imgpro.web.sessions import VERIFY_FIRST, CurrentViewer, may_create, services_of
 
 router = web_router()
 
@@ -73,6 +73,9 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
     csrf.check(request, form.get(csrf.FIELD), signed_in_only=True)
     services = services_of(request)
     name, uris = str(form.get("name", "")), str(form.get("redirect_uris", ""))
+    if not may_create(services, viewer):
+        return await _apps_page(request, viewer, status_code=403, errors=[VERIFY_FIRST],
+                                form_name=name, form_uris=uris)
     try:
         app, secret = await services.apps.register(
             owner_user_id=viewer.user_id, name=name, redirect_uris=_uris(uris),

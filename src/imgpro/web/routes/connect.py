@@ -5,6 +5,11 @@ sent back to the app's exact, registered ``redirect_uri`` with a one-time ``code
 app's ``state`` untouched. An unknown app or an unregistered redirect URI is shown here as an
 error and never redirected to. Continuing is a CSRF-protected POST, so a page that merely
 loads ``/connect`` in a frame or an <img> can never mint a code.
+
+A person who is not signed in can sign in with a password, sign up, or have a one-time code
+emailed (``/login/code``, bound to this browser); each path comes back here to "Continue to
+<App>". The app never sees the password or the emailed code — only the connect code above.
+The person is emailed when they connect an app for the first time (unless they turned that off).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from fastapi import Request
 from fastapi.responses import Response
 
+from imgpro.accounts import notify
 from imgpro.apps.redirect_uris import csp_origin
 from imgpro.apps.service import App, AppNotFound
 from imgpro.errors import ApiError
@@ -54,6 +60,8 @@ async def connect_page(request: Request, viewer: OptionalViewer, app_id: str = "
         return app
     here = "/connect?" + urlencode({"app_id": app_id, "redirect_uri": redirect_uri,
                                     "state": state})
+    if viewer is None:
+        csrf.form_token(request)  # the "email me a code" form on this page posts to /login/code
     response = page(request, "connect.html", {
         "app": app, "redirect_uri": redirect_uri, "state": state, "here": here,
         "redirect_host": urlsplit(redirect_uri).netloc,
@@ -84,6 +92,9 @@ async def continue_to_app(request: Request, viewer: OptionalViewer) -> Response:
     if isinstance(app, Response):
         return app
     services = services_of(request)
+    connected = {c["app_id"] for c in await services.apps.connections(viewer.user_id)}
     code = await services.apps.issue_code(app, viewer.user_id, redirect_uri,
                                           services.clock.now())
+    if app.id not in connected:
+        await notify.app_connected(services, viewer.user_id, app.name)
     return redirect(back_to(redirect_uri, code=code, state=state))

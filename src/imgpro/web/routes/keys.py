@@ -14,12 +14,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from imgpro.accounts import notify
 from imgpro.accounts.sessions import SessionUser
 from imgpro.errors import ValidationFailed
 from imgpro.keys.service import KeyNotFound, create_key, list_keys, parse_abilities, revoke_key
 from imgpro.web import csrf
 from imgpro.web.pages import page, read_form, redirect, web_router
-from imgpro.web.sessions import CurrentViewer, services_of
+from imgpro.web.sessions import VERIFY_FIRST, CurrentViewer, may_create, services_of
 
 router = web_router()
 
@@ -49,6 +50,9 @@ async def create(request: Request, viewer: CurrentViewer) -> Response:
     name = str(form.get("name", ""))
     chosen = [a for a in form.getlist("abilities") if a in ("read", "write")]
     services = services_of(request)
+    if not may_create(services, viewer):
+        return await _keys_page(request, viewer, status_code=403, errors=[VERIFY_FIRST],
+                                form_name=name, form_abilities=chosen)
     try:
         secret, info = await create_key(services.db, user_id=viewer.user_id,
                                         workspace_id=viewer.workspace_id, name=name,
@@ -57,6 +61,8 @@ async def create(request: Request, viewer: CurrentViewer) -> Response:
     except ValidationFailed as e:
         return await _keys_page(request, viewer, status_code=422, errors=[e.message],
                                 form_name=name, form_abilities=chosen)
+    await notify.key_created(services, viewer.user_id, info.name, info.display_prefix,
+                             info.abilities)
     response = await _keys_page(request, viewer, status_code=201,
                                 new_key={"secret": secret, "info": info})
     response.headers["Cache-Control"] = "no-store"

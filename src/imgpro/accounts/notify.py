@@ -1,0 +1,106 @@
+"""Notification emails worth sending: a workspace reaching 80 % and 100 % of its plan (once
+per period each), a new API key, an app connected. Each can be switched off by the person on
+the account page (``users.notify_*``). A notification never fails the action it reports: a
+failure to queue it is logged and the action stands."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from imgpro.billing.quotas import period_of, read_counters
+from imgpro.db.tables import apps, mail_notices, users, workspaces
+
+if TYPE_CHECKING:
+    from imgpro.services import Services
+
+log = logging.getLogger("imgpro.mail")
+THRESHOLDS = (100, 80)  # highest first: a jump from 70 % to 100 % sends the 100 % notice only
+
+
+async def _recipient(s: Services, user_id: str, switch: str) -> str | None:
+    """The person's address if they want notices of kind ``switch``."""
+    wants = getattr(users.c, f"notify_{switch}").label("wants")
+    row = await s.db.fetch_first(sa.select(users.c.email, wants).where(users.c.id == user_id))
+    return row.email if row is not None and row.wants else None
+
+
+async def key_created(s: Services, user_id: str, name: str, prefix: str,
+                      abilities: tuple[str, ...]) -> None:
+    try:
+        to = await _recipient(s, user_id, "keys")
+        if to:
+            await s.mail.send(to, "key_created", key_name=name, key_prefix=prefix,
+                              abilities=", ".join(abilities))
+    except Exception:
+        log.exception("could not queue the new-key notice")
+
+
+async def app_connected(s: Services, user_id: str, app_name: str) -> None:
+    try:
+        to = await _recipient(s, user_id, "apps")
+        if to:
+            await s.mail.send(to, "app_connected", app_name=app_name)
+    except Exception:
+        log.exception("could not queue the app-connected notice")
+
+
+def _usage_lines(used: int, limit: int | None, label: str) -> tuple[float, str | None]:
+    if not limit:
+        return 0.0, None
+    return used / limit, f"{label}: {used:,} of {limit:,}"
+
+
+async def after_upload(s: Services, workspace_id: str) -> None:
+    """Called after an upload committed: queue a quota notice when the workspace crossed 80 %
+    or 100 % of a limit for the first time this period."""
+    try:
+        await _quota_notice(s, workspace_id)
+    except Exception:
+        log.exception("could not check the quota notice of %s", workspace_id)
+
+
+async def _quota_notice(s: Services, workspace_id: str) -> None:
+    now = s.clock.now()
+    async with s.db.read() as conn:
+        counters = await read_counters(conn, workspace_id, now)
+        ws = (await conn.execute(sa.select(workspaces.c.user_id, workspaces.c.app_id,
+                                           workspaces.c.kind)
+                                 .where(workspaces.c.id == workspace_id))).first()
+    if counters is None or ws is None or ws.kind == "anonymous":
+        return
+    plan = s.plans.get(counters.plan)
+    measured = [_usage_lines(counters.uploads_used, plan.uploads_per_month, "uploads this month"),
+                _usage_lines(counters.images_count, plan.images, "images stored"),
+                _usage_lines(counters.storage_used, plan.storage_bytes, "bytes of storage")]
+    ratio = max(r for r, _ in measured)
+    reached = next((t for t in THRESHOLDS if ratio * 100 >= t), None)
+    if reached is None:
+        return
+    user_id = ws.user_id
+    app_name = None
+    if ws.app_id is not None:
+        app = await s.db.fetch_first(sa.select(apps.c.name, apps.c.owner_user_id)
+                                     .where(apps.c.id == ws.app_id))
+        app_name = app.name if app is not None else None
+        user_id = user_id or (app.owner_user_id if app is not None else None)
+    if user_id is None:
+        return
+    to = await _recipient(s, user_id, "quota")
+    try:
+        async with s.db.write() as conn:
+            # The primary key (workspace, kind, period) is the "once per period".
+            await conn.execute(mail_notices.insert().values(
+                workspace_id=workspace_id, kind=f"quota{reached}", period=period_of(now),
+                created_at=now))
+            if to:
+                label = (f"Your workspace in {app_name}" if app_name and ws.user_id
+                         else f"The app {app_name}" if app_name else "Your imgpro account")
+                await s.mail.send(to, "quota", conn=conn, percent=reached, plan=plan.title,
+                                  workspace_label=label,
+                                  lines=[line for _, line in measured if line])
+    except IntegrityError:
+        return  # already sent this period
