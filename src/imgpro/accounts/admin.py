@@ -27,6 +27,7 @@ from imgpro.db.tables import (
 )
 from imgpro.errors import NotFound, ValidationFailed
 from imgpro.images import repository as repo
+from imgpro.transforms import repository as transform_repo
 
 MIN_PASSWORD = 8
 DELETE_BATCH = 200
@@ -140,6 +141,8 @@ async def delete_user(db: Database, email: str, *, now: dt.datetime,
         await conn.execute(image_tombstones.delete()
                            .where(image_tombstones.c.workspace_id.in_(wids)))
         await conn.execute(api_keys.delete().where(api_keys.c.workspace_id.in_(wids)))
+        for wid in wids:
+            await transform_repo.delete_workspace_rows(conn, wid)  # presets, signing settings
         await conn.execute(workspaces.delete().where(workspaces.c.id.in_(wids)))
         await conn.execute(users.delete().where(users.c.id == user_id))
     return Deletion(user_id=user_id, email=shown, images=removed, keys=int(keys or 0),

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from imgpro.db.tables import (
     api_keys,
+    app_secrets,
     apps,
     connect_codes,
     email_tokens,
-    image_labels,
     image_tombstones,
     images,
     mail_notices,
@@ -25,6 +25,8 @@ from imgpro.db.tables import (
     users,
     workspaces,
 )
+from imgpro.images import repository as image_repo
+from imgpro.transforms import repository as transform_repo
 
 if TYPE_CHECKING:
     from imgpro.services import Services
@@ -42,13 +44,13 @@ async def delete_account(s: Services, user_id: str) -> int | None:
         workspace_ids = list((await conn.execute(
             sa.select(workspaces.c.id).where(owned))).scalars())
         rows: list[Any] = list((await conn.execute(
-            sa.select(images.c.seq, images.c.id, images.c.blob_key)
-            .where(images.c.workspace_id.in_(workspace_ids)))).all())
-        seqs = [r.seq for r in rows]
-        for start in range(0, len(seqs), 500):  # bounded IN lists
-            chunk = seqs[start:start + 500]
-            await conn.execute(image_labels.delete().where(image_labels.c.image_seq.in_(chunk)))
-            await conn.execute(images.delete().where(images.c.seq.in_(chunk)))
+            sa.select(images).where(images.c.workspace_id.in_(workspace_ids)))).all())
+        for start in range(0, len(rows), 500):  # bounded IN lists
+            # The images domain's own delete: labels, variant rows and counters go with them.
+            await image_repo.delete_rows(conn, rows[start:start + 500], s.clock.now())
+        for workspace_id in workspace_ids:
+            await transform_repo.delete_workspace_rows(conn, workspace_id)
+        await conn.execute(app_secrets.delete().where(app_secrets.c.app_id.in_(app_ids)))
         await conn.execute(image_tombstones.delete().where(
             image_tombstones.c.workspace_id.in_(workspace_ids)))
         await conn.execute(mail_notices.delete().where(
