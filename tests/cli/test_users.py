@@ -216,7 +216,7 @@ def test_delete_refuses_an_app_owner(data_dir):
         u = await authenticate(s.db, "owner@example.com", "a-good-pass")
         app, _ = await s.apps.register(owner_user_id=u.id, name="Gallery",
                                        redirect_uris=["https://g.example.com/cb"],
-                                       plan_allows_apps=True, now=s.clock.now())
+                                       now=s.clock.now())
         return str(app.id)
 
     app_id = in_app(data_dir, register)
