@@ -53,6 +53,9 @@ def test_a_70_mb_upload_streams_to_the_bucket(s3_settings: Any, tmp_path: Path) 
                 "IMGPRO_S3__ENDPOINT_URL": s3_settings.endpoint_url,
                 "IMGPRO_S3__REGION": "us-east-1",
                 "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"})
+    # Maintenance commands open an existing store only: create it first.
+    subprocess.run([sys.executable, "-m", "imgpro.cli", "migrate"], env=env, check=True,
+                   capture_output=True)
     subprocess.run([sys.executable, "-m", "imgpro.cli", "users", "create", "big@example.com",
                     "--password", "correct horse battery", "--plan", "unlimited"], env=env,
                    check=True, capture_output=True)

@@ -23,14 +23,32 @@ needs. A row whose owner died is found by taking its lock, and zeroed.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import mmap
 import os
 import random
 import struct
+import tempfile
 from pathlib import Path
 
 BOARD_ROWS = 256  # server processes one host may run; more simply share no board row
 _ROW = struct.Struct("<q")
+
+
+def writable_run_dir(run_dir: Path) -> Path:
+    """``run_dir``, or — when the data directory is read-only (a store kept readable while its
+    disk is remounted read-only) — a directory in the system's temp space named after it, so
+    every process of the host still finds the same tokens and reads keep working."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = run_dir / ".writable"
+        os.close(os.open(probe, os.O_RDWR | os.O_CREAT, 0o600))
+        return run_dir
+    except OSError:
+        digest = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:16]
+        fallback = Path(tempfile.gettempdir()) / f"imgpro-run-{digest}"
+        fallback.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return fallback
 
 
 def _open_lock(path: Path) -> int:
@@ -50,7 +68,7 @@ class HostSlots:
 
     def __init__(self, run_dir: Path, count: int) -> None:
         self.count = count
-        run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        run_dir = writable_run_dir(run_dir)
         self._fds = [_open_lock(run_dir / f"slot-{i}") for i in range(count)]
         self._held: set[int] = set()
         self._board = _Board(run_dir)
