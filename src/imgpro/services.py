@@ -59,5 +59,6 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                     ratelimits=RateLimiter(settings.rate_limits, clock,
                                            redis_url=settings.redis_url,
                                            trusted_proxies=settings.trusted_proxies),
-                    presets=PresetService(db, clock),
+                    presets=PresetService(
+                        db, clock, cache_seconds=lambda: settings.render.preset_cache_seconds),
                     transform_policy=TransformPolicyService(db, clock))

@@ -15,11 +15,12 @@ from imgpro.web.routes import (
     home,
     keys,
     pricing,
+    settings,
     viewer,
 )
 
 # Named pages first; the viewer's router (catch-all /{id}) goes last.
 ROUTERS: list[APIRouter] = [home.router, auth.router, dashboard.router, keys.router,
                             billing.router, pricing.router, docs.router, apps.router,
-                            connect.router]
+                            connect.router, settings.router]
 ROUTERS.append(viewer.router)  # keep last: /{id} (image ids only) after every named page
