@@ -64,7 +64,8 @@ async def measure(app: Any, path: str, query: str, n: int) -> float:
 async def main(n: int, database_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=database_url,
-                            public_base_url="http://testserver", secret_key="bench")
+                            public_base_url="http://testserver",
+                            secret_key="bench")  # noqa: S106 - a throwaway data dir
         app = create_app(settings)
         services = app.state.services
         transport = httpx.ASGITransport(app=app)
@@ -72,8 +73,8 @@ async def main(n: int, database_url: str) -> None:
             from imgpro.accounts.service import create_user
             from imgpro.keys.service import create_key, parse_abilities
 
-            user = await create_user(services.db, f"bench-{time.time_ns()}@example.com", "a long passphrase",
-                                     now=services.clock.now())
+            user = await create_user(services.db, f"bench-{time.time_ns()}@example.com",
+                                     "a long passphrase", now=services.clock.now())
             key, _ = await create_key(services.db, user_id=user.id,
                                       workspace_id=user.workspace_id, name="b",
                                       abilities=parse_abilities("read,write"),

@@ -136,18 +136,19 @@ def list_params(limit: int | None, cursor: str | None, labels: dict[str, str] | 
     return params
 
 
-def transform_url(url: str, *, signing_secret: str | None = None, **transforms: Any) -> str:
+def transform_url(url: str, **transforms: Any) -> str:
     """``url`` with CDN transform parameters (SPEC §5): ``transform_url(u, w=600, fit="cover")``.
     ``None`` values are left out; booleans are not parameters the CDN knows.
 
     With the workspace's ``signing_secret`` (dashboard → Settings), a parameter set outside
     the open set (plain, one ``size``, a ``preset``) gets its ``s=`` signature, as the CDN
     requires when the workspace turns signed transforms on; open URLs stay unsigned."""
+    signing_secret = transforms.pop("signing_secret", None)  # not a CDN parameter
     base = url.split("?", 1)[0]
     params = [(k, _value(v)) for k, v in transforms.items() if v is not None]
     if signing_secret and signing.needs_signature(params):
         path = signing.cdn_path(urlsplit(base).path)
-        params.append((signing.SIGNATURE_PARAM, signing.sign(signing_secret, path, params)))
+        params.append((signing.SIGNATURE_PARAM, signing.sign(str(signing_secret), path, params)))
     return f"{base}?{urlencode(params)}" if params else base
 
 

@@ -165,7 +165,8 @@ class CdnHandler:
         if not row.transformable:
             return await self._serve_stored(row, ext, request)
 
-        params, ignored = request.query, ()
+        params: list[tuple[str, str]] = request.query
+        ignored: tuple[str, ...] = ()
         if any(name in _POLICY_PARAMS for name, _ in params):
             resolved = await access.resolve(self.services.presets, row.workspace_id, params)
             params, ignored = resolved.params, resolved.ignored
