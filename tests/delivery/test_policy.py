@@ -187,7 +187,7 @@ async def test_the_preset_cache_expires_by_time(services, monkeypatch):
     assert reads == ["p", "p"]
     # invalid names never reach the database
     assert await services.presets.for_delivery("ws", "Not Valid") is None
-    assert reads == ["p", "p"]
+    assert reads == ["p", "p"] and ("ws", "Not Valid") not in services.presets._cache
 
 
 # -- signed transforms --------------------------------------------------------------------------

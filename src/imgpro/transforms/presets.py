@@ -106,6 +106,8 @@ class PresetService:
 
     async def for_delivery(self, workspace_id: str, name: str) -> dict[str, str] | None:
         """The preset's parameters for the CDN, or None when there is no such preset."""
+        if not NAME_RE.fullmatch(name):
+            return None  # cannot exist: no read, and no cache entry to crowd out real ones
         key = (workspace_id, name)
         now = time.monotonic()
         hit = self._cache.get(key)
@@ -114,7 +116,7 @@ class PresetService:
             return hit[1]
         ttl = self._cache_seconds()
         generation = self._generation
-        params = await self.params(workspace_id, name) if NAME_RE.fullmatch(name) else None
+        params = await self.params(workspace_id, name)
         if ttl > 0 and generation == self._generation:
             self._cache[key] = (now + ttl, params)
             self._cache.move_to_end(key)
