@@ -83,6 +83,20 @@ class AppBlocked(ApiError):
     status, type, code, message = 403, "permission_error", "app_blocked", "This app is blocked."
 
 
+class SignatureRequired(ApiError):
+    """A CDN transform outside the open set, on a workspace with signed transforms on, without a
+    valid ``s=``. ``no-store``: the answer depends on the workspace's setting and secret, which
+    the owner may change at any moment, so no cache may keep it."""
+
+    status, type, code = 403, "permission_error", "signature_required"
+    message = ("This image's workspace requires signed transform URLs: add a valid s= signature, "
+               "or use the plain URL, size= or a preset.")
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Cache-Control", "no-store")
+
+
 class QuotaExceeded(ApiError):
     status, type, code, message = 403, "quota_error", "quota_exceeded", "Quota exceeded."
 

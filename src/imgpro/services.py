@@ -70,7 +70,8 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                                            host_path=settings.rate_limit_file),
                     import_gate=ImportGate(settings.imports.max_concurrent,
                                            settings.imports.max_concurrent_per_principal),
-                    presets=PresetService(db, clock),
+                    presets=PresetService(
+                        db, clock, cache_seconds=lambda: settings.render.preset_cache_seconds),
                     transform_policy=TransformPolicyService(db, clock),
                     mail=Mailer(db, clock, make_transport(settings.smtp),
                                 web_base=settings.web_base,

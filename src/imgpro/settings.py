@@ -106,6 +106,11 @@ class RenderSettings(BaseModel):
     max_wait_seconds: float = Field(
         10.0, gt=0, description="A cold render waits its turn; the CDN answers 503 `busy` (with "
         "Retry-After) only when the request's expected wait passes this many seconds.")
+    preset_cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="How long a server process keeps a looked-up preset "
+        "(`?preset=`) before reading it again. A PUT/DELETE through a process applies there "
+        "at once; other processes and hosts see it within this many seconds. 0 = read on "
+        "every request.")
     queue_size: int = Field(
         0, ge=0, description="Most renders waiting in one server process, whatever the expected "
         "wait (a memory bound); 0 means 32 per host render token.")

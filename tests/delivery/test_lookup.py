@@ -80,3 +80,24 @@ async def test_a_failed_raw_postgres_read_falls_back_to_the_engine(client, servi
     slow = await lookup.get(image["id"], clock.now())
     # Both paths give the same row: the raw reader applies SQLAlchemy's own type processing.
     assert tuple(fast) == tuple(slow) and fast.public is True and slow.transformable is True
+
+
+async def test_the_row_brings_the_workspace_signing_policy(client, services, clock, lookup):
+    """One read: the LEFT JOIN on transform_settings, the same on the raw and engine paths."""
+    from imgpro.delivery.lookup import _LIVE_BY_ID
+
+    headers = await owner(services)
+    image = await new_image(client, imagegen.jpeg(32, 24), headers=headers)
+    row = await lookup.get(image["id"], clock.now())
+    assert not row.signed_transforms and row.signing_secret is None  # never saved: NULLs
+    secret = (await client.patch("/v1/settings", json={"signed_transforms": True},
+                                 headers=headers)).json()["signing_secret"]
+    row = await lookup.get(image["id"], clock.now())
+    assert row.signed_transforms is True and row.signing_secret == secret
+    assert row.workspace_id
+    async with services.db.engine.connect() as conn:
+        by_engine = (await conn.execute(_LIVE_BY_ID, {"image_id": image["id"],
+                                                      "now": clock.now()})).first()
+    assert tuple(by_engine) == tuple(row)
+    await client.patch("/v1/settings", json={"signed_transforms": False}, headers=headers)
+    assert (await lookup.get(image["id"], clock.now())).signed_transforms is False

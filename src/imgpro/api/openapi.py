@@ -83,6 +83,37 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
     "get_usage": {"errors": AUTHED_ERRORS, "params": ("ImgUser",),
                   "description": "`limit: null` means unlimited. Monthly counters reset at the "
                                  "start of each calendar month (UTC).", "response": ex.USAGE},
+    "list_presets": {"description": "The workspace's presets, by name.",
+                     "response": ex.PRESET_LIST},
+    "get_preset": {"errors": (*AUTHED_ERRORS, "not_found"), "response": ex.PRESET},
+    "put_preset": {
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS),
+        "description": "Create (201) or replace (200) a named set of CDN transform parameters "
+                       "(a JSON object, validated with the CDN's own parser: an invalid "
+                       "parameter is a `validation_error` here, never silently saved; `preset` "
+                       "and `s` are not allowed). `?preset={name}` on any of the workspace's "
+                       "image URLs applies it; the URL's own parameters override it name by "
+                       "name. Presets stay open when signed transforms are on. A server process "
+                       "sees a change made through another within "
+                       "`IMGPRO_RENDER__PRESET_CACHE_SECONDS` (default 5).",
+        "request_examples": ex.PRESET_BODIES, "response": ex.PRESET,
+    },
+    "delete_preset": {"errors": (*AUTHED_ERRORS, "not_found"),
+                      "description": "URLs naming it load without it (`X-Img-Ignored: "
+                                     "preset`).", "response": ex.PRESET_DELETED},
+    "get_settings": {"description": "Delivery settings of the workspace: whether transform "
+                                    "URLs must be signed.", "response": ex.SETTINGS},
+    "patch_settings": {
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS),
+        "description": "Turn signed transforms on or off. When on, the plain URL, "
+                       "`size=s|m|l|social` and presets stay open; any other parameter set "
+                       "needs `s=` (HMAC-SHA256 of the path and the sorted parameters with the "
+                       "signing secret: /docs/transforms) or answers 403 "
+                       "`signature_required`. Turning it on the first time creates the signing "
+                       "secret and returns it in `signing_secret` — this one answer only; "
+                       "rotate it in the dashboard (/settings).",
+        "request_examples": ex.SETTINGS_BODIES, "response": ex.SETTINGS,
+    },
     "exchange": {
         "security": [{"AppSecret": []}],
         "errors": ("unauthorized", "app_suspended", "app_blocked", "invalid_code",
@@ -104,6 +135,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                       tags=[{"name": "images", "description": "Upload, read, update, delete."},
                             {"name": "usage", "description": "Plan, quotas, counters."},
                             {"name": "connect", "description": "App mode: hosted login."},
+                            {"name": "presets", "description": "Named transform parameter "
+                                                              "sets (`?preset=`)."},
+                            {"name": "settings", "description": "Delivery settings: signed "
+                                                               "transforms."},
                             {"name": "delivery", "description": "The CDN URL and transforms."}])
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -157,7 +192,10 @@ def _complete(op: dict[str, Any]) -> None:
         op["description"] = spec["description"]
     op["parameters"] = [p for p in op.get("parameters", []) if "$ref" in p or p.get("in") == "path"]
     for p in op["parameters"]:
-        if p.get("in") == "path":
+        if p.get("in") == "path" and p["name"] == "name":  # /v1/presets/{name}
+            p["description"] = "The preset name: 1–64 of a-z, 0-9, `-`, `_`."
+            p["example"] = ex.PRESET["name"]
+        elif p.get("in") == "path":
             p["description"] = "The image id (8 characters of a-z0-9)."
             p["example"] = ex.IMAGE["id"]
     op["parameters"] += [{"$ref": f"#/components/parameters/{name}"}
@@ -199,7 +237,11 @@ def _document_cdn(op: dict[str, Any], method: str) -> None:
         "format; query parameters transform the image on the fly. **An invalid value is "
         "ignored, never an error**: the image still loads and `X-Img-Ignored` lists what was "
         "ignored. Each distinct parameter set is rendered once and cached; responses are "
-        "immutable with a strong `ETag` (`If-None-Match` answers 304).")
+        "immutable with a strong `ETag` (`If-None-Match` answers 304). `preset` applies a "
+        "named preset of the image's workspace. When that workspace turns on signed transforms "
+        "(`PATCH /v1/settings`), any parameter set other than none, one `size` or a `preset` "
+        "(with at most a `size`) needs a valid `s` or answers 403 `signature_required` "
+        "(`Cache-Control: no-store`).")
     params = [
         {"name": "prefix", "in": "path", "required": True, "example": ex.IMAGE_PREFIX,
          "description": "3-character shard of the owning workspace (from the Image object's "

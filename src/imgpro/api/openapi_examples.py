@@ -69,3 +69,19 @@ BATCH_UPDATE_BODIES = {"application/json": {"set": {
 EXCHANGE_BODIES = {"application/json": {"exchange": {
     "summary": "Trade the code from the redirect",
     "value": {"code": "c_4Xq9…", "redirect_uri": "https://app.example.com/imgpro/callback"}}}}
+
+PRESET = {"object": "preset", "name": "card",
+          "params": {"w": "400", "h": "300", "fit": "cover", "format": "webp"},
+          "created_at": "2026-11-15T12:00:00Z", "updated_at": "2026-11-15T12:00:00Z"}
+PRESET_LIST = {"object": "list", "data": [PRESET]}
+PRESET_DELETED = {"object": "preset", "name": "card", "deleted": True}
+PRESET_BODIES = {"application/json": {
+    "card": {"summary": "A 400×300 WebP card",
+             "value": {"w": 400, "h": 300, "fit": "cover", "format": "webp"}},
+    "avatar": {"summary": "A square face crop",
+               "value": {"w": 128, "h": 128, "fit": "cover", "q": 70}}}}
+SETTINGS = {"object": "settings", "signed_transforms": True, "signing_secret_set": True,
+            "signing_secret": "img_sig_Xk2…"}
+SETTINGS_BODIES = {"application/json": {
+    "on": {"summary": "Require signed transform URLs", "value": {"signed_transforms": True}},
+    "off": {"summary": "Allow every transform URL", "value": {"signed_transforms": False}}}}

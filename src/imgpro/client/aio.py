@@ -18,9 +18,11 @@ class AsyncClient:
     """``AsyncClient(base_url, api_key=None, user=None)``; see :class:`Client`."""
 
     def __init__(self, base_url: str, api_key: str | None = None, user: str | None = None, *,
+                 signing_secret: str | None = None,
                  timeout: float = 60.0, retry: core.Retry | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.signing_secret = signing_secret  # signs transform URLs (``url``); never sent
         self.retry = retry or core.Retry()
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers=core.headers(api_key, user))
@@ -135,4 +137,4 @@ class AsyncClient:
     async def url(self, image: Image | str, **transforms: Any) -> str:
         """A CDN URL with transforms. Given an id instead of an Image, one GET finds its URL."""
         base = image.url if isinstance(image, Image) else (await self.get(image)).url
-        return core.transform_url(base, **transforms)
+        return core.transform_url(base, signing_secret=self.signing_secret, **transforms)

@@ -12,11 +12,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from imgpro.client.errors import ImgproError
+from imgpro.transforms import signing  # pure stdlib: the one definition of the algorithm
 
 UPLOAD_FIELDS = ("caption", "public", "ttl", "metadata", "labels", "filename")
 FileLike = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -137,9 +138,17 @@ def list_params(limit: int | None, cursor: str | None, labels: dict[str, str] | 
 
 def transform_url(url: str, **transforms: Any) -> str:
     """``url`` with CDN transform parameters (SPEC §5): ``transform_url(u, w=600, fit="cover")``.
-    ``None`` values are left out; booleans are not parameters the CDN knows."""
+    ``None`` values are left out; booleans are not parameters the CDN knows.
+
+    With the workspace's ``signing_secret`` (dashboard → Settings), a parameter set outside
+    the open set (plain, one ``size``, a ``preset``) gets its ``s=`` signature, as the CDN
+    requires when the workspace turns signed transforms on; open URLs stay unsigned."""
+    signing_secret = transforms.pop("signing_secret", None)  # not a CDN parameter
     base = url.split("?", 1)[0]
     params = [(k, _value(v)) for k, v in transforms.items() if v is not None]
+    if signing_secret and signing.needs_signature(params):
+        path = signing.cdn_path(urlsplit(base).path)
+        params.append((signing.SIGNATURE_PARAM, signing.sign(str(signing_secret), path, params)))
     return f"{base}?{urlencode(params)}" if params else base
 
 

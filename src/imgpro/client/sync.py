@@ -17,12 +17,15 @@ from imgpro.client.models import BatchResult, Image, ImagePage, Usage
 class Client:
     """``Client(base_url, api_key=None, user=None)``. ``api_key`` is an API key
     (``img_live_…``) or an app secret (``img_sk_live_…``, then ``user`` names the user to act
-    for, sent as ``X-Img-User``). No key: anonymous (uploads only)."""
+    for, sent as ``X-Img-User``). No key: anonymous (uploads only). ``signing_secret``: the
+    workspace's signing secret (dashboard → Settings); ``url()`` then signs transform URLs."""
 
     def __init__(self, base_url: str, api_key: str | None = None, user: str | None = None, *,
+                 signing_secret: str | None = None,
                  timeout: float = 60.0, retry: core.Retry | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.signing_secret = signing_secret  # signs transform URLs (``url``); never sent
         self.retry = retry or core.Retry()
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers=core.headers(api_key, user))
@@ -136,4 +139,4 @@ class Client:
     def url(self, image: Image | str, **transforms: Any) -> str:
         """A CDN URL with transforms. Given an id instead of an Image, one GET finds its URL."""
         base = image.url if isinstance(image, Image) else self.get(image).url
-        return core.transform_url(base, **transforms)
+        return core.transform_url(base, signing_secret=self.signing_secret, **transforms)

@@ -10,8 +10,10 @@ middleware stack, no dependency solving (together more than half the CPU of a ca
 measured, docs/transforms.md). The OpenAPI document still describes the route
 (``routes.py``), and errors are the same JSON envelope as everywhere (``errors.render``).
 
-Hot path (a cached variant): one indexed lookup by id, parse + plan (cached), then a 304 (the
-ETag is computed, not stored) or the bytes from memory; a colder one opens the stored file.
+Hot path (a cached variant): one indexed lookup by id (which brings the workspace's
+signed-transform policy along), the signature check when that is on, the preset (cached per
+process), parse + plan (cached), then a 304 (the ETag is computed, not stored) or the bytes from
+memory; a colder one opens the stored file.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from imgpro.errors import (
 from imgpro.ratelimit import rate_key
 from imgpro.services import Services
 from imgpro.storage import BlobNotFound
+from imgpro.transforms import access
 from imgpro.transforms.render import Blob, Renderer, Variant
 
 log = logging.getLogger("imgpro.delivery")
@@ -52,6 +55,8 @@ MAX_IGNORED = 32
 # Large files go out in 1 MB reads: a quarter of the thread hops of 256 KB, same throughput.
 STREAM_CHUNK = 1024 * 1024
 PREFIX = "/i/"
+# Parameters that are not transforms: a signature and a preset name (transforms/access.py).
+_POLICY_PARAMS = frozenset({access.PRESET_PARAM, "s"})
 
 
 def _split(path: str) -> tuple[str, str, str]:
@@ -155,11 +160,18 @@ class CdnHandler:
         row = await self._lookup(image_id)
         if row is None or row.prefix != prefix:
             raise NotFound("Not found.")
+        if row.signed_transforms:  # the workspace's policy came in the same row
+            access.check_signature(row, request.path, request.query)
         if not row.transformable:
             return await self._serve_stored(row, ext, request)
 
+        params: list[tuple[str, str]] = request.query
+        ignored: tuple[str, ...] = ()
+        if any(name in _POLICY_PARAMS for name, _ in params):
+            resolved = await access.resolve(self.services.presets, row.workspace_id, params)
+            params, ignored = resolved.params, resolved.ignored
         limits = self.services.settings.limits
-        variant = await self.renderer.plan(row, ext, request.query, request.accept, limits)
+        variant = await self.renderer.plan(row, ext, params, request.accept, limits, ignored)
         if variant is None:
             raise NotFound("Not found.")
         headers = _base_headers(row, variant.etag, variant.format, self._micro_cache())

@@ -19,6 +19,11 @@ SELECT, more than the rest of a cached response together (measured; docs/transfo
   with its cached prepared statement costs ~40 us (measured). Any error on that path (a
   restarted server, a dropped connection) retries the read once through the app's engine.
 - Anything else: the app's async engine, one statement without an explicit transaction.
+
+The row carries the image's workspace delivery policy too (``signed_transforms``,
+``signing_secret``: a LEFT JOIN on ``transform_settings`` by its primary key), so enforcing
+signed transforms costs no second read. Like the image, the policy is never cached: turning
+signing on, or rotating the secret, applies to the very next request on every process.
 """
 
 from __future__ import annotations
@@ -36,16 +41,20 @@ import asyncpg
 import sqlalchemy as sa
 
 from imgpro.db.engine import Database
-from imgpro.db.tables import images
+from imgpro.db.tables import images, transform_settings
 
 # Only the columns delivery and the viewer need: no JSON columns to decode on the hot path.
+# The last two are NULL when the workspace never saved settings (signing off).
 COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format,
            images.c.width, images.c.height, images.c.frames, images.c.bytes, images.c.sha256,
-           images.c.blob_key, images.c.transformable, images.c.public)
+           images.c.blob_key, images.c.transformable, images.c.public, images.c.workspace_id,
+           transform_settings.c.signed_transforms, transform_settings.c.signing_secret)
 
 
-# Built once: executing the same statement object hits SQLAlchemy's compiled-SQL cache.
-_LIVE_BY_ID = sa.select(*COLUMNS).where(
+# Built once: executing the same statement object hits SQLAlchemy's compiled-SQL cache. Every
+# path (raw sqlite3, raw asyncpg, the engines) runs this one statement, so they cannot drift.
+_LIVE_BY_ID = sa.select(*COLUMNS).select_from(images.outerjoin(
+    transform_settings, transform_settings.c.workspace_id == images.c.workspace_id)).where(
     images.c.id == sa.bindparam("image_id"),
     sa.or_(images.c.expires_at.is_(None),
            images.c.expires_at > sa.bindparam("now", type_=images.c.expires_at.type)))

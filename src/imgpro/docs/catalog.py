@@ -191,4 +191,14 @@ TRANSFORM_PARAMS: tuple[TransformParam, ...] = (
     TransformParam("bg", "hex `rrggbb`", "Padding/flatten colour (default white; transparent "
                    "where the format has alpha).",
                    {"type": "string", "pattern": "^[0-9a-fA-F]{6}$"}),
+    TransformParam("preset", "a preset name", "Applies the image's workspace preset of this "
+                   "name (`/v1/presets`) first; the URL's other parameters override it name by "
+                   "name. An unknown name is ignored.",
+                   {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}),
+    TransformParam("s", "signature (32 characters)", "Required when the workspace turns on "
+                   "signed transforms (`/v1/settings`) for any parameter set other than none, "
+                   "one `size`, or a `preset` (with at most a `size`): HMAC-SHA256 of the path "
+                   "and the sorted parameters, base64url, first 32 characters "
+                   "(/docs/transforms). Otherwise 403 `signature_required`.",
+                   {"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}),
 )

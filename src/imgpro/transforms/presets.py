@@ -8,7 +8,9 @@ and the URL's own parameters override them, name by name.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,6 +22,9 @@ from imgpro.transforms.spec import parse_query
 NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_PRESETS: Final = 100
 MAX_PARAMS: Final = 32
+# Looked-up presets kept per process (known and unknown names alike: a flood of made-up names
+# must not turn into a flood of reads); least recently used go first.
+CACHE_ENTRIES: Final = 4096
 # Parameters that make no sense inside a preset: a preset cannot name another preset, and a
 # signature is per URL.
 _NOT_IN_PRESETS: Final = frozenset({"preset", "s"})
@@ -82,9 +87,46 @@ def apply(preset: Mapping[str, str], params: Sequence[tuple[str, str]]) -> list[
 
 
 class PresetService:
-    def __init__(self, db: Any, clock: Any) -> None:
+    """Presets of every workspace. ``for_delivery`` is the CDN's read: cached in this process
+    for ``cache_seconds()`` (read at call time, so a running app can change it), because a
+    cached CDN hit must not cost a database read. A put or delete through this service drops
+    its entry at once; other processes and hosts see the change within ``cache_seconds``."""
+
+    def __init__(self, db: Any, clock: Any,
+                 cache_seconds: Callable[[], float] = lambda: 5.0) -> None:
         self._db = db
         self._clock = clock
+        self._cache_seconds = cache_seconds
+        # (workspace, name) -> (monotonic expiry, params or None for "no such preset")
+        self._cache: OrderedDict[tuple[str, str], tuple[float, dict[str, str] | None]] = (
+            OrderedDict())
+        # Bumped by every put/delete in this process: a read that started before one does not
+        # store its (possibly older) answer after it.
+        self._generation = 0
+
+    async def for_delivery(self, workspace_id: str, name: str) -> dict[str, str] | None:
+        """The preset's parameters for the CDN, or None when there is no such preset."""
+        if not NAME_RE.fullmatch(name):
+            return None  # cannot exist: no read, and no cache entry to crowd out real ones
+        key = (workspace_id, name)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            self._cache.move_to_end(key)
+            return hit[1]
+        ttl = self._cache_seconds()
+        generation = self._generation
+        params = await self.params(workspace_id, name)
+        if ttl > 0 and generation == self._generation:
+            self._cache[key] = (now + ttl, params)
+            self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return params
+
+    def _forget(self, workspace_id: str, name: str) -> None:
+        self._generation += 1
+        self._cache.pop((workspace_id, name), None)
 
     async def put(self, workspace_id: str, name: str, raw: Any) -> tuple[Preset, bool]:
         """Create or replace; returns (preset, created)."""
@@ -97,6 +139,7 @@ class PresetService:
             if created is None:
                 raise ValidationFailed(f"A workspace holds at most {MAX_PRESETS} presets.")
             row = await repository.get_preset(conn, workspace_id, name)
+        self._forget(workspace_id, name)
         assert row is not None
         return _preset(row), created
 
@@ -117,8 +160,10 @@ class PresetService:
 
     async def delete(self, workspace_id: str, name: str) -> None:
         async with self._db.write() as conn:
-            if not await repository.delete_preset(conn, workspace_id, name):
-                raise PresetNotFound()
+            deleted = await repository.delete_preset(conn, workspace_id, name)
+        self._forget(workspace_id, name)
+        if not deleted:
+            raise PresetNotFound()
 
 
 def _preset(row: Any) -> Preset:

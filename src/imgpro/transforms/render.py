@@ -44,7 +44,7 @@ from imgpro.transforms.admission import RenderAdmission
 from imgpro.transforms.cache import etag_for, variant_key
 from imgpro.transforms.flight import SharedFlights
 from imgpro.transforms.negotiate import output_format
-from imgpro.transforms.spec import OUTPUT_FORMATS, parse_query
+from imgpro.transforms.spec import MAX_IGNORED, OUTPUT_FORMATS, parse_query
 from imgpro.transforms.variants import VariantBudget
 
 T = TypeVar("T")
@@ -169,20 +169,25 @@ class Renderer:
 
     # -- planning -------------------------------------------------------------------------
     async def plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
-                   accept: str | None, limits: LimitSettings) -> Variant | None:
+                   accept: str | None, limits: LimitSettings,
+                   ignored: tuple[str, ...] = ()) -> Variant | None:
         """Which variant a request asks for; None if the extension is not servable.
 
+        ``params`` are the resolved parameters (a preset already expanded, ``s`` removed:
+        transforms/access.py), so a preset and the same explicit parameters plan the same
+        variant; ``ignored`` names more to list in ``X-Img-Ignored`` (an unknown preset).
+
         Cached: a variant depends only on the original (id + sha256: immutable), the extension,
-        the parameters exactly as sent, the limits, and ``Accept`` when ``format=auto``."""
+        the parameters, the limits, and ``Accept`` when ``format=auto``."""
         if ext not in OUTPUT_FORMATS:
             return None
         params = tuple(params)
         auto = any(name == "format" and value.lower() == "auto" for name, value in params)
         key = (row.id, row.sha256, ext, params, accept if auto else None, limits.max_pixels,
-               limits.max_frames)
+               limits.max_frames, ignored)
         variant = self._plans.get(key)
         if variant is None:
-            variant = await self._plan(row, ext, params, accept, limits)
+            variant = await self._plan(row, ext, params, accept, limits, ignored)
             self._plans[key] = variant
             while len(self._plans) > _PLAN_CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -191,8 +196,11 @@ class Renderer:
         return variant
 
     async def _plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
-                    accept: str | None, limits: LimitSettings) -> Variant:
+                    accept: str | None, limits: LimitSettings,
+                    ignored: tuple[str, ...] = ()) -> Variant:
         parsed = parse_query(params)
+        ignored_header = (", ".join(sorted({*parsed.ignored, *ignored})[:MAX_IGNORED]) if ignored
+                          else parsed.ignored_header)
         spec = parsed.spec
         fmt, vary = output_format(spec, path_ext=ext, source_format=row.source_format,
                                   accept=accept, animated=row.frames > 1)
@@ -206,7 +214,7 @@ class Renderer:
             limits=self._limits(limits))
         return Variant(key=variant_key(row.id, render_plan.canonical, fmt),
                        etag=etag_for(row.sha256, render_plan.canonical), format=fmt,
-                       plan=render_plan, ignored=parsed.ignored_header, vary_accept=vary)
+                       plan=render_plan, ignored=ignored_header, vary_accept=vary)
 
     async def _has_alpha(self, row: Any) -> bool:
         """Cached per original (immutable, so caching in-process is safe)."""

@@ -7,7 +7,9 @@ distinct variants (CPU and disk) from one public URL (ipx #44).
 
 The algorithm (docs: /docs/transforms, with a worked example pinned by a test):
 
-1. Take the request path exactly as sent, e.g. ``/i/k3x/a8f2k4q1.jpg``.
+1. Take the CDN path ``/i/{prefix}/{id}.{ext}`` exactly as in the URL, e.g.
+   ``/i/k3x/a8f2k4q1.jpg`` (the extension as sent: ``.png`` and ``.jpg`` sign differently).
+   Whatever host or mount point serves the CDN, the path starts at ``/i/`` (``cdn_path``).
 2. Take every query parameter except ``s``; sort them by name, then value; percent-encode
    names and values with RFC 3986 unreserved characters left as they are; join as
    ``name=value`` with ``&``.
@@ -27,6 +29,14 @@ from urllib.parse import quote
 SIGNATURE_PARAM: Final = "s"
 SIGNATURE_LENGTH: Final = 32  # 192 bits of the HMAC: far beyond guessing, short in a URL
 OPEN_SIZES: Final = frozenset({"s", "m", "l", "social"})
+
+
+def cdn_path(url_path: str) -> str:
+    """The path a signature covers, from a CDN URL's path: ``/i/`` + its last two segments, so
+    a CDN served from another base (``https://cdn.example.com/k3x/a8f2k4q1.jpg`` behind a
+    proxy that maps it to ``/i/…``) signs what the server checks."""
+    prefix, _, name = url_path.rstrip("/").rpartition("/")
+    return f"/i/{prefix.rpartition('/')[2]}/{name}"
 
 
 def canonical_message(path: str, params: Iterable[tuple[str, str]]) -> str:
