@@ -8,7 +8,7 @@ and the URL's own parameters override them, name by name.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -71,14 +71,6 @@ def validate_params(raw: Any) -> dict[str, str]:
     if problems:
         raise ValidationFailed("The preset has invalid transform parameters.", details=problems)
     return params
-
-
-def apply(preset: Mapping[str, str], params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The preset's parameters, overridden name by name by the request's own (minus ``preset``)."""
-    own = [(n, v) for n, v in params if n != "preset"]
-    overridden = {n for n, _ in own} | {"quality" if n == "q" else "q" if n == "quality" else n
-                                        for n, _ in own}
-    return [(n, v) for n, v in preset.items() if n not in overridden] + own
 
 
 class PresetService:
