@@ -18,12 +18,14 @@ test: install ## install what the tests need, then run the whole suite (SQLite +
 test-fast: ## run the suite without reinstalling
 	$(PYTHON) -m pytest -n auto $(PYTEST_ARGS)
 
-lint: ## ruff (lint + format check) and mypy
+lint: ## ruff (lint + format check) and mypy: what CI runs before the tests
 	$(PYTHON) -m ruff check src tests bench
+	$(PYTHON) -m ruff format --check src tests bench
 	$(PYTHON) -m mypy
 
-format: ## apply ruff's fixes
+format: ## apply ruff's fixes and its formatting
 	$(PYTHON) -m ruff check --fix src tests bench
+	$(PYTHON) -m ruff format src tests bench
 
 serve: ## run the service on the embedded default (SQLite + ./imgpro-data)
 	imgpro serve

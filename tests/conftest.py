@@ -19,13 +19,11 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 
-from imgpro.accounts import passwords
 from imgpro.app import create_app, run_migrations
 from imgpro.clock import FrozenClock
 from imgpro.ids import shard_prefix
-from imgpro.settings import Settings
+from imgpro.settings import PasswordSettings, Settings
 
 PG_ADMIN_URL = os.environ.get("IMGPRO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("IMGPRO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -133,13 +131,17 @@ def _truncate_postgres(url: str) -> None:
     asyncio.run(run())
 
 
+# Still Argon2id, with test-sized costs: the suite creates accounts and logs in hundreds of
+# times. Production uses argon2-cffi's RFC 9106 defaults (PasswordSettings).
+TEST_PASSWORDS = {"time_cost": 1, "memory_cost_kib": 8 * 1024, "parallelism": 1}
+
+
 @pytest.fixture(autouse=True)
 def cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still Argon2id, with test-sized costs: the suite creates accounts and logs in hundreds
-    of times. Production uses argon2-cffi's RFC 9106 defaults, and so do the real server
-    processes that the CLI, e2e and concurrency tests start."""
-    monkeypatch.setattr(passwords, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
+    """The test costs reach every Settings() a test builds, in process or in a server
+    process it starts, the way an operator would set them: IMGPRO_PASSWORDS__*."""
+    for name, value in TEST_PASSWORDS.items():
+        monkeypatch.setenv(f"IMGPRO_PASSWORDS__{name.upper()}", str(value))
 
 
 # -- the app ------------------------------------------------------------------------------------
@@ -156,6 +158,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         public_base_url="http://testserver",
         secret_key="test-secret-key",
+        passwords=PasswordSettings(**TEST_PASSWORDS),
     )
 
 

@@ -6,8 +6,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from imgpro.accounts.service import create_user
-from imgpro.keys.service import create_key, parse_abilities
+from imgpro.keys.service import parse_abilities
 
 _counter = itertools.count(1)
 
@@ -19,20 +18,19 @@ async def make_account(services: Any, *, plan: str = "free",
                        abilities: str = "read,write") -> dict[str, Any]:
     """A new account and one key; returns {'user', 'key', 'headers'}."""
     n = next(_counter)
-    user = await create_user(services.db, f"user{n}@example.com", "correct horse battery",
-                             now=services.clock.now(), plan=plan)
-    secret, info = await create_key(services.db, user_id=user.id, workspace_id=user.workspace_id,
-                                    name=f"key {n}", abilities=parse_abilities(abilities),
-                                    now=services.clock.now())
+    user = await services.accounts.create_user(f"user{n}@example.com", "correct horse battery",
+                                               plan=plan)
+    secret, info = await services.keys.create(user_id=user.id, workspace_id=user.workspace_id,
+                                              name=f"key {n}",
+                                              abilities=parse_abilities(abilities))
     return {"user": user, "key": secret, "key_id": info.id,
             "headers": {"Authorization": f"Bearer {secret}"}}
 
 
 async def add_key(services: Any, account: dict[str, Any], abilities: str) -> dict[str, str]:
     user = account["user"]
-    secret, _ = await create_key(services.db, user_id=user.id, workspace_id=user.workspace_id,
-                                 name="extra", abilities=parse_abilities(abilities),
-                                 now=services.clock.now())
+    secret, _ = await services.keys.create(user_id=user.id, workspace_id=user.workspace_id,
+                                           name="extra", abilities=parse_abilities(abilities))
     return {"Authorization": f"Bearer {secret}"}
 
 

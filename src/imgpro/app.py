@@ -1,9 +1,9 @@
-"""create_app(settings): the one composition root. Picks every backend; no import-time state."""
+"""create_app(settings): the web process, built on bootstrap.build_runtime (which the CLI
+shares); no import-time state."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,9 +21,8 @@ from imgpro.api.routes import images as images_routes
 from imgpro.api.routes import originals as originals_routes
 from imgpro.api.routes import presets as presets_routes
 from imgpro.api.routes import usage as usage_routes
+from imgpro.bootstrap import build_runtime, prepare_schema, run_migrations
 from imgpro.clock import Clock
-from imgpro.db import migrate
-from imgpro.db.engine import Database
 from imgpro.delivery import routes as delivery_routes
 from imgpro.delivery.handler import PREFIX as CDN_PREFIX
 from imgpro.delivery.handler import CdnHandler
@@ -31,9 +30,7 @@ from imgpro.delivery.lookup import DeliveryLookup
 from imgpro.errors import install_error_handlers
 from imgpro.mail.worker import OutboxWorker
 from imgpro.private_files import private_dir
-from imgpro.services import build_services
 from imgpro.settings import Settings
-from imgpro.storage import make_blob_store
 from imgpro.transforms.flight import SharedFlights
 from imgpro.transforms.render import Renderer
 from imgpro.transforms.variants import VariantBudget
@@ -43,23 +40,7 @@ from imgpro.web.templating import STATIC_DIR
 
 log = logging.getLogger("imgpro")
 
-
-def run_migrations(url: str) -> None:
-    """Alembic's env runs its own event loop, so run it on a thread of its own: this works
-    whether or not the caller is inside a running loop."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            migrate.upgrade(url)
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="imgpro-migrate")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+__all__ = ["ImgproApp", "create_app", "run_migrations"]  # run_migrations: bootstrap's
 
 
 class ImgproApp(FastAPI):
@@ -93,11 +74,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings()
     clock = clock or Clock()
     private_dir(settings.data_dir)
-    if settings.auto_migrate:
-        run_migrations(settings.resolved_database_url)
-    db = Database(settings.resolved_database_url)
-    blobs = make_blob_store(settings)
-    services = build_services(settings, clock, db, blobs)
+    prepare_schema(settings)
+    runtime = build_runtime(settings, clock)
+    db, blobs, services = runtime.db, runtime.blobs, runtime.services
     lookup = DeliveryLookup(db)
 
     async def image_is_live(image_id: str) -> bool:
@@ -131,10 +110,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         services.images.close()
         await services.ratelimits.close()
         await lookup.close()
-        await blobs.aclose()
         if shared is not None:
             await shared.aclose()
-        await db.dispose()
+        await runtime.aclose()
 
     app = ImgproApp(
         title="imgpro",

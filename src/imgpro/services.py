@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imgpro.accounts.passwords import PasswordHasher
+from imgpro.accounts.service import AccountService
 from imgpro.accounts.tokens import EmailTokens
 from imgpro.apps.service import AppService
 from imgpro.billing.plans import PlanBook
@@ -18,6 +20,7 @@ from imgpro.images.idempotency import IdempotencyStore
 from imgpro.images.import_gate import ImportGate
 from imgpro.images.schemas import Links
 from imgpro.images.service import ImageService
+from imgpro.keys.service import KeyService
 from imgpro.mail.outbox import Mailer
 from imgpro.mail.transport import make_transport
 from imgpro.ratelimit import RateLimiter
@@ -34,8 +37,11 @@ class Services:
     db: Database
     blobs: BlobStore
     links: Links
+    passwords: PasswordHasher
+    accounts: AccountService
     plans: PlanBook
     images: ImageService
+    keys: KeyService
     idempotency: IdempotencyStore
     apps: AppService
     usage: UsageService
@@ -55,8 +61,10 @@ def build_services(settings: Settings, clock: Clock, db: Database, blobs: BlobSt
                             settings.billing.upgrade_link_ttl_seconds, plans)
     images = ImageService(db=db, blobs=blobs, settings=settings, clock=clock, links=links,
                           plans=plans, quota=UploadQuota(plans, refuse=upgrades.quota_error))
+    passwords = PasswordHasher(settings.passwords)
     return Services(settings=settings, clock=clock, db=db, blobs=blobs, links=links, plans=plans,
-                    images=images,
+                    passwords=passwords, accounts=AccountService(db, clock, passwords),
+                    images=images, keys=KeyService(db, clock),
                     idempotency=IdempotencyStore(
                         db, settings.limits.idempotency_ttl_seconds,
                         lease_seconds=settings.limits.idempotency_lease_seconds, clock=clock),

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
+import argon2
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -300,6 +301,16 @@ class AccountSettings(BaseModel):
                                         "asks them to verify either way).")
 
 
+class PasswordSettings(BaseModel):
+    """Argon2id costs for account passwords. The defaults are argon2-cffi's (RFC 9106's
+    low-memory recommendation); lower them only for tests, raise them on a big machine."""
+
+    time_cost: int = Field(argon2.DEFAULT_TIME_COST, ge=1, description="Argon2 passes.")
+    memory_cost_kib: int = Field(argon2.DEFAULT_MEMORY_COST, ge=8,
+                                 description="Argon2 memory per hash, in KiB.")
+    parallelism: int = Field(argon2.DEFAULT_PARALLELISM, ge=1, description="Argon2 lanes.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="IMGPRO_", env_nested_delimiter="__", extra="ignore"
@@ -377,6 +388,7 @@ class Settings(BaseSettings):
     s3: S3Settings = S3Settings()
     smtp: SmtpSettings = SmtpSettings()
     accounts: AccountSettings = AccountSettings()
+    passwords: PasswordSettings = PasswordSettings()
 
     @field_validator("plans")
     @classmethod

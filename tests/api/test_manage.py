@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import imagegen
 from factories import add_key, make_account, upload
 from imgpro.db.tables import api_keys, workspaces
-from imgpro.keys.service import revoke_key
 
 
 async def new_image(client, headers, **fields):
@@ -56,7 +55,7 @@ async def test_revoked_key_is_401_and_last_used_is_kept(client, services, clock)
             api_keys.c.id == acct["key_id"]))).one()
     assert row.last_used_at == clock.now()
     assert acct["key"] not in (row.secret_hash, row.display_prefix)  # only a hash is stored
-    await revoke_key(services.db, acct["key_id"], now=clock.now())
+    await services.keys.revoke(acct["key_id"])
     r = await client.get("/v1/images", headers=acct["headers"])
     assert r.status_code == 401
 

@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 import imagegen
 from factories import add_key, make_account, upload
-from imgpro.accounts.service import create_user
 from imgpro.billing.plans import GB
 from imgpro.billing.service import UpgradeLink
 from imgpro.db.tables import workspaces
@@ -97,8 +96,7 @@ async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, s
     app, secret = await services.apps.register(
         owner_user_id=owner["user"].id, name="Demo", redirect_uris=["https://demo.example/cb"],
         now=services.clock.now())
-    alice = await create_user(services.db, "alice@example.com", "a good password",
-                              now=services.clock.now())
+    alice = await services.accounts.create_user("alice@example.com", "a good password")
     code = await services.apps.issue_code(app, alice.id, "https://demo.example/cb",
                                           services.clock.now())
     r = await client.post("/v1/connect/exchange", headers={"Authorization": f"Bearer {secret}"},

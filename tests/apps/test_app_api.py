@@ -6,7 +6,6 @@ import pytest
 
 import imagegen
 from factories import make_account, upload
-from imgpro.accounts.service import create_user
 
 REDIRECT = "https://demo.example.com/callback"
 
@@ -21,7 +20,7 @@ async def make_app(services, *, plan="pro", redirect=REDIRECT, name="Demo App"):
 
 
 async def person(services, email):
-    return await create_user(services.db, email, "a good password", now=services.clock.now())
+    return await services.accounts.create_user(email, "a good password")
 
 
 async def connect(client, services, app, user, redirect=REDIRECT):
@@ -167,11 +166,10 @@ async def test_isolation_matrix(client, services):
         await connect(client, services, app, erin)
     await connect(client, services, app_a, frank)
     # Erin's own account (API key) and her two app workspaces are three separate places.
-    from imgpro.keys.service import create_key, parse_abilities
+    from imgpro.keys.service import parse_abilities
 
-    key, _ = await create_key(services.db, user_id=erin.id, workspace_id=erin.workspace_id,
-                              name="own", abilities=parse_abilities("read,write"),
-                              now=services.clock.now())
+    key, _ = await services.keys.create(user_id=erin.id, workspace_id=erin.workspace_id,
+                                        name="own", abilities=parse_abilities("read,write"))
     erin_key = {"Authorization": f"Bearer {key}"}
     in_a = (await upload(client, imagegen.jpeg(20, 20), headers=as_user(app_a, erin.id))).json()
     own = (await upload(client, imagegen.jpeg(20, 20), headers=erin_key)).json()

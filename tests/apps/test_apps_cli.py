@@ -7,7 +7,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from imgpro.accounts.service import create_user
 from imgpro.app import create_app
 from imgpro.cli.main import app as cli
 from imgpro.settings import Settings
@@ -23,8 +22,8 @@ def test_operator_blocks_and_unblocks_an_app(tmp_path):
     services = app.state.services
 
     async def setup() -> str:
-        owner = await create_user(services.db, "owner@example.com", "a good password",
-                                  now=services.clock.now(), plan="pro")
+        owner = await services.accounts.create_user("owner@example.com", "a good password",
+                                                    plan="pro")
         registered, _ = await services.apps.register(
             owner_user_id=owner.id, name="Gallery", redirect_uris=["https://g.example.com/cb"],
             now=services.clock.now())

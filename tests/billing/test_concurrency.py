@@ -39,12 +39,14 @@ from conftest import (
     postgres_available,
     redis_available,
 )
-from imgpro.accounts.service import create_user
+from imgpro.accounts.passwords import PasswordHasher
+from imgpro.accounts.service import AccountService
 from imgpro.app import run_migrations
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.db.tables import images, workspaces
-from imgpro.keys.service import create_key, parse_abilities
+from imgpro.keys.service import KeyService, parse_abilities
+from imgpro.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -120,11 +122,12 @@ def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 
 
 async def account(db: Database, plan: str) -> tuple[str, dict[str, str]]:
-    now = Clock().now()
-    user = await create_user(db, f"{plan}-{uuid.uuid4().hex[:8]}@example.com",
-                             "correct horse battery", now=now, plan=plan)
-    secret, _ = await create_key(db, user_id=user.id, workspace_id=user.workspace_id,
-                                 name="race", abilities=parse_abilities("read,write"), now=now)
+    accounts = AccountService(db, Clock(), PasswordHasher(Settings().passwords))
+    user = await accounts.create_user(f"{plan}-{uuid.uuid4().hex[:8]}@example.com",
+                                      "correct horse battery", plan=plan)
+    secret, _ = await KeyService(db, Clock()).create(
+        user_id=user.id, workspace_id=user.workspace_id, name="race",
+        abilities=parse_abilities("read,write"))
     return user.workspace_id, {"Authorization": f"Bearer {secret}"}
 
 

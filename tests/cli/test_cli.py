@@ -1,22 +1,32 @@
-"""The operator CLI, run as a real subprocess against a real SQLite file."""
+"""The operator CLI against a real SQLite file: in process (Typer's CliRunner) for the
+maintenance commands, a real server process for `imgpro serve`."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+from imgpro.cli.main import app as cli
 
 from . import serving
 
 
-def imgpro(data_dir: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "IMGPRO_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "imgpro.cli", *args], env=env, input=input,
-                          capture_output=True, text=True, timeout=120, check=False)
+class Result:
+    """What a run printed and its exit status, shaped like subprocess.CompletedProcess."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def imgpro(data_dir: Path, *args: str, input: str | None = None) -> Result:
+    """A maintenance command in this process: a subprocess per command would only add
+    interpreter start-up (the server test below starts a real process)."""
+    r = CliRunner().invoke(cli, list(args), input=input, env={"IMGPRO_DATA_DIR": str(data_dir)})
+    return Result(r.exit_code, r.stdout, r.stderr)
 
 
 @pytest.fixture

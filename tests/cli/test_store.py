@@ -58,12 +58,12 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Path:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A store created as the README says (`imgpro migrate` in the server's directory)."""
     server_dir = tmp_path / "srv"
     server_dir.mkdir()
-    r = imgpro(server_dir, "migrate")
-    assert r.returncode == 0, r.stderr
+    r = in_process(server_dir, monkeypatch, "migrate")
+    assert r.exit_code == 0, r.stderr
     data = server_dir / "imgpro-data"
     assert (data / "imgpro.db").is_file() and (data / "blobs").is_dir()
     return data
@@ -86,13 +86,14 @@ def test_every_maintenance_command_refuses_a_missing_store(home, monkeypatch, ar
     assert list(home.iterdir()) == []
 
 
-def test_with_the_data_dir_given_it_works_from_anywhere_and_says_which(home, store):
-    r = imgpro(home, "users", "create", "ops@example.com", "--password", "s3cret-pass",
-               IMGPRO_DATA_DIR=str(store))
-    assert r.returncode == 0, r.stderr
+def test_with_the_data_dir_given_it_works_from_anywhere_and_says_which(home, store,
+                                                                      monkeypatch):
+    r = in_process(home, monkeypatch, "users", "create", "ops@example.com", "--password",
+                   "s3cret-pass", IMGPRO_DATA_DIR=str(store))
+    assert r.exit_code == 0, r.stderr
     assert f"database: sqlite+aiosqlite:///{(store / 'imgpro.db').resolve()}" in r.stderr
-    r = imgpro(home, "gc", IMGPRO_DATA_DIR=str(store))
-    assert r.returncode == 0, r.stderr
+    r = in_process(home, monkeypatch, "gc", IMGPRO_DATA_DIR=str(store))
+    assert r.exit_code == 0, r.stderr
     assert "database: sqlite+aiosqlite:///" in r.stderr and "expired images" in r.stdout
     assert list(home.iterdir()) == []
     # The CLI never writes the server's signing key: the first server start does.
@@ -109,11 +110,39 @@ def test_every_maintenance_command_names_its_database(home, store, monkeypatch):
         assert f"database: {url}" in r.stderr, args
 
 
-def test_a_missing_blob_directory_is_refused(home, store):
+def test_a_missing_blob_directory_is_refused(home, store, monkeypatch):
     (store / "blobs").rmdir()
-    r = imgpro(home, "gc", IMGPRO_DATA_DIR=str(store))
-    assert r.returncode == 1 and "no blob directory" in r.stderr
+    r = in_process(home, monkeypatch, "gc", IMGPRO_DATA_DIR=str(store))
+    assert r.exit_code == 1 and "no blob directory" in r.stderr
     assert not (store / "blobs").exists()
+
+
+def _schema_revision(store: Path) -> str:
+    engine = sa.create_engine(f"sqlite:///{store / 'imgpro.db'}")
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_maintenance_commands_honour_auto_migrate(home, tmp_path, monkeypatch):
+    """IMGPRO_AUTO_MIGRATE=false: the operator migrates by hand (`imgpro migrate`), so a
+    maintenance command must not change the schema under them; by default it brings the
+    schema up to date, as the server does."""
+    from imgpro.db import migrate
+
+    store = tmp_path / "old"
+    url = f"sqlite+aiosqlite:///{store / 'imgpro.db'}"
+    migrate.upgrade(url, "0009_app_storage")
+    (store / "blobs").mkdir()
+    r = in_process(home, monkeypatch, "plans", "list", IMGPRO_DATA_DIR=str(store),
+                   IMGPRO_AUTO_MIGRATE="false")
+    assert r.exit_code == 0, r.stderr
+    assert _schema_revision(store) == "0009_app_storage"
+    r = in_process(home, monkeypatch, "plans", "list", IMGPRO_DATA_DIR=str(store))
+    assert r.exit_code == 0, r.stderr
+    assert _schema_revision(store) != "0009_app_storage"
 
 
 @pytest.mark.postgres

@@ -19,14 +19,13 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import imagegen
-from imgpro.accounts.sessions import SessionUser, authenticate, start_session
+from imgpro.accounts.sessions import SessionUser
 from imgpro.app import create_app
 from imgpro.cli.main import app as cli
 from imgpro.db.tables import api_keys, image_tombstones, images, sessions, users, workspaces
 from imgpro.ids import shard_prefix
 from imgpro.images.fields import UploadOptions
 from imgpro.images.intake import SpooledFile
-from imgpro.keys.service import create_key
 from imgpro.settings import Settings
 from imgpro.web.sessions import principal_for
 
@@ -101,7 +100,7 @@ def test_create_prompts_for_a_hidden_confirmed_password(data_dir):
     assert "created user" in screen
 
     async def check(s: Any) -> Any:
-        return await authenticate(s.db, "tty@example.com", secret)
+        return await s.accounts.authenticate("tty@example.com", secret)
 
     assert in_app(data_dir, check) is not None
 
@@ -126,8 +125,8 @@ def test_list_and_set_password(data_dir):
     assert "a@example.com" in r.stdout and "b@example.com" in r.stdout and "free" in r.stdout
 
     async def sign_in(s: Any) -> Any:
-        user = await authenticate(s.db, "a@example.com", "first-pass")
-        await start_session(s.db, user.id, now=s.clock.now())
+        user = await s.accounts.authenticate("a@example.com", "first-pass")
+        await s.accounts.start_session(user.id)
         return user
 
     user = in_app(data_dir, sign_in)
@@ -139,8 +138,8 @@ def test_list_and_set_password(data_dir):
         async with s.db.read() as conn:
             live = await conn.scalar(sa.select(sa.func.count()).select_from(sessions)
                                      .where(sessions.c.user_id == user.id))
-        return (await authenticate(s.db, "a@example.com", "first-pass"),
-                await authenticate(s.db, "a@example.com", "second-pass"), live)
+        return (await s.accounts.authenticate("a@example.com", "first-pass"),
+                await s.accounts.authenticate("a@example.com", "second-pass"), live)
 
     old, new, live = in_app(data_dir, after)
     assert old is None and new is not None and live == 0
@@ -155,14 +154,14 @@ def test_delete_removes_the_account_its_images_blobs_and_keys(data_dir, tmp_path
                "a-good-pass").exit_code == 0
 
     async def upload(s: Any, email: str, n: int) -> list[dict[str, Any]]:
-        u = await authenticate(s.db, email, "a-good-pass")
-        await start_session(s.db, u.id, now=s.clock.now())
+        u = await s.accounts.authenticate(email, "a-good-pass")
+        await s.accounts.start_session(u.id)
         principal = principal_for(SessionUser(user_id=u.id, email=u.email,
                                               workspace_id=u.workspace_id,
                                               workspace_prefix=shard_prefix(u.workspace_id),
                                               plan="free"))
-        await create_key(s.db, user_id=u.id, workspace_id=u.workspace_id, name="k",
-                         abilities=principal.abilities, now=s.clock.now())
+        await s.keys.create(user_id=u.id, workspace_id=u.workspace_id, name="k",
+                            abilities=principal.abilities)
         made = []
         for i in range(n):
             data = imagegen.png(50 + i, 40)
@@ -213,7 +212,7 @@ def test_delete_refuses_an_app_owner(data_dir):
                "--plan", "pro").exit_code == 0
 
     async def register(s: Any) -> str:
-        u = await authenticate(s.db, "owner@example.com", "a-good-pass")
+        u = await s.accounts.authenticate("owner@example.com", "a-good-pass")
         app, _ = await s.apps.register(owner_user_id=u.id, name="Gallery",
                                        redirect_uris=["https://g.example.com/cb"],
                                        now=s.clock.now())

@@ -61,20 +61,22 @@ def cluster(s3_server: Any) -> Iterator[Cluster]:
 
 
 def _account(cluster: Cluster, plan: str) -> dict[str, str]:
-    from imgpro.accounts.service import create_user
+    from imgpro.accounts.passwords import PasswordHasher
+    from imgpro.accounts.service import AccountService
     from imgpro.clock import Clock
     from imgpro.db.engine import Database
-    from imgpro.keys.service import create_key, parse_abilities
+    from imgpro.keys.service import KeyService, parse_abilities
+    from imgpro.settings import Settings
 
     async def make() -> str:
         db = Database(_async_url(PG_ADMIN_URL, cluster.database_name))  # type: ignore[attr-defined]
         try:
-            now = Clock().now()
-            user = await create_user(db, f"{uuid.uuid4().hex[:10]}@example.com",
-                                     "correct horse battery", now=now, plan=plan)
-            secret, _ = await create_key(db, user_id=user.id, workspace_id=user.workspace_id,
-                                         name="k", abilities=parse_abilities("read,write"),
-                                         now=now)
+            accounts = AccountService(db, Clock(), PasswordHasher(Settings().passwords))
+            user = await accounts.create_user(f"{uuid.uuid4().hex[:10]}@example.com",
+                                              "correct horse battery", plan=plan)
+            secret, _ = await KeyService(db, Clock()).create(
+                user_id=user.id, workspace_id=user.workspace_id, name="k",
+                abilities=parse_abilities("read,write"))
             return secret
         finally:
             await db.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from imgpro.accounts.service import User, find_user_by_email
+from imgpro.accounts.service import User
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -50,8 +50,7 @@ async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD
 
 
 async def user_of(services: Any, email: str) -> User:
-    async with services.db.read() as conn:
-        user = await find_user_by_email(conn, email)
+    user = await services.accounts.find_by_email(email)
     assert user is not None
     return user
 

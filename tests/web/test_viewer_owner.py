@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import imagegen
 from factories import upload
-from imgpro.accounts.sessions import load_session
 from imgpro.web.sessions import SESSION_COOKIE, principal_for
 
 from .support import new_client, sign_up, token_for
@@ -18,8 +17,7 @@ async def private_image(client, services):
                           files={"file": ("secret.jpg", imagegen.jpeg(60, 40))})
     assert r.status_code == 201
     image = r.json()["data"][0]
-    session = await load_session(services.db, client.cookies[SESSION_COOKIE],
-                                 now=services.clock.now())
+    session = await services.accounts.load_session(client.cookies[SESSION_COOKIE])
     return await services.images.update(principal_for(session), image["id"], {"public": False})
 
 

@@ -11,14 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from imgpro.accounts.passwords import verify_password
-from imgpro.accounts.service import (
-    EmailTaken,
-    User,
-    create_user,
-    find_user_by_email,
-    normalise_email,
-)
+from imgpro.accounts.repository import find_user_by_email
+from imgpro.accounts.service import EmailTaken, User, normalise_email
 from imgpro.accounts.tokens import CODE_TTL, CodeProblem
 from imgpro.db.tables import users
 from imgpro.errors import ValidationFailed
@@ -71,8 +65,8 @@ async def sign_in_with_code(s: Services, browser: str, code: str) -> User:
         user = await find_user_by_email(conn, result.email)
     if user is None:
         try:
-            return await create_user(s.db, result.email, None, now=now, verified=True,
-                                     plan=s.plans.plans[0].name)
+            return await s.accounts.create_user(result.email, None, verified=True,
+                                                plan=s.plans.plans[0].name)
         except EmailTaken:  # created a moment ago by a parallel sign-in: use that one
             async with s.db.read() as conn:
                 user = await find_user_by_email(conn, result.email)
@@ -106,4 +100,4 @@ async def confirm_identity(s: Services, user_id: str, session_token: str, value:
         result = await s.tokens.redeem_code(purpose="confirm", browser="session:" + session_token,
                                             code=candidate, now=s.clock.now())
         return not isinstance(result, CodeProblem) and result.user_id == user_id
-    return await asyncio.to_thread(verify_password, password_hash, value[:1024])
+    return await asyncio.to_thread(s.passwords.verify, password_hash, value[:1024])

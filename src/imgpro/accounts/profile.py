@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from imgpro.accounts.passwords import hash_password
+from imgpro.accounts import repository as account_repo
 from imgpro.accounts.service import check_new_password, normalise_email
-from imgpro.accounts.sessions import end_all_sessions
+from imgpro.accounts.sessions import token_hash
 from imgpro.db.tables import users
 from imgpro.errors import ValidationFailed
 
@@ -120,14 +120,16 @@ async def set_password(s: Services, user_id: str, email: str, password: str, *,
                        keep_session: str | None, how: str) -> None:
     """Set a new password; every other session ends, open reset links die, the owner is told."""
     check_new_password(password)
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await asyncio.to_thread(s.passwords.hash, password)
     now = s.clock.now()
     async with s.db.write() as conn:
         await conn.execute(users.update().where(users.c.id == user_id)
                            .values(password_hash=password_hash))
         await s.tokens.void(conn, user_id=user_id, purpose="reset", now=now)
         await s.mail.send(email, "password_changed", conn=conn, how=how)
-    await end_all_sessions(s.db, user_id, keep=keep_session)
+        # Signed out everywhere but the browser that made the change (if any).
+        await account_repo.delete_user_sessions(
+            conn, user_id, token_hash(keep_session) if keep_session else None)
 
 
 async def set_notifications(s: Services, user_id: str, wanted: set[str]) -> None:

@@ -13,7 +13,8 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from imgpro.accounts.profile import set_password
-from imgpro.accounts.service import check_new_password, find_user_by_email, normalise_email
+from imgpro.accounts.repository import find_user_by_email
+from imgpro.accounts.service import check_new_password, normalise_email
 from imgpro.accounts.tokens import Redeemed
 from imgpro.db.tables import users
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from imgpro import ids
 from imgpro.apps.service import SECRET_PREFIX as APP_SECRET_PREFIX
 from imgpro.errors import Unauthorized
-from imgpro.keys.service import KEY_PREFIX, authenticate_key
+from imgpro.keys.service import KEY_PREFIX
 from imgpro.principal import ANONYMOUS_WORKSPACE_ID, Ability, Mode, Principal
 from imgpro.services import Services
 
@@ -36,7 +36,7 @@ async def resolve_principal(request: Request, services: Svc) -> Principal:
     if scheme.lower() != "bearer" or not credential:
         raise Unauthorized("Authorization must be 'Bearer <API key>'.")
     if credential.startswith(KEY_PREFIX):
-        return await authenticate_key(services.db, credential, now=services.clock.now())
+        return await services.keys.authenticate(credential)
     if credential.startswith(APP_SECRET_PREFIX):
         return await services.apps.authenticate(credential, request.headers.get("x-img-user"),
                                                  services.clock.now())

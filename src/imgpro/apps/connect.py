@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from imgpro import ids
-from imgpro.accounts.service import create_workspace
+from imgpro.accounts.repository import create_workspace
 from imgpro.apps.models import App, AppNotFound, _app
 from imgpro.db.engine import Database
 from imgpro.db.tables import apps, connect_codes, users, workspaces

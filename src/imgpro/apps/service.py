@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
-from imgpro.accounts.service import create_workspace
+from imgpro.accounts.repository import create_workspace
 from imgpro.apps.connect import HostedLogin
 from imgpro.apps.models import (
     App,

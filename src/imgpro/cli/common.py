@@ -18,13 +18,11 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from imgpro.app import run_migrations
+from imgpro.bootstrap import build_runtime, prepare_schema
 from imgpro.clock import Clock
-from imgpro.db.engine import Database
 from imgpro.errors import ApiError
-from imgpro.services import Services, build_services
+from imgpro.services import Services
 from imgpro.settings import Settings
-from imgpro.storage import make_blob_store
 
 # Piped output (scripts, tests) must never truncate ids to fit an 80-column guess.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -164,7 +162,8 @@ def check_store(settings: Settings) -> str:
 
 def open_store() -> Settings:
     """Settings for a maintenance command: the store must exist; say which one it is (on
-    stderr: stdout stays for what the command prints); bring its schema up to date."""
+    stderr: stdout stays for what the command prints); bring its schema up to date unless
+    IMGPRO_AUTO_MIGRATE=false (as the server does)."""
     settings = Settings()
     try:
         shown = check_store(settings)
@@ -172,7 +171,7 @@ def open_store() -> Settings:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
         raise typer.Exit(1) from None
     err.print(f"database: {shown}", highlight=False, markup=False)
-    run_migrations(settings.resolved_database_url)
+    prepare_schema(settings)
     if not settings.data_dir.is_dir():
         # The store lives elsewhere (a server database, an explicit blob directory): the
         # default data directory is not the store, and a command must not create one in the
@@ -194,14 +193,11 @@ def run(work: Callable[[Services], Awaitable[T]]) -> T:
     settings = open_store()
 
     async def main() -> T:
-        db = Database(settings.resolved_database_url)
-        blobs = make_blob_store(settings)
-        services = build_services(settings, Clock(), db, blobs)
+        runtime = build_runtime(settings, Clock())
         try:
-            return await work(services)
+            return await work(runtime.services)
         finally:
-            await blobs.aclose()
-            await db.dispose()
+            await runtime.aclose()
 
     try:
         return asyncio.run(main())

@@ -20,8 +20,7 @@ Email = Annotated[str, typer.Argument(metavar="EMAIL", help="The account's email
 
 
 async def _user(s: Services, email: str) -> accounts.User:
-    async with s.db.read() as conn:
-        user = await accounts.find_user_by_email(conn, email)
+    user = await s.accounts.find_by_email(email)
     if user is None:
         raise ApiError(f"no user with email {email}")
     return user
@@ -38,9 +37,8 @@ def keys_create(
 
     async def work(s: Services) -> str:
         user = await _user(s, email)
-        secret, _ = await keys.create_key(s.db, user_id=user.id, workspace_id=user.workspace_id,
-                                          name=name, abilities=keys.parse_abilities(abilities),
-                                          now=s.clock.now())
+        secret, _ = await s.keys.create(user_id=user.id, workspace_id=user.workspace_id,
+                                        name=name, abilities=keys.parse_abilities(abilities))
         return secret
 
     typer.echo(run(work))
@@ -52,7 +50,7 @@ def keys_list(email: Email) -> None:
 
     async def work(s: Services) -> list[keys.KeyInfo]:
         user = await _user(s, email)
-        return await keys.list_keys(s.db, user.id)
+        return await s.keys.of_user(user.id)
 
     table = Table("id", "name", "prefix", "abilities", "created", "last used", "revoked")
     for k in run(work):
@@ -67,7 +65,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(metavar="KEY_ID",
     """Revoke a key at once."""
 
     async def work(s: Services) -> Any:
-        return await keys.revoke_key(s.db, key_id, now=s.clock.now())
+        return await s.keys.revoke(key_id)
 
     info = run(work)
     out.print(f"revoked {info.id} ({info.name})")

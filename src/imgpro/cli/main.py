@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from imgpro import __version__
-from imgpro.app import run_migrations
+from imgpro.bootstrap import prepare_schema, run_migrations
 from imgpro.cli.apps import apps_app
 from imgpro.cli.common import Cli, describe_database, err, out, run
 from imgpro.cli.images import images_app
@@ -85,8 +85,7 @@ def serve(
     except ServeError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
-    if settings.auto_migrate:
-        run_migrations(settings.resolved_database_url)
+    prepare_schema(settings)
     # The server processes' Settings() read these: links point where this server listens.
     os.environ.update({**plan.env, "IMGPRO_HOST": host, "IMGPRO_PORT": str(port)})
     banner = [f"  database: {describe_database(settings.resolved_database_url)}",

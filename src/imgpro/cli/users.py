@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from imgpro.accounts import admin
 from imgpro.accounts import service as accounts
+from imgpro.accounts.models import Deletion, UserRow
 from imgpro.billing.plans import format_bytes
 from imgpro.cli.common import Cli, err, out, run
 from imgpro.clock import iso
@@ -51,7 +51,7 @@ def users_create(
     async def work(s: Services) -> accounts.User:
         if not s.plans.exists(plan):
             raise ApiError(f"unknown plan '{plan}'")
-        return await accounts.create_user(s.db, email, secret, now=s.clock.now(), plan=plan)
+        return await s.accounts.create_user(email, secret, plan=plan)
 
     user = run(work)
     out.print(f"created user {user.id} <{user.email}> on plan {plan}", highlight=False)
@@ -59,7 +59,7 @@ def users_create(
 
 def admin_check(password: str) -> None:
     try:
-        admin.check_password(password)
+        accounts.check_new_password(password)
     except ApiError as e:
         err.print(f"[red]error:[/red] {e.message}")
         raise typer.Exit(1) from None
@@ -69,8 +69,8 @@ def admin_check(password: str) -> None:
 def users_list() -> None:
     """Every account: id, email, plan, images, storage, live keys, created."""
 
-    async def work(s: Services) -> list[admin.UserRow]:
-        return await admin.list_users(s.db)
+    async def work(s: Services) -> list[UserRow]:
+        return await s.accounts.list_users()
 
     rows = run(work)
     if not rows:
@@ -90,7 +90,7 @@ def users_set_password(email: Email, password: Password = None) -> None:
     admin_check(secret)
 
     async def work(s: Services) -> str:
-        return await admin.set_password(s.db, email, secret)
+        return await s.accounts.reset_password(email, secret)
 
     user_id = run(work)
     out.print(f"password set for {user_id} <{email.strip().lower()}>; its sessions ended",
@@ -115,9 +115,8 @@ def users_delete(
         typer.confirm(f"Delete {email} with all its images and keys? This cannot be undone",
                       abort=True)
 
-    async def work(s: Services) -> admin.Deletion:
-        return await admin.delete_user(s.db, email, now=s.clock.now(),
-                                       remove_blobs=s.images.remove_blobs)
+    async def work(s: Services) -> Deletion:
+        return await s.accounts.delete_user(email, remove_blobs=s.images.remove_blobs)
 
     d = run(work)
     out.print(f"deleted {d.user_id} <{d.email}>: {d.images} image(s), {d.keys} key(s), "

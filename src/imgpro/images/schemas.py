@@ -206,17 +206,6 @@ class BatchUpdate(BatchIds):
     set: ImageUpdate
 
 
-class BatchItemError(BaseModel):
-    code: str
-    message: str
-
-
-class BatchItem(BaseModel):
-    id: str
-    deleted: bool | None = None
-    image: ImageOut | None = None
-
-
 class BatchResultOut(BaseModel):
     object: str = "batch_result"
     data: list[dict[str, Any]]

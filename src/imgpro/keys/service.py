@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 
 from imgpro import ids
+from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import api_keys, workspaces
 from imgpro.errors import NotFound, Unauthorized, ValidationFailed
+from imgpro.keys import repository as repo
 from imgpro.principal import Ability, Mode, Principal
 
 KEY_PREFIX = "img_live_"
@@ -55,75 +56,67 @@ def _abilities_text(abilities: frozenset[Ability]) -> str:
     return ",".join(sorted(a.value for a in abilities))
 
 
-async def create_key(db: Database, *, user_id: str, workspace_id: str, name: str,
-                     abilities: frozenset[Ability], now: dt.datetime) -> tuple[str, KeyInfo]:
-    """Returns (the full key — shown once, never stored —, its info)."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise ValidationFailed("A key needs a name of 1–100 characters.",
-                               details=[{"field": "name", "message": "1-100 characters"}])
-    secret = KEY_PREFIX + ids.token(24)
-    info = KeyInfo(id="key_" + ids.short_id(16), name=name, display_prefix=secret[:13],
-                   abilities=tuple(sorted(a.value for a in abilities)), created_at=now,
-                   last_used_at=None, revoked_at=None)
-    async with db.write() as conn:
-        await conn.execute(api_keys.insert().values(
-            id=info.id, workspace_id=workspace_id, user_id=user_id, name=name,
-            display_prefix=info.display_prefix, secret_hash=ids.sha256_hex(secret),
-            abilities=_abilities_text(abilities), created_at=now))
-    return secret, info
-
-
 def _info(row: sa.Row) -> KeyInfo:
     return KeyInfo(id=row.id, name=row.name, display_prefix=row.display_prefix,
                    abilities=tuple(row.abilities.split(",")), created_at=row.created_at,
                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
 
 
-async def list_keys(db: Database, user_id: str) -> list[KeyInfo]:
-    async with db.read() as conn:
-        rows = (await conn.execute(sa.select(api_keys).where(api_keys.c.user_id == user_id)
-                                   .order_by(api_keys.c.created_at.desc()))).all()
-    return [_info(r) for r in rows]
+class KeyService:
+    """The API-key use cases: create (shown once), list, revoke, and resolve a presented key."""
 
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
 
-async def revoke_key(db: Database, key_id: str, *, now: dt.datetime,
-                     user_id: str | None = None) -> KeyInfo:
-    """Revoke a key (idempotent). With ``user_id`` only that user's keys are reachable."""
-    async with db.write() as conn:
-        query = sa.select(api_keys).where(api_keys.c.id == key_id)
-        if user_id is not None:
-            query = query.where(api_keys.c.user_id == user_id)
-        row = (await conn.execute(query)).first()
-        if row is None:
-            raise KeyNotFound()
-        if row.revoked_at is None:
-            await conn.execute(api_keys.update().where(api_keys.c.id == key_id)
-                               .values(revoked_at=now))
-    info = _info(row)
-    return info if info.revoked_at else replace(info, revoked_at=now)
+    async def create(self, *, user_id: str, workspace_id: str, name: str,
+                     abilities: frozenset[Ability]) -> tuple[str, KeyInfo]:
+        """Returns (the full key — shown once, never stored —, its info)."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise ValidationFailed("A key needs a name of 1–100 characters.",
+                                   details=[{"field": "name", "message": "1-100 characters"}])
+        now = self.clock.now()
+        secret = KEY_PREFIX + ids.token(24)
+        info = KeyInfo(id="key_" + ids.short_id(16), name=name, display_prefix=secret[:13],
+                       abilities=tuple(sorted(a.value for a in abilities)), created_at=now,
+                       last_used_at=None, revoked_at=None)
+        async with self.db.write() as conn:
+            await repo.insert_key(conn, id=info.id, workspace_id=workspace_id, user_id=user_id,
+                                  name=name, display_prefix=info.display_prefix,
+                                  secret_hash=ids.sha256_hex(secret),
+                                  abilities=_abilities_text(abilities), created_at=now)
+        return secret, info
 
+    async def of_user(self, user_id: str) -> list[KeyInfo]:
+        """A user's keys, newest first (revoked ones too: the page shows them)."""
+        return [_info(r) for r in await repo.keys_of_user(self.db, user_id)]
 
-async def authenticate_key(db: Database, secret: str, *, now: dt.datetime) -> Principal:
-    """Resolve a presented key to its principal, or raise 401 (missing, unknown, revoked)."""
-    if not secret.startswith(KEY_PREFIX) or len(secret) > 128:
-        raise Unauthorized("Invalid API key.")
-    digest = ids.sha256_hex(secret)
-    # Every API request comes through here: one SELECT, no transaction around it.
-    row = await db.fetch_first(
-        sa.select(api_keys.c.id, api_keys.c.secret_hash, api_keys.c.abilities,
-                  api_keys.c.revoked_at, api_keys.c.last_used_at, api_keys.c.user_id,
-                  api_keys.c.workspace_id, workspaces.c.prefix)
-        .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
-        .where(api_keys.c.secret_hash == digest))
-    # The lookup is by hash, so timing reveals nothing about the key; compare anyway in
-    # constant time as a second line of defence.
-    if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at:
-        raise Unauthorized("Invalid API key.")
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        # Best effort: a read-only or full store must not turn every read into an error.
-        await db.touch(api_keys.update().where(api_keys.c.id == row.id)
-                       .values(last_used_at=now))
-    return Principal(mode=Mode.API_KEY, workspace_id=row.workspace_id,
-                     workspace_prefix=row.prefix, credential_id=row.id, user_id=row.user_id,
-                     abilities=frozenset(Ability(a) for a in row.abilities.split(",")))
+    async def revoke(self, key_id: str, *, user_id: str | None = None) -> KeyInfo:
+        """Revoke a key (idempotent). With ``user_id`` only that user's keys are reachable."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            row = await repo.find_key(conn, key_id, user_id)
+            if row is None:
+                raise KeyNotFound()
+            if row.revoked_at is None:
+                await repo.mark_revoked(conn, key_id, now)
+        info = _info(row)
+        return info if info.revoked_at else replace(info, revoked_at=now)
+
+    async def authenticate(self, secret: str) -> Principal:
+        """Resolve a presented key to its principal, or raise 401 (missing, unknown, revoked)."""
+        if not secret.startswith(KEY_PREFIX) or len(secret) > 128:
+            raise Unauthorized("Invalid API key.")
+        digest = ids.sha256_hex(secret)
+        row = await repo.key_by_hash(self.db, digest)
+        # The lookup is by hash, so timing reveals nothing about the key; compare anyway in
+        # constant time as a second line of defence.
+        if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at:
+            raise Unauthorized("Invalid API key.")
+        now = self.clock.now()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            await repo.touch_last_used(self.db, row.id, now)
+        return Principal(mode=Mode.API_KEY, workspace_id=row.workspace_id,
+                         workspace_prefix=row.prefix, credential_id=row.id, user_id=row.user_id,
+                         abilities=frozenset(Ability(a) for a in row.abilities.split(",")))

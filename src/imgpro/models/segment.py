@@ -61,11 +61,3 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
         return np.full((INPUT_SIZE, INPUT_SIZE), 255, dtype=np.uint8)
     normalised = (out - low) / (high - low)
     return np.asarray(np.clip(normalised * 255.0 + 0.5, 0, 255), dtype=np.uint8)
-
-
-def available() -> bool:
-    try:
-        U2NETP.locate()
-    except Exception:
-        return False
-    return True

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from imgpro.accounts.sessions import SESSION_LIFETIME, SessionUser, load_session
+from imgpro.accounts.sessions import SESSION_LIFETIME, SessionUser
 from imgpro.principal import Ability, Mode, Principal
 from imgpro.services import Services
 from imgpro.web import csrf
@@ -50,7 +50,7 @@ async def load_viewer(request: Request) -> SessionUser | None:
         return viewer
     services = services_of(request)
     token = request.cookies.get(SESSION_COOKIE)
-    viewer = await load_session(services.db, token, now=services.clock.now()) if token else None
+    viewer = await services.accounts.load_session(token) if token else None
     request.state.viewer = viewer
     request.state.viewer_loaded = True
     request.state.session_token = token if viewer else None

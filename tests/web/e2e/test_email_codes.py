@@ -19,10 +19,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from imgpro.accounts.service import create_user
+from imgpro.accounts.passwords import PasswordHasher
+from imgpro.accounts.service import AccountService
 from imgpro.apps.service import AppService
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
+from imgpro.settings import Settings
 from mail.smtp import SmtpServer, code_in
 
 from .conftest import _free_port
@@ -107,8 +109,8 @@ def _register_app(db_url: str, redirect_uri: str) -> tuple[str, str]:
     async def work() -> tuple[str, str]:
         db = Database(db_url)
         try:
-            owner = await create_user(db, new_email("owner"), "owner passphrase",
-                                      now=Clock().now())
+            accounts = AccountService(db, Clock(), PasswordHasher(Settings().passwords))
+            owner = await accounts.create_user(new_email("owner"), "owner passphrase")
             app, secret = await AppService(db).register(
                 owner_user_id=owner.id, name="PhotoShare", redirect_uris=[redirect_uri],
                 plan_allows_apps=True, now=Clock().now())

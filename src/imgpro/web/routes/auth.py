@@ -23,8 +23,8 @@ from fastapi.responses import Response
 from imgpro import ids
 from imgpro.accounts.codes import CodeRejected, request_sign_in_code, sign_in_with_code
 from imgpro.accounts.profile import send_verification
-from imgpro.accounts.service import EmailTaken, create_user
-from imgpro.accounts.sessions import MAX_PASSWORD, authenticate, end_session, start_session
+from imgpro.accounts.service import EmailTaken
+from imgpro.accounts.sessions import MAX_PASSWORD
 from imgpro.accounts.tokens import CodeProblem
 from imgpro.errors import RateLimited, ValidationFailed
 from imgpro.web import csrf, limits
@@ -58,8 +58,8 @@ def _form(request: Request, template: str, *, status_code: int = 200, **context:
 async def _signed_in(request: Request, user_id: str, destination: str) -> Response:
     """Start a fresh session (rotating any token the browser had) and go on (PRG)."""
     services = services_of(request)
-    token = await start_session(services.db, user_id, now=services.clock.now(),
-                                replaces=request.cookies.get(SESSION_COOKIE))
+    token = await services.accounts.start_session(
+        user_id, replaces=request.cookies.get(SESSION_COOKIE))
     response = redirect(destination)
     set_session_cookie(request, response, token)
     return response
@@ -87,8 +87,8 @@ async def signup(request: Request, viewer: OptionalViewer) -> Response:
         if len(password) > MAX_PASSWORD:
             raise ValidationFailed(f"Use a password of at most {MAX_PASSWORD} characters.")
         # New accounts start on the operator's first (cheapest) plan, whatever its name.
-        user = await create_user(services.db, email, password, now=services.clock.now(),
-                                 plan=services.plans.plans[0].name)
+        user = await services.accounts.create_user(email, password,
+                                                   plan=services.plans.plans[0].name)
     except RateLimited as e:
         response = _form(request, "signup.html", status_code=429, email=email,
                          errors=[limits.wait_message(e)], next=next_path)
@@ -132,7 +132,7 @@ async def login(request: Request, viewer: OptionalViewer) -> Response:
                          errors=[limits.wait_message(e)], next=safe_next(destination, ""))
         response.headers.update(limits.retry_headers(e))
         return response
-    user = await authenticate(services.db, email, password)
+    user = await services.accounts.authenticate(email, password)
     if user is None:
         await limits.login_failed(request, email)
         return _form(request, "login.html", status_code=401, email=email,
@@ -215,7 +215,7 @@ async def logout(request: Request, viewer: OptionalViewer) -> Response:
     if viewer is not None and token:
         form = await read_form(request)
         csrf.check(request, form.get(csrf.FIELD), signed_in_only=True)
-        await end_session(services_of(request).db, token)
+        await services_of(request).accounts.end_session(token)
     response = redirect("/")
     clear_session_cookie(request, response)
     return response

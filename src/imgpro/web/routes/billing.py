@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from imgpro.accounts.sessions import owned_workspace_plan
 from imgpro.apps.service import AppNotFound
 from imgpro.billing.service import UpgradeLink
 from imgpro.billing.upgrade import InvalidUpgradeLink, UpgradeNotAllowed
@@ -91,7 +90,8 @@ async def upgrade_page(request: Request, plan: str, viewer: CurrentViewer, t: st
         grant = services.billing.verify_link(link)
     except InvalidUpgradeLink as e:
         return _invalid(request, e)
-    current = await owned_workspace_plan(services.db, grant.workspace_id, viewer.user_id)
+    current = await services.accounts.owned_workspace_plan(grant.workspace_id,
+                                                          viewer.user_id)
     if current is None:
         return _not_yours(request)
     if services.plans.rank(grant.plan) <= services.plans.rank(current):

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from imgpro.accounts import notify
 from imgpro.accounts.sessions import SessionUser
 from imgpro.errors import ValidationFailed
-from imgpro.keys.service import KeyNotFound, create_key, list_keys, parse_abilities, revoke_key
+from imgpro.keys.service import KeyNotFound, parse_abilities
 from imgpro.web import csrf
 from imgpro.web.pages import page, read_form, redirect, web_router
 from imgpro.web.sessions import VERIFY_FIRST, CurrentViewer, may_create, services_of
@@ -29,7 +29,7 @@ NOTICES = {"revoked": "The key was revoked. Requests using it now answer 401."}
 
 async def _keys_page(request: Request, viewer: SessionUser, *, status_code: int = 200,
                      **context: Any) -> Response:
-    keys = await list_keys(services_of(request).db, viewer.user_id)
+    keys = await services_of(request).keys.of_user(viewer.user_id)
     # Least privilege: a fresh form offers Read only; Write (upload, update, delete) is a
     # deliberate tick. Pre-ticking it made "I ticked Read" produce a read+write key.
     context.setdefault("form_abilities", ["read"])
@@ -54,10 +54,9 @@ async def create(request: Request, viewer: CurrentViewer) -> Response:
         return await _keys_page(request, viewer, status_code=403, errors=[VERIFY_FIRST],
                                 form_name=name, form_abilities=chosen)
     try:
-        secret, info = await create_key(services.db, user_id=viewer.user_id,
-                                        workspace_id=viewer.workspace_id, name=name,
-                                        abilities=parse_abilities(chosen),
-                                        now=services.clock.now())
+        secret, info = await services.keys.create(user_id=viewer.user_id,
+                                                  workspace_id=viewer.workspace_id, name=name,
+                                                  abilities=parse_abilities(chosen))
     except ValidationFailed as e:
         return await _keys_page(request, viewer, status_code=422, errors=[e.message],
                                 form_name=name, form_abilities=chosen)
@@ -71,7 +70,7 @@ async def create(request: Request, viewer: CurrentViewer) -> Response:
 
 @router.get("/keys/{key_id}/revoke")
 async def confirm_revoke(request: Request, key_id: str, viewer: CurrentViewer) -> Response:
-    keys = {k.id: k for k in await list_keys(services_of(request).db, viewer.user_id)}
+    keys = {k.id: k for k in await services_of(request).keys.of_user(viewer.user_id)}
     key = keys.get(key_id)
     if key is None or key.revoked_at is not None:
         return redirect("/keys")
@@ -88,7 +87,7 @@ async def revoke(request: Request, key_id: str, viewer: CurrentViewer) -> Respon
     csrf.check(request, form.get(csrf.FIELD), signed_in_only=True)
     services = services_of(request)
     try:
-        await revoke_key(services.db, key_id, now=services.clock.now(), user_id=viewer.user_id)
+        await services.keys.revoke(key_id, user_id=viewer.user_id)
     except KeyNotFound:
         return redirect("/keys")
     return redirect("/keys?notice=revoked")
