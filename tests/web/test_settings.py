@@ -56,11 +56,10 @@ async def test_turn_on_shows_the_secret_once_and_the_cdn_enforces_it(client, ser
 
 
 async def services_key(services, user):
-    from imgpro.keys.service import create_key, parse_abilities
+    from imgpro.keys.service import parse_abilities
 
-    secret, _ = await create_key(services.db, user_id=user.id, workspace_id=user.workspace_id,
-                                 name="t", abilities=parse_abilities("read,write"),
-                                 now=services.clock.now())
+    secret, _ = await services.keys.create(user_id=user.id, workspace_id=user.workspace_id,
+                                           name="t", abilities=parse_abilities("read,write"))
     return {"Authorization": f"Bearer {secret}"}
 
 
