@@ -15,7 +15,7 @@ import typer
 from imgpro import __version__
 from imgpro.app import run_migrations
 from imgpro.cli.apps import apps_app
-from imgpro.cli.common import Cli, err, out, run
+from imgpro.cli.common import Cli, describe_database, err, out, run
 from imgpro.cli.images import images_app
 from imgpro.cli.keys import keys_app
 from imgpro.cli.launch import exec_server
