@@ -196,6 +196,10 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
         return up.status_code, usage.json()["limits"]["uploads"]["used"]
 
     assert asyncio.run(use()) == (201, 1)
+    # The operator's list counts the image the app stored on its own storage.
+    listed = imgpro("apps", "list")
+    row = next(line for line in listed.stdout.splitlines() if app_id in line)
+    assert row.split("│")[-2].strip() == "1", listed.stdout
 
 
 async def test_the_app_limit_holds_under_concurrent_registrations(client, services):

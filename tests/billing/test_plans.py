@@ -71,6 +71,8 @@ def test_labels():
     assert format_limit(10 * GB, "bytes") == "10 GB of storage"
     assert format_limit(None, "bytes") == "unlimited storage"
     assert format_bytes(1536) == "1.5 KB"
+    assert format_bytes(3025567) == "2.89 MB"  # a usage figure, not "2.88545 MB"
+    assert format_bytes(1023) == "1023 B" and format_bytes(5 * GB) == "5 GB"
     assert DEFAULT_PLANS[1].price_label == "$20/mo"
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imgpro.cli.serve import ServeError, plan_server
-from imgpro.settings import RenderSettings, Settings, available_cpus
+from imgpro.cli.serve import ServeError, banner_lines, plan_server
+from imgpro.settings import RateLimitSettings, RenderSettings, Settings, available_cpus
 
 from . import serving
 
@@ -45,6 +45,25 @@ def test_in_memory_backends_stay_in_one_process(tmp_path):
     assert plan_server(memory, None, cpus=8, environ={}).processes == 1
     with pytest.raises(ServeError):
         plan_server(memory, 2, cpus=8, environ={})
+
+
+def test_the_banner_warns_of_per_process_rate_limits_only_when_they_are(tmp_path):
+    # The default (no Redis) shares the counters through data_dir/ratelimits.db: exact per
+    # host, so the banner must not tell the operator otherwise.
+    shared = settings(tmp_path)
+    lines = banner_lines(shared, plan_server(shared, 2, cpus=2, environ={}), "127.0.0.1")
+    assert lines[0].startswith("  database: sqlite") and "processes: 2 ×" in lines[2]
+    assert not any("rate limits" in line for line in lines), lines
+    split = settings(tmp_path, rate_limits=RateLimitSettings(store="memory"))
+    lines = banner_lines(split, plan_server(split, 2, cpus=2, environ={}), "127.0.0.1")
+    assert any("counted per process" in line for line in lines), lines
+    one = plan_server(split, 1, cpus=2, environ={})  # one process: nothing is split
+    assert not any("rate limits" in line for line in banner_lines(split, one, "127.0.0.1"))
+    redis = settings(tmp_path, redis_url="redis://127.0.0.1:6379/5",
+                     rate_limits=RateLimitSettings(store="memory"))
+    lines = banner_lines(redis, plan_server(redis, 2, cpus=2, environ={}), "0.0.0.0")
+    assert not any("rate limits" in line for line in lines), lines
+    assert any("every interface" in line for line in lines)
 
 
 def test_cpus():

@@ -51,13 +51,14 @@ DEFAULT_PLANS: tuple[Plan, ...] = (
 
 
 def format_bytes(n: int) -> str:
-    """1073741824 → "1 GB", 1536 → "1.5 KB" (binary units, as the limits are configured)."""
+    """1073741824 → "1 GB", 1536 → "1.5 KB", 3025567 → "2.89 MB" (binary units, as the limits
+    are configured; two decimals at most, since a usage figure is rarely a round number)."""
     value = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if value < 1024:
-            return f"{value:g} {unit}"
+            return f"{round(value, 2):g} {unit}"
         value /= 1024
-    return f"{value:g} TB"
+    return f"{round(value, 2):g} TB"
 
 
 def format_limit(limit: int | None, unit: str) -> str:

@@ -23,7 +23,7 @@ from imgpro.cli.mail import mail_app
 from imgpro.cli.mcp import mcp
 from imgpro.cli.plans import plans_app
 from imgpro.cli.profile import login
-from imgpro.cli.serve import ServeError, plan_server
+from imgpro.cli.serve import ServeError, banner_lines, plan_server
 from imgpro.cli.storage import storage_app
 from imgpro.cli.upload import upload
 from imgpro.cli.usage import usage_app
@@ -88,18 +88,8 @@ def serve(
     prepare_schema(settings)
     # The server processes' Settings() read these: links point where this server listens.
     os.environ.update({**plan.env, "IMGPRO_HOST": host, "IMGPRO_PORT": str(port)})
-    banner = [f"  database: {describe_database(settings.resolved_database_url)}",
-              f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}",
-              f"  processes: {plan.processes} × {plan.render_threads} render threads, "
-              f"{plan.host_renders} renders at once on the host"]
-    if plan.processes > 1 and not settings.redis_url:
-        banner.append("  rate limits are counted per process (set IMGPRO_REDIS_URL to share "
-                      "them)")
-    if not settings.public_base_url and host in ("0.0.0.0", "::"):  # noqa: S104
-        banner.append("  listening on every interface: links name loopback; set "
-                      "IMGPRO_PUBLIC_BASE_URL to the address clients use")
     exec_server(host, port, plan.processes, settings.access_log, settings.public_base_url,
-                "\n".join(banner))  # cli/launch.py says why
+                "\n".join(banner_lines(settings, plan, host)))  # cli/launch.py says why
 
 
 @app.command()

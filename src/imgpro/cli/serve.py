@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from imgpro.cli.common import describe_database
 from imgpro.settings import Settings
 
 MALLOC_ARENAS = 2
@@ -63,3 +64,21 @@ def plan_server(settings: Settings, workers: int | None, cpus: int,
         env["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
     return ServerPlan(processes, render_threads, host_renders, env)
 
+
+
+def banner_lines(settings: Settings, plan: ServerPlan, host: str) -> list[str]:
+    """What the ready banner says under ``imgpro is ready on …``: the store, the processes,
+    and only the warnings that are true of this configuration."""
+    banner = [f"  database: {describe_database(settings.resolved_database_url)}",
+              f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}",
+              f"  processes: {plan.processes} × {plan.render_threads} render threads, "
+              f"{plan.host_renders} renders at once on the host"]
+    # Without Redis the limits are shared through a file in the data directory
+    # (ratelimits.db, ratelimit_host.py); only `rate_limits.store = memory` splits them.
+    if plan.processes > 1 and not settings.redis_url and settings.rate_limit_file is None:
+        banner.append("  rate limits are counted per process (IMGPRO_RATE_LIMITS__STORE="
+                      "memory; unset it, or set IMGPRO_REDIS_URL, to share them)")
+    if not settings.public_base_url and host in ("0.0.0.0", "::"):  # noqa: S104
+        banner.append("  listening on every interface: links name loopback; set "
+                      "IMGPRO_PUBLIC_BASE_URL to the address clients use")
+    return banner
