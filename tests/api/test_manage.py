@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -290,3 +291,14 @@ async def test_framework_errors_use_the_envelope(client, services):
                                                       "Content-Type": "application/json"},
                            content=b"{nope")
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+
+
+async def test_a_past_expiry_is_refused_and_changes_nothing(client: Any, services: Any) -> None:
+    account = await make_account(services)
+    created = (await upload(client, imagegen.png(20, 10), headers=account["headers"])).json()
+    past = "2000-01-01T00:00:00Z"
+    r = await client.patch(f"/v1/images/{created['id']}", headers=account["headers"],
+                           json={"expires_at": past, "caption": "kept?"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    r = await client.get(f"/v1/images/{created['id']}", headers=account["headers"])
+    assert r.status_code == 200 and r.json()["caption"] is None  # nothing was applied

@@ -95,10 +95,13 @@ class UploadSource:
             default_name = self.path.name
         elif isinstance(file, bytes | bytearray):
             self.data = bytes(file)
-            default_name = "upload"
+            default_name = ""
         else:
             self.data = file.read()
-            default_name = Path(str(getattr(file, "name", "upload"))).name
+            name = getattr(file, "name", None)
+            default_name = Path(name).name if isinstance(name, str) else ""
+        # No name: the part goes with an empty filename and the server names the image
+        # ``{id}.{format}`` (SPEC §4), instead of an invented "upload" without an extension.
         self.filename = filename or default_name
         self.content_type = mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
 

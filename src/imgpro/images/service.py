@@ -233,6 +233,11 @@ class ImageService:
 
     async def _apply(self, conn: Any, principal: Principal, row: Any,
                      changes: dict[str, Any], now: dt.datetime) -> Any:
+        expires = changes.get("expires_at")
+        if expires is not None and expires <= now:
+            # A past expiry would delete the image while answering 404 to a write that worked:
+            # refuse it, nothing changes (DELETE removes an image now).
+            raise invalid("expires_at", "must be in the future; DELETE removes an image now")
         if row.workspace_id == "anonymous" and "expires_at" in changes:
             latest = row.created_at + dt.timedelta(seconds=self.settings.limits.anon_ttl_seconds)
             if changes["expires_at"] is None or changes["expires_at"] > latest:
