@@ -100,6 +100,7 @@ class ImageService:
         try:
             found = await self.inspect(upload.path, upload.head)
             probe, blurhash, color = found.probe, found.blurhash, found.color
+            thumbhash = found.thumbhash
             if found.rewritten is not None:
                 upload.size, upload.digest_hex = found.rewritten
             await self.blobs.put_file(blob_key, upload.path)
@@ -107,7 +108,7 @@ class ImageService:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
             values = await self._record(principal, upload, opts, probe, blurhash, color,
-                                        blob_key, now, idempotency)
+                                        blob_key, now, idempotency, thumbhash=thumbhash)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
@@ -125,7 +126,8 @@ class ImageService:
     async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
                       probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
                       now: dt.datetime,
-                      idempotency: tuple[str, str] | None = None) -> dict[str, Any]:
+                      idempotency: tuple[str, str] | None = None, *,
+                      thumbhash: str | None = None) -> dict[str, Any]:
         """Count and insert the row; returns the values written (they *are* the new row).
 
         Everything slow happened before (probe, decode, blob move): on SQLite this transaction
@@ -139,6 +141,7 @@ class ImageService:
             "transformable": probe.transformable, "status": "ready", "public": opts.public,
             "caption": opts.caption, "metadata": opts.metadata or {},
             "labels": opts.labels or {}, "nsfw": False, "blurhash": blurhash, "color": color,
+            "thumbhash": thumbhash,
             "published_at": now if opts.public else None,
             "expires_at": self._expiry(principal, opts, now), "created_at": now,
         }
