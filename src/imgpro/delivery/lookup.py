@@ -41,7 +41,8 @@ from imgpro.db.tables import images
 # Only the columns delivery and the viewer need: no JSON columns to decode on the hot path.
 COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format,
            images.c.width, images.c.height, images.c.frames, images.c.bytes, images.c.sha256,
-           images.c.blob_key, images.c.transformable, images.c.public)
+           images.c.blob_key, images.c.transformable, images.c.public,
+           images.c.workspace_id)  # workspace: a watermark must be of the same one
 
 
 # Built once: executing the same statement object hits SQLAlchemy's compiled-SQL cache.

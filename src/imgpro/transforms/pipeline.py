@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from imgpro.imaging import vips
-from imgpro.imaging.vips import models as vision
 from imgpro.imaging.probe import Probe
+from imgpro.imaging.vips import models as vision
 from imgpro.transforms.planning import (
     ANIMATED_FORMATS,
     AVIF_MAX_SIDE,
@@ -30,8 +30,8 @@ from imgpro.transforms.planning import (
 
 __all__ = [
     "ANIMATED_FORMATS", "AVIF_MAX_SIDE", "EXIF_ORIENTATION", "STEPS", "Geometry", "Limits",
-    "MarkPlan", "MarkSource", "RenderPlan", "Step", "Work", "configure", "output_budget", "plan", "render",
-    "to_source_rect",
+    "MarkPlan", "MarkSource", "RenderPlan", "Step", "Work", "configure", "output_budget",
+    "plan", "render", "to_source_rect",
 ]
 
 

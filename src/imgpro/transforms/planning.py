@@ -51,8 +51,8 @@ from imgpro.transforms.sizes import fit_short_side
 from imgpro.transforms.spec import (
     ALPHA_FORMATS,
     DEFAULT_BG,
-    MAX_SIDE,
     FACE,
+    MAX_SIDE,
     TransformSpec,
     background,
     canonical,

@@ -85,8 +85,15 @@ from typing import Final
 from urllib.parse import quote
 
 from imgpro.transforms.marks import (
-    DEFAULT_MARK_ALPHA, DEFAULT_MARK_G, DEFAULT_MARK_PAD, DEFAULT_MARK_W, MARK_GRAVITIES,
-    MAX_MARK_PAD, SEGMENTS, Mark, mark_id,
+    DEFAULT_MARK_ALPHA,
+    DEFAULT_MARK_G,
+    DEFAULT_MARK_PAD,
+    DEFAULT_MARK_W,
+    MARK_GRAVITIES,
+    MAX_MARK_PAD,
+    SEGMENTS,
+    Mark,
+    mark_id,
 )
 from imgpro.transforms.orientation import CANON_ORIENT, FLIP_MATRICES, orient_matrix
 from imgpro.transforms.sizes import NAMED_SIZES, SOCIAL_SIZE
