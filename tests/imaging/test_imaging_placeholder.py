@@ -21,7 +21,9 @@ COLOR = re.compile(r"#[0-9a-f]{6}")
 
 
 def _placeholder(path: Path) -> tuple[str, str]:
-    return make_placeholder(path, probe_path(path))
+    found = make_placeholder(path, probe_path(path))
+    assert found.thumbhash  # always beside the blurhash (tests/pixels check its content)
+    return found.blurhash, found.color
 
 
 def _rgb(color: str) -> tuple[int, int, int]:

@@ -303,8 +303,9 @@ def test_background_only_where_it_can_matter() -> None:
 
 
 def test_steps_are_named_and_in_order() -> None:
-    assert [s.name for s in STEPS] == ["check", "load", "crop", "orient", "adjust", "blur",
-                                       "sharpen", "flatten", "pad", "encode"]
+    assert [s.name for s in STEPS] == ["check", "load", "crop", "faces", "orient", "adjust",
+                                       "blur", "sharpen", "segment", "flatten", "pad", "mark",
+                                       "encode"]
 
 
 # --- properties ------------------------------------------------------------------------------

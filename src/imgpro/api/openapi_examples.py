@@ -19,7 +19,8 @@ IMAGE: dict[str, Any] = {
     "published_at": "2026-11-20T09:30:00Z", "expires_at": None,
     "created_at": "2026-11-20T09:30:00Z", "caption": "Sunset at the beach",
     "metadata": {"source": "phone"}, "labels": {"album": "trip"}, "nsfw": False,
-    "placeholder": {"blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj", "color": "#c28b5a"},
+    "placeholder": {"blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj", "color": "#c28b5a",
+                    "thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI"},
 }
 
 IMAGE_LIST = {"object": "list", "data": [IMAGE],

@@ -123,6 +123,7 @@ images = sa.Table(
     sa.Column("nsfw", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("blurhash", sa.String(64), nullable=True),
     sa.Column("color", sa.String(7), nullable=True),
+    sa.Column("thumbhash", sa.String(64), nullable=True),  # NULL: uploaded before 0008
     sa.Column("published_at", UtcDateTime(), nullable=True),
     sa.Column("expires_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),

@@ -42,6 +42,7 @@ from imgpro.ratelimit import rate_key
 from imgpro.services import Services
 from imgpro.storage import BlobNotFound
 from imgpro.transforms import access
+from imgpro.transforms.marks import mark_id
 from imgpro.transforms.render import Blob, Renderer, Variant
 
 log = logging.getLogger("imgpro.delivery")
@@ -171,7 +172,9 @@ class CdnHandler:
             resolved = await access.resolve(self.services.presets, row.workspace_id, params)
             params, ignored = resolved.params, resolved.ignored
         limits = self.services.settings.limits
-        variant = await self.renderer.plan(row, ext, params, request.accept, limits, ignored)
+        mark_row = await self._mark_of(row, params)  # after the preset: a preset may name it
+        variant = await self.renderer.plan(row, ext, params, request.accept, limits, ignored,
+                                           mark_row)
         if variant is None:
             raise NotFound("Not found.")
         headers = _base_headers(row, variant.etag, variant.format, self._micro_cache())
@@ -202,6 +205,10 @@ class CdnHandler:
             # Deleted while we rendered (the original is gone) looks like damage: it is a 404.
             if await self._lookup(row.id) is None:
                 raise NotFound("Not found.") from None
+            # The mark deleted between planning and rendering: this request answers 404, the
+            # next one no longer finds the mark and renders without it (docs/transforms.md).
+            if variant.mark_row is not None and await self._lookup(variant.mark_row.id) is None:
+                raise NotFound("Not found.") from None
             raise
         # Deleted while we rendered: 404, like every request after the delete. (The renderer
         # re-checks after storing the variant and removes it; this check is for the answer.)
@@ -209,6 +216,19 @@ class CdnHandler:
             self.renderer.forget(variant)
             raise NotFound("Not found.")
         return Blob(size=len(data), data=data)
+
+    async def _mark_of(self, row: Any, query: list[tuple[str, str]]) -> Any:
+        """The watermark image that ``mark=`` names (its last value, as the parser reads it),
+        when it is live, of ``row``'s workspace and transformable; None otherwise, and the
+        renderer then lists ``mark`` as ignored. Another workspace's id answers exactly like a
+        missing one, so a mark cannot probe for foreign ids."""
+        wanted = next((value for name, value in reversed(query) if name == "mark"), None)
+        if wanted is None or not mark_id(wanted):
+            return None
+        mark = row if wanted == row.id else await self._lookup(wanted)
+        if mark is None or mark.workspace_id != row.workspace_id or not mark.transformable:
+            return None
+        return mark
 
     def _micro_cache(self) -> int:
         return self.services.settings.accel_cache_seconds

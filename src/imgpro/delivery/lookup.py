@@ -47,7 +47,8 @@ from imgpro.db.tables import images, transform_settings
 # The last two are NULL when the workspace never saved settings (signing off).
 COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format,
            images.c.width, images.c.height, images.c.frames, images.c.bytes, images.c.sha256,
-           images.c.blob_key, images.c.transformable, images.c.public, images.c.workspace_id,
+           images.c.blob_key, images.c.transformable, images.c.public,
+           images.c.workspace_id,  # a watermark must be of the same workspace
            transform_settings.c.signed_transforms, transform_settings.c.signing_secret)
 
 

@@ -26,7 +26,7 @@ class Links:
 # reading 20 attributes off a SQLAlchemy Row by name costs more than building the object.
 OBJECT_FIELDS = ("id", "prefix", "filename", "format", "width", "height", "bytes",
                  "transformable", "status", "public", "caption", "metadata", "labels", "nsfw",
-                 "blurhash", "color", "published_at", "expires_at", "created_at")
+                 "blurhash", "color", "thumbhash", "published_at", "expires_at", "created_at")
 
 
 def image_object(row: Any, links: Links) -> dict[str, Any]:
@@ -45,7 +45,8 @@ def image_objects(rows: Any, links: Links) -> list[dict[str, Any]]:
 def _shape(links: Links, image_id: str, prefix: str, filename: str | None, fmt: str,
            width: int | None, height: int | None, size: int | None, transformable: Any,
            status: str, public: Any, caption: str | None, metadata: Any, labels: Any,
-           nsfw: Any, blurhash: str | None, color: str | None, published_at: dt.datetime | None,
+           nsfw: Any, blurhash: str | None, color: str | None,
+           thumbhash: str | None, published_at: dt.datetime | None,
            expires_at: dt.datetime | None, created_at: dt.datetime | None) -> dict[str, Any]:
     url = f"{links.cdn_base}/{prefix}/{image_id}.{fmt}"
     transformable = bool(transformable)
@@ -70,7 +71,8 @@ def _shape(links: Links, image_id: str, prefix: str, filename: str | None, fmt: 
         "metadata": _string_map(metadata),
         "labels": _string_map(labels),
         "nsfw": bool(nsfw),
-        "placeholder": ({"blurhash": blurhash, "color": color}
+        # thumbhash is null for images uploaded before it existed (migration 0008).
+        "placeholder": ({"blurhash": blurhash, "color": color, "thumbhash": thumbhash}
                         if transformable and blurhash else None),
     }
 
@@ -118,6 +120,8 @@ class SizeOut(BaseModel):
 class PlaceholderOut(BaseModel):
     blurhash: str
     color: str
+    # Base64 ThumbHash (keeps aspect ratio and alpha); null for images uploaded before it.
+    thumbhash: str | None
 
 
 class ImageOut(BaseModel):

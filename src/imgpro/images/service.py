@@ -113,6 +113,7 @@ class ImageService:
                 raise InvalidImage("The file is empty.")
             found = await self.inspect(upload.path, upload.head)
             probe, blurhash, color = found.probe, found.blurhash, found.color
+            thumbhash = found.thumbhash
             if found.rewritten is not None:
                 upload.size, upload.digest_hex = found.rewritten
             await self.blobs.put_file(blob_key, upload.path)
@@ -120,7 +121,7 @@ class ImageService:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
             image = await self._record(principal, upload, opts, probe, blurhash, color,
-                                       blob_key, now, on_commit)
+                                       blob_key, now, on_commit, thumbhash=thumbhash)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
@@ -139,7 +140,8 @@ class ImageService:
 
     async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
                       probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
-                      now: dt.datetime, on_commit: OnCommit | None) -> dict[str, Any]:
+                      now: dt.datetime, on_commit: OnCommit | None, *,
+                      thumbhash: str | None = None) -> dict[str, Any]:
         """Count and insert the row; returns its Image object (built from the values written:
         they *are* the new row).
 
@@ -154,6 +156,7 @@ class ImageService:
             "transformable": probe.transformable, "status": "ready", "public": opts.public,
             "caption": opts.caption, "metadata": opts.metadata or {},
             "labels": opts.labels or {}, "nsfw": False, "blurhash": blurhash, "color": color,
+            "thumbhash": thumbhash,
             "published_at": now if opts.public else None,
             "expires_at": self._expiry(principal, opts, now), "created_at": now,
         }

@@ -25,6 +25,7 @@ class Inspected:
     probe: Probe
     blurhash: str | None = None
     color: str | None = None
+    thumbhash: str | None = None
     rewritten: tuple[int, str] | None = None  # (size, sha256) when the file was cleaned in place
 
 
@@ -35,8 +36,8 @@ def inspect_upload(path: Path, source_format: str, *, max_pixels: int,
     if probe.transformable:
         check_complete(path, source_format)
         # Decoding a tiny shrink-on-load thumbnail also proves the pixels decode.
-        blurhash, color = make_placeholder(path, probe)
-        return Inspected(probe, blurhash, color)
+        found = make_placeholder(path, probe)
+        return Inspected(probe, found.blurhash, found.color, found.thumbhash)
     validate_decodable(path, probe)
     if source_format == "ico":
         cleaned = ico.strip_metadata(path.read_bytes())  # icons are small; the byte cap bounds it

@@ -13,12 +13,15 @@ from typing import Any, Final
 
 from imgpro.imaging import vips
 from imgpro.imaging.probe import Probe
+from imgpro.imaging.vips import models as vision
 from imgpro.transforms.planning import (
     ANIMATED_FORMATS,
     AVIF_MAX_SIDE,
     EXIF_ORIENTATION,
     Geometry,
     Limits,
+    MarkPlan,
+    MarkSource,
     RenderPlan,
     output_budget,
     plan,
@@ -27,8 +30,8 @@ from imgpro.transforms.planning import (
 
 __all__ = [
     "ANIMATED_FORMATS", "AVIF_MAX_SIDE", "EXIF_ORIENTATION", "STEPS", "Geometry", "Limits",
-    "RenderPlan", "Step", "Work", "configure", "output_budget", "plan", "render",
-    "to_source_rect",
+    "MarkPlan", "MarkSource", "RenderPlan", "Step", "Work", "configure", "output_budget",
+    "plan", "render", "to_source_rect",
 ]
 
 
@@ -49,6 +52,7 @@ class Work:
     delays: list[int] | None = None
     loop: int | None = None
     output: bytes = b""
+    mark: bytes | None = None  # the mark's rendered variant (PNG at plan.mark.size)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,28 @@ def _load(work: Work) -> None:
 def _crop(p: RenderPlan, im: Any) -> Any:
     assert p.geometry.crop is not None
     return vips.extract(im, *p.geometry.crop)
+
+
+def _faces(work: Work) -> None:
+    """g=face: one window for every frame, chosen on the first (an animation's faces are
+    found once: a detection per frame would cost more than the render and could jitter)."""
+    g = work.plan.geometry
+    assert g.crop is not None
+    size = (g.crop[2], g.crop[3])
+    first = vision.smart_window_source(work.frames[0])
+    work.frames[0] = first
+    where = vision.face_window(first, size) or vision.attention_window(first, size)
+    work.frames = [vips.extract(f, where[0], where[1], *size) for f in work.frames]
+
+
+def _segment(p: RenderPlan, im: Any) -> Any:
+    return vision.remove_background(im)
+
+
+def _mark(work: Work) -> None:
+    m = work.plan.mark
+    assert m is not None and work.mark is not None
+    work.frames = [vision.watermark(f, work.mark, m.left, m.top, m.alpha) for f in work.frames]
 
 
 def _orient(p: RenderPlan, im: Any) -> Any:
@@ -146,26 +172,35 @@ STEPS: Final[tuple[Step, ...]] = (
     # Shrink-on-load straight to the resize box (or fill + saliency crop); upright, sRGB, 8-bit.
     Step("load", _always, _load),
     # cover: keep the box around the gravity anchor (streams: no full copy in memory).
-    Step("crop", lambda p: p.geometry.crop is not None, _each(_crop)),
+    Step("crop", lambda p: p.geometry.crop is not None and not p.geometry.faces, _each(_crop)),
+    # g=face: keep the detected faces (saliency when there are none) — issue 15.
+    Step("faces", lambda p: p.geometry.faces, _faces),
     # rotate clockwise, then flip — after cropping, so only the output is held in memory.
     Step("orient", lambda p: bool(p.effects.rotate or p.effects.flip), _each(_orient)),
     Step("adjust", _has_adjustments, _each(_adjust)),
     Step("blur", lambda p: p.effects.blur is not None, _each(_blur)),
     Step("sharpen", lambda p: p.effects.sharp is not None, _each(_sharpen)),
+    # segment=foreground: the mask of a 320x320 copy becomes the frame's alpha (U²-Netp).
+    Step("segment", lambda p: p.segment, _each(_segment)),
     # No alpha in the output format: composite onto bg (white by default).
     Step("flatten", lambda p: p.flatten, _each(_flatten)),
     Step("pad", lambda p: p.geometry.canvas is not None, _each(_pad)),
+    # The watermark goes on last, over padding too, on every frame.
+    Step("mark", lambda p: p.mark is not None, _mark),
     Step("encode", _always, _encode),
 )
 
 
 def render(path: Path, probe: Probe, plan: RenderPlan, limits: Limits, *,
-           trace: list[str] | None = None) -> bytes:
+           trace: list[str] | None = None, mark: bytes | None = None) -> bytes:
     """Run :data:`STEPS` for ``plan`` on the original at ``path``. Blocking: call it from a
     worker thread. Raises :class:`~imgpro.errors.InvalidImage` for damaged files and
     :class:`~imgpro.errors.ImageTooLarge` for files over the pixel limit. ``trace`` collects
-    the names of the steps that ran."""
-    work = Work(path=path, probe=probe, plan=plan, limits=limits)
+    the names of the steps that ran. ``mark``: the mark's rendered variant when the plan has
+    one (the renderer fetches it first, as a variant of its own)."""
+    if plan.mark is not None and mark is None:
+        raise ValueError("the plan has a mark: pass its rendered bytes")
+    work = Work(path=path, probe=probe, plan=plan, limits=limits, mark=mark)
     for step in STEPS:
         if step.applies(plan):
             step.run(work)

@@ -46,10 +46,12 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Final
 
+from imgpro.transforms.marks import Mark
 from imgpro.transforms.sizes import fit_short_side
 from imgpro.transforms.spec import (
     ALPHA_FORMATS,
     DEFAULT_BG,
+    FACE,
     MAX_SIDE,
     TransformSpec,
     background,
@@ -81,6 +83,31 @@ EXIF_ORIENTATION: Final[dict[int, tuple[int, str | None]]] = {
 
 Size = tuple[int, int]
 Rect = tuple[int, int, int, int]  # left, top, width, height
+# U²-Netp's input: the copy segmentation makes of the frame is this many pixels, whatever the
+# output size (models/segment.py).
+SEGMENT_INPUT: Final = 320
+
+
+@dataclass(frozen=True)
+class MarkSource:
+    """The watermark image as the CDN found it (same workspace, live, transformable)."""
+
+    image_id: str
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class MarkPlan:
+    """The watermark, resolved: the mark image rendered to ``size`` (its own cached variant),
+    composited at (``left``, ``top``) of every output frame with ``alpha``."""
+
+    source: MarkSource
+    size: Size
+    left: int
+    top: int
+    alpha: float
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,9 @@ class Geometry:
     # resize it to ``resize``. Used when filling the box would make an intermediate over the
     # pixel limit (extreme aspect ratios: 16383x1 covering 200x200 is 3,276,600x200 filled).
     window: Rect | None = None
+    # g=face: ``crop`` gives the kept size; its position is decided at render time around the
+    # detected faces (saliency when there are none), in the loaded fill (source axes).
+    faces: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +153,9 @@ class RenderPlan:
     bg: str | None  # flatten (jpg) and pad colour; None = transparent padding
     frames: int  # output frames: 1 unless an animation stays animated
     flatten: bool = False  # the output has no alpha and the source may have some
+    segment: bool = False  # remove the background (alpha from U²-Netp's mask)
+    mark: MarkPlan | None = None
+    dropped: tuple[str, ...] = ()  # parameters the plan could not honour (X-Img-Ignored)
     canonical: str = field(default="", compare=False)
 
 
@@ -170,7 +203,11 @@ def _box_geometry(src: Size, width: int, height: int, fit: str, gravity: str,
     resized = _scaled(src, scale, box)
     resized = (max(resized[0], width), max(resized[1], height))
     if resized[0] * resized[1] > budget:
-        return _window_geometry(src, box, scale, "center" if fit == "crop" else gravity)
+        return _window_geometry(src, box, scale,
+                                "center" if fit == "crop" or gravity == FACE else gravity)
+    if gravity == FACE:
+        left, top = (resized[0] - width) // 2, (resized[1] - height) // 2
+        return Geometry(resize=resized, output=box, crop=(left, top, width, height), faces=True)
     if fit == "crop":
         return Geometry(resize=box, output=box, smart=True)
     ax, ay = _ANCHOR[gravity]
@@ -274,11 +311,24 @@ def _to_source_axes(geometry: Geometry, oriented: Size, rotate: int,
 
 
 def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
-         out_format: str, limits: Limits) -> RenderPlan:
+         out_format: str, limits: Limits, mark: MarkSource | None = None) -> RenderPlan:
     """Resolve ``spec`` against a source of ``source`` (displayed) pixels and ``frames`` frames.
 
     ``source_format`` only tells whether the source may have alpha (a JPEG never does, so a
-    flatten colour cannot matter for it)."""
+    flatten colour cannot matter for it). ``mark``: the watermark image the CDN found for
+    ``spec.mark`` (None: not found, another workspace's, not transformable: dropped).
+
+    ``segment``: the mask is computed on a 320x320 copy of the output frame, so the plan needs
+    room for that copy besides the frame (``SEGMENT_INPUT``² pixels, refused under a smaller
+    pixel limit); an animation renders its first frame only (one inference, not one per
+    frame)."""
+    dropped: list[str] = []
+    segment = spec.segment
+    if segment and limits.max_pixels < SEGMENT_INPUT * SEGMENT_INPUT:
+        segment = False
+        dropped.append("segment")
+    if spec.mark is not None and mark is None:
+        dropped.append("mark")
     effects = TransformSpec(
         rotate=spec.rotate, flip=spec.flip, brightness=spec.brightness, contrast=spec.contrast,
         saturation=spec.saturation, gamma=spec.gamma, blur=spec.blur, sharp=spec.sharp,
@@ -292,7 +342,8 @@ def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
 
     # The bounded cover path renders a still: cutting a window out of every frame would need
     # the whole decoded strip in memory.
-    animated = frames > 1 and out_format in ANIMATED_FORMATS and geometry.window is None
+    animated = (frames > 1 and out_format in ANIMATED_FORMATS and geometry.window is None
+                and not segment)
     out_frames = 1
     if animated:
         # Every frame's largest intermediate counts, not only its output (cover fills first).
@@ -301,15 +352,38 @@ def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
         out_frames = max(1, min(frames, limits.max_frames, limits.max_pixels // per_frame))
 
     bg = background(spec, out_format)
-    may_flatten = out_format not in ALPHA_FORMATS and source_format != "jpeg"
+    may_flatten = out_format not in ALPHA_FORMATS and (source_format != "jpeg" or segment)
     if geometry.canvas is None and not may_flatten:
         bg = None if out_format in ALPHA_FORMATS else DEFAULT_BG  # cannot matter: normalise
     result = RenderPlan(
         source=source, out_format=out_format, geometry=geometry, effects=effects,
         quality=effective_quality(spec, out_format), bg=bg, frames=out_frames,
-        flatten=may_flatten,
+        flatten=may_flatten, segment=segment, dropped=tuple(dropped),
+        mark=None if spec.mark is None or mark is None else plan_mark(spec.mark, mark,
+                                                                        geometry.output),
     )
     return replace(result, canonical=_canonical(result))
+
+
+def plan_mark(mark: Mark, source: MarkSource, output: Size) -> MarkPlan:
+    """The mark's size and place on an ``output`` frame: ``mark.width`` of the output width,
+    the mark's aspect kept, shrunk to fit inside the padded frame (the padding itself shrinks
+    on frames too small for it), anchored by ``mark.gravity``. Never larger than the frame, so
+    its pixels stay inside the output's budget."""
+    out_w, out_h = output
+    pad_x = mark.pad if 2 * mark.pad < out_w else 0
+    pad_y = mark.pad if 2 * mark.pad < out_h else 0
+    room = (out_w - 2 * pad_x, out_h - 2 * pad_y)
+    width = Fraction(max(1, _round_half_up(Fraction(out_w) * Fraction(str(mark.width)))))
+    scale = min(width / source.width, Fraction(room[0], source.width),
+                Fraction(room[1], source.height))
+    size = (max(1, _round_half_up(source.width * scale)),
+            max(1, _round_half_up(source.height * scale)))
+    size = (min(size[0], room[0]), min(size[1], room[1]))
+    ax, ay = _ANCHOR[mark.gravity]
+    left = pad_x + math.floor((room[0] - size[0]) * ax)
+    top = pad_y + math.floor((room[1] - size[1]) * ay)
+    return MarkPlan(source, size, left, top, mark.alpha)
 
 
 def _canonical(p: RenderPlan) -> str:
@@ -323,7 +397,10 @@ def _canonical(p: RenderPlan) -> str:
         parts.append(f"smart={g.resize[0]}x{g.resize[1]}")
     elif g.resize != p.source or g.window is not None:
         parts.append(f"resize={g.resize[0]}x{g.resize[1]}")
-    if g.crop is not None:
+    if g.faces:
+        assert g.crop is not None
+        parts.append(f"faces={g.crop[2]}x{g.crop[3]}")
+    elif g.crop is not None:
         parts.append("crop=" + ",".join(str(v) for v in g.crop))
     if g.canvas is not None:
         parts.append(f"pad={g.canvas[0]}x{g.canvas[1]}")
@@ -331,5 +408,11 @@ def _canonical(p: RenderPlan) -> str:
         parts.append(f"frames={p.frames}")
     if p.bg is not None and not (p.out_format not in ALPHA_FORMATS and p.bg == DEFAULT_BG):
         parts.append(f"bg={p.bg}")
+    if p.segment:
+        parts.append("segment=foreground")
+    if p.mark is not None:
+        m = p.mark
+        parts.append(f"mark={m.source.image_id}.{m.source.sha256[:16]},msize={m.size[0]}x"
+                     f"{m.size[1]},mat={m.left},{m.top},ma={m.alpha:g}")
     parts.append(canonical(p.effects, p.out_format))
     return ",".join(parts)

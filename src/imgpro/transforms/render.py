@@ -44,7 +44,7 @@ from imgpro.transforms.admission import RenderAdmission
 from imgpro.transforms.cache import etag_for, variant_key
 from imgpro.transforms.flight import SharedFlights
 from imgpro.transforms.negotiate import output_format
-from imgpro.transforms.spec import MAX_IGNORED, OUTPUT_FORMATS, parse_query
+from imgpro.transforms.spec import MAX_IGNORED, OUTPUT_FORMATS, TransformSpec, parse_query
 from imgpro.transforms.variants import VariantBudget
 
 T = TypeVar("T")
@@ -70,6 +70,9 @@ class Variant:
     plan: pipeline.RenderPlan
     ignored: str | None = None  # X-Img-Ignored
     vary_accept: bool = False
+    # The watermark: the mark image's row and its own variant at the planned size (PNG).
+    mark_row: Any = None
+    mark: Variant | None = None
 
     @property
     def canonical(self) -> str:
@@ -102,6 +105,12 @@ def probe_of(row: Any) -> Probe:
     return Probe(source_format=row.source_format, format=row.format, mime=MIME.get(row.format, ""),
                  width=row.width, height=row.height, frames=row.frames,
                  transformable=row.transformable)
+
+
+def _mark_source(spec: TransformSpec, mark_row: Any) -> pipeline.MarkSource | None:
+    if spec.mark is None or mark_row is None or mark_row.id != spec.mark.image_id:
+        return None
+    return pipeline.MarkSource(mark_row.id, mark_row.sha256, mark_row.width, mark_row.height)
 
 
 def _open_local(path: Path) -> Any:
@@ -170,7 +179,7 @@ class Renderer:
     # -- planning -------------------------------------------------------------------------
     async def plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
                    accept: str | None, limits: LimitSettings,
-                   ignored: tuple[str, ...] = ()) -> Variant | None:
+                   ignored: tuple[str, ...] = (), mark_row: Any = None) -> Variant | None:
         """Which variant a request asks for; None if the extension is not servable.
 
         ``params`` are the resolved parameters (a preset already expanded, ``s`` removed:
@@ -178,16 +187,19 @@ class Renderer:
         variant; ``ignored`` names more to list in ``X-Img-Ignored`` (an unknown preset).
 
         Cached: a variant depends only on the original (id + sha256: immutable), the extension,
-        the parameters, the limits, and ``Accept`` when ``format=auto``."""
+        the parameters, the limits, and ``Accept`` when ``format=auto``. ``ignored``: names the
+        CDN already dropped (an unknown preset). ``mark_row``: the live, same-workspace image
+        that ``mark=`` names (the CDN looked it up); None drops the mark (listed as ignored)."""
         if ext not in OUTPUT_FORMATS:
             return None
         params = tuple(params)
         auto = any(name == "format" and value.lower() == "auto" for name, value in params)
+        marked = None if mark_row is None else (mark_row.id, mark_row.sha256)
         key = (row.id, row.sha256, ext, params, accept if auto else None, limits.max_pixels,
-               limits.max_frames, ignored)
+               limits.max_frames, ignored, marked)
         variant = self._plans.get(key)
         if variant is None:
-            variant = await self._plan(row, ext, params, accept, limits, ignored)
+            variant = await self._plan(row, ext, params, accept, limits, ignored, mark_row)
             self._plans[key] = variant
             while len(self._plans) > _PLAN_CACHE_SIZE:
                 self._plans.popitem(last=False)
@@ -197,10 +209,8 @@ class Renderer:
 
     async def _plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
                     accept: str | None, limits: LimitSettings,
-                    ignored: tuple[str, ...] = ()) -> Variant:
+                    ignored: tuple[str, ...] = (), mark_row: Any = None) -> Variant:
         parsed = parse_query(params)
-        ignored_header = (", ".join(sorted({*parsed.ignored, *ignored})[:MAX_IGNORED]) if ignored
-                          else parsed.ignored_header)
         spec = parsed.spec
         fmt, vary = output_format(spec, path_ext=ext, source_format=row.source_format,
                                   accept=accept, animated=row.frames > 1)
@@ -211,10 +221,44 @@ class Renderer:
         render_plan = pipeline.plan(
             spec, source=(row.width, row.height), frames=row.frames,
             source_format=row.source_format, out_format=fmt,
-            limits=self._limits(limits))
+            limits=self._limits(limits), mark=_mark_source(spec, mark_row))
+        dropped = sorted({*parsed.ignored, *render_plan.dropped, *ignored})[:MAX_IGNORED]
+        mark = None
+        if render_plan.mark is not None:
+            mark = self._mark_variant(mark_row, render_plan.mark.size, limits)
         return Variant(key=variant_key(row.id, render_plan.canonical, fmt),
                        etag=etag_for(row.sha256, render_plan.canonical), format=fmt,
-                       plan=render_plan, ignored=ignored_header, vary_accept=vary)
+                       plan=render_plan, ignored=", ".join(dropped) or None, vary_accept=vary,
+                       mark_row=mark_row if mark is not None else None, mark=mark)
+
+    def _mark_variant(self, mark_row: Any, size: tuple[int, int],
+                      limits: LimitSettings) -> Variant:
+        """The mark image at ``size`` as an ordinary PNG variant *of the mark image*: cached,
+        budgeted, and swept with the mark's other variants when it is deleted."""
+        spec = TransformSpec(width=size[0], height=size[1], fit="cover")
+        mark_plan = pipeline.plan(spec, source=(mark_row.width, mark_row.height), frames=1,
+                                  source_format=mark_row.source_format, out_format="png",
+                                  limits=self._limits(limits))
+        return Variant(key=variant_key(mark_row.id, mark_plan.canonical, "png"),
+                       etag=etag_for(mark_row.sha256, mark_plan.canonical), format="png",
+                       plan=mark_plan)
+
+    async def mark_bytes(self, variant: Variant, limits: LimitSettings, client: str) -> bytes:
+        """The rendered mark of a marked variant: stored, or rendered now in a flight of its
+        own — before the marked render takes its token, so one render never holds a token
+        while waiting for another. Raises like :meth:`render` (a mark deleted meanwhile:
+        ``BlobNotFound``/``InvalidImage``)."""
+        assert variant.mark is not None
+        blob = await self.read(variant.mark)
+        if blob is None:
+            data = await self.render(variant.mark_row, variant.mark, limits, client)
+            await self.settle(variant.mark)
+            return data
+        if blob.data is not None:
+            return blob.data
+        if blob.file is not None:
+            return await asyncio.to_thread(_read_all, blob.file)
+        return b"".join([chunk async for chunk in blob.chunks])
 
     async def _has_alpha(self, row: Any) -> bool:
         """Cached per original (immutable, so caching in-process is safe)."""
@@ -292,11 +336,14 @@ class Renderer:
             self._hot_bytes -= len(data)
 
     async def render(self, row: Any, variant: Variant, limits: LimitSettings,
-                     client: str = "") -> bytes:
+                     client: str = "", mark: bytes | None = None) -> bytes:
         """The variant's bytes, rendered once however many requests ask (single-flight).
         Call it after :meth:`read` missed; then :meth:`settle` once the answer is sent.
         ``client`` (an address) is whose turn the render waits for; raises ``Busy`` when the
-        wait would be too long."""
+        wait would be too long. ``mark``: :meth:`mark_bytes` of a marked variant (fetched
+        here when not given)."""
+        if variant.mark is not None and mark is None:
+            mark = await self.mark_bytes(variant, limits, client)
         hot = self._hot.get((variant.key, variant.etag))
         if hot is not None:  # a flight finished while our read of the store was awaited
             return hot
@@ -306,7 +353,7 @@ class Renderer:
             loop = asyncio.get_running_loop()
             result: asyncio.Future[bytes] = loop.create_future()
             flight = _Flight(result, loop.create_task(
-                self._fly(row, variant, limits, result, client, token)))
+                self._fly(row, variant, limits, result, client, token, mark)))
             self._inflight[variant.key] = flight
             self._pending += 1
             flight.done.add_done_callback(functools.partial(self._landed, variant.key, flight))
@@ -331,7 +378,7 @@ class Renderer:
 
     async def _fly(self, row: Any, variant: Variant, limits: LimitSettings,
                    result: asyncio.Future[bytes], client: str,
-                   token: asyncio.Future[int]) -> None:
+                   token: asyncio.Future[int], mark: bytes | None = None) -> None:
         slot: int | None = None
         claim = None
         try:
@@ -343,7 +390,7 @@ class Renderer:
                     return
                 claim = claimed or None
             slot = await token
-            await self._render_and_store(row, variant, limits, result, slot)
+            await self._render_and_store(row, variant, limits, result, slot, mark)
         finally:
             if slot is None:  # cancelled or joined before our turn: give the place back
                 self.admission.abandon(client, token)
@@ -377,12 +424,14 @@ class Renderer:
             log.warning("could not release the render claim on %s", variant.key, exc_info=True)
 
     async def _render_and_store(self, row: Any, variant: Variant, limits: LimitSettings,
-                                result: asyncio.Future[bytes], slot: int) -> None:
+                                result: asyncio.Future[bytes], slot: int,
+                                mark: bytes | None = None) -> None:
 
         async def render_in_pool(path: Path) -> bytes:
             started = time.monotonic()
             try:
-                return await self._in_pool(pipeline.render, path, probe_of(row), variant.plan,
+                render = functools.partial(pipeline.render, mark=mark)
+                return await self._in_pool(render, path, probe_of(row), variant.plan,
                                            self._limits(limits))
             finally:
                 self.admission.observe(time.monotonic() - started)

@@ -84,12 +84,25 @@ from functools import partial
 from typing import Final
 from urllib.parse import quote
 
+from imgpro.transforms.marks import (
+    DEFAULT_MARK_ALPHA,
+    DEFAULT_MARK_G,
+    DEFAULT_MARK_PAD,
+    DEFAULT_MARK_W,
+    MARK_GRAVITIES,
+    MAX_MARK_PAD,
+    SEGMENTS,
+    Mark,
+    mark_id,
+)
 from imgpro.transforms.orientation import CANON_ORIENT, FLIP_MATRICES, orient_matrix
 from imgpro.transforms.sizes import NAMED_SIZES, SOCIAL_SIZE
 
 MAX_SIDE: Final = 8192
 FITS: Final = ("scale-down", "contain", "cover", "crop", "pad")
 GRAVITIES: Final = ("center", "north", "south", "east", "west", "ne", "nw", "se", "sw")
+# g=face (issue 15): cover/crop keep the detected faces, saliency when there are none.
+FACE: Final = "face"
 OUTPUT_FORMATS: Final = ("jpg", "png", "webp", "avif", "gif")
 ALPHA_FORMATS: Final = frozenset({"png", "webp", "avif", "gif"})
 DEFAULT_QUALITY: Final[Mapping[str, int]] = {"jpg": 80, "webp": 80, "avif": 60}
@@ -141,6 +154,8 @@ class TransformSpec:
     rotate: int = 0  # clockwise degrees, applied before flip
     flip: str | None = None  # "h" | "v"
     bg: str | None = None  # "rrggbb"; use background() to pad/flatten
+    segment: bool = False  # segment=foreground: background removed (marks.py)
+    mark: Mark | None = None  # watermark (marks.py); the CDN checks the id
 
     def __post_init__(self) -> None:
         for side in (self.width, self.height):
@@ -150,7 +165,7 @@ class TransformSpec:
             raise ValueError(f"short_side out of range: {self.short_side}")
         if self.short_side is not None and (self.width or self.height):
             raise ValueError("short_side excludes width/height")
-        if self.fit not in FITS or self.gravity not in GRAVITIES:
+        if self.fit not in FITS or self.gravity not in (*GRAVITIES, FACE):
             raise ValueError(f"bad fit/gravity: {self.fit}/{self.gravity}")
         if self.format is not None and self.format not in OUTPUT_FORMATS:
             raise ValueError(f"bad format: {self.format}")
@@ -172,7 +187,11 @@ class TransformSpec:
         boxed = self.width is not None or self.height is not None
         if not boxed:
             object.__setattr__(self, "fit", "scale-down")
-        if not (self.fit == "cover" and self.width is not None and self.height is not None):
+        both = self.width is not None and self.height is not None
+        if self.gravity == FACE:  # faces steer cover and crop alike
+            if not (self.fit in ("cover", "crop") and both):
+                object.__setattr__(self, "gravity", "center")
+        elif not (self.fit == "cover" and both):
             object.__setattr__(self, "gravity", "center")
         rotate, flip = CANON_ORIENT[orient_matrix(self.rotate % 360, self.flip)]
         object.__setattr__(self, "rotate", rotate)
@@ -207,7 +226,7 @@ def _int(raw: str, lo: int, hi: int) -> int | _Invalid:
     return value if lo <= value <= hi else _INVALID
 
 
-def _dec(raw: str, lo: int, hi: int) -> Decimal | _Invalid:
+def _dec(raw: str, lo: int | Decimal, hi: int) -> Decimal | _Invalid:
     if not _DEC_RE.fullmatch(raw):
         return _INVALID
     value = Decimal(raw)
@@ -244,7 +263,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], object]]] = {
     "w": lambda r: _int(r, 1, MAX_SIDE),
     "h": lambda r: _int(r, 1, MAX_SIDE),
     "fit": lambda r: _choice(r, _ident(*FITS)),
-    "g": lambda r: _choice(r, _ident(*GRAVITIES)),
+    "g": lambda r: _choice(r, _ident(*GRAVITIES, FACE)),
     "dpr": lambda r: _dec(r, 1, 4),
     "format": lambda r: _choice(r, _ident(*OUTPUT_FORMATS, "auto", **FORMAT_ALIASES)),
     "q": lambda r: _int(r, 1, 100),
@@ -252,6 +271,12 @@ _PARSERS: Final[Mapping[str, Callable[[str], object]]] = {
     "rotate": _rotate,
     "flip": lambda r: _choice(r, _ident(*FLIPS, vh="hv")),
     "bg": _bg,
+    "segment": lambda r: _choice(r, _ident(*SEGMENTS)),
+    "mark": lambda r: mark_id(r) or _INVALID,
+    "mark_g": lambda r: _choice(r, _ident(*MARK_GRAVITIES)),
+    "mark_w": lambda r: _dec(r, Decimal("0.01"), 1),
+    "mark_alpha": lambda r: _dec(r, 0, 1),
+    "mark_pad": lambda r: _int(r, 0, MAX_MARK_PAD),
 }
 _ALIASES: Final = {"quality": "q"}
 
@@ -333,9 +358,23 @@ def parse_query(params: Sequence[tuple[str, str]]) -> ParsedQuery:
         rotate=_opt_int(values.get("rotate")) or 0,
         flip=_opt_str(values.get("flip")),
         bg=_opt_str(values.get("bg")),
+        segment=values.get("segment") == "foreground",
+        mark=_mark(values),
     )
     names = sorted({_safe_name(n) for n in ignored if n})
     return ParsedQuery(spec=spec, ignored=tuple(names[:MAX_IGNORED]))
+
+
+def _mark(values: Mapping[str, object]) -> Mark | None:
+    image_id = _opt_str(values.get("mark"))
+    if image_id is None:
+        return None  # mark_* alone: valid, without effect
+    width, alpha = _opt_dec(values.get("mark_w")), _opt_dec(values.get("mark_alpha"))
+    pad = values.get("mark_pad")
+    return Mark(image_id, gravity=_opt_str(values.get("mark_g")) or DEFAULT_MARK_G,
+                width=DEFAULT_MARK_W if width is None else float(width),
+                alpha=DEFAULT_MARK_ALPHA if alpha is None else float(alpha),
+                pad=pad if isinstance(pad, int) else DEFAULT_MARK_PAD)
 
 
 def _opt_int(value: object) -> int | None:
@@ -390,6 +429,8 @@ def is_identity(spec: TransformSpec) -> bool:
         and spec.rotate == 0
         and spec.flip is None
         and all(getattr(spec, name) is None for name in _FLOAT_FIELDS)
+        and not spec.segment
+        and spec.mark is None
     )
 
 
@@ -423,6 +464,10 @@ def canonical(spec: TransformSpec, out_format: str) -> str:
         value = getattr(spec, name)
         if value is not None:
             parts.append(f"{name}={_fmt_float(value)}")
+    if spec.segment:
+        parts.append("segment=foreground")
+    if spec.mark is not None:
+        parts.extend(spec.mark.tokens())
     bg = background(spec, out_format)
     if out_format in ALPHA_FORMATS:
         bg = bg if spec.fit == "pad" else None

@@ -1,4 +1,6 @@
-"""libvips — the only module in imgpro that imports pyvips.
+"""libvips — the ``imaging.vips`` package is the only place in imgpro that imports pyvips
+(this module: loading, placeholders, the pipeline's operations and encoding; ``models.py``: the
+copies the CPU models read and what their answers do to a frame).
 
 Every pixel path starts at one loader (:func:`load`, or :func:`_load` for the fixed-size uses)
 that returns the image *as a viewer sees it*: EXIF orientation applied, converted to 8-bit sRGB
@@ -24,6 +26,7 @@ from imgpro.errors import ImageTooLarge, InvalidImage
 from imgpro.imaging import heif
 from imgpro.imaging.placeholder import placeholder_of
 from imgpro.imaging.shrink import jpeg_draft_shrink
+from imgpro.imaging.thumbhash import thumbhash_of
 
 if TYPE_CHECKING:
     from imgpro.imaging.probe import Probe
@@ -383,8 +386,8 @@ def _flatten(im: Any) -> Any:
 _JPEG_SCAN_CUT_SHORT = "premature end of data segment"
 
 
-def _small_rgb(path: Path, probe: Probe) -> tuple[bytes, int, int]:
-    """A <=32px, upright, sRGB, alpha-flattened-on-white first frame as packed RGB bytes.
+def _small(path: Path, probe: Probe) -> Any:
+    """A <=32px, upright, sRGB first frame, alpha kept.
 
     Evaluating it decodes every byte of pixel data (at 1/8 scale for JPEG), so it doubles as the
     cheapest proof that the file is not truncated. A JPEG is decoded with libjpeg's warnings
@@ -393,36 +396,57 @@ def _small_rgb(path: Path, probe: Probe) -> tuple[bytes, int, int]:
     box = (_PLACEHOLDER_BOX, _PLACEHOLDER_BOX)
     if probe.source_format == "jpeg":
         try:
-            return _rgb_bytes(_load(path, probe, box, fail_on="warning"))
+            return _evaluated(_load(path, probe, box, fail_on="warning"))
         except InvalidImage as exc:
             detail = getattr(exc.__cause__, "detail", "") or ""
             if _JPEG_SCAN_CUT_SHORT in detail.lower():
                 raise
-    return _rgb_bytes(_load(path, probe, box))
+    return _evaluated(_load(path, probe, box))
 
 
-def _rgb_bytes(im: Any) -> tuple[bytes, int, int]:
-    im = _flatten(im)
+def _evaluated(im: Any) -> Any:
     if im.bands < 3:
         im = im.colourspace("srgb")
     try:
-        return bytes(im.extract_band(0, n=3).write_to_memory()), im.width, im.height
+        return im.copy_memory()
     except pyvips.Error as exc:
         raise InvalidImage() from exc
 
 
+def _rgb_bytes(im: Any) -> tuple[bytes, int, int]:
+    """Packed RGB rows, alpha flattened on white (BlurHash has no alpha)."""
+    return bytes(_flatten(im).extract_band(0, n=3).write_to_memory()), im.width, im.height
+
+
+def _rgba_bytes(im: Any) -> bytes:
+    """Packed RGBA rows (opaque where the image has no alpha): ThumbHash keeps alpha."""
+    rgba = im if im.hasalpha() else im.bandjoin_const([255])
+    return bytes(rgba.extract_band(0, n=4).write_to_memory())
+
+
 def check_decodable(path: Path, probe: Probe) -> None:
     """Raise :class:`InvalidImage` unless the pixel data decodes (transformable formats)."""
-    _small_rgb(path, probe)
+    _small(path, probe)
 
 
-def make_placeholder(path: Path, probe: Probe) -> tuple[str, str]:
-    """(blurhash with 4x3 components, ``#rrggbb`` average colour) of the displayed image.
+@dataclass(frozen=True)
+class Placeholder:
+    blurhash: str  # 4x3 components, on white
+    color: str  # ``#rrggbb`` average, on white
+    thumbhash: str  # base64 ThumbHash: keeps the aspect ratio and alpha
 
-    Also proves the pixels decode, so a caller that needs both need not call
-    :func:`check_decodable` as well. Raises :class:`InvalidImage` on truncated/corrupt data."""
-    return placeholder_of(*_small_rgb(path, probe))
 
+def make_placeholder(path: Path, probe: Probe) -> Placeholder:
+    """The placeholders of the displayed image, all from one <=32 px decode.
+
+    ThumbHash reads the same 32 px thumbnail as BlurHash (it keeps only a few low frequencies:
+    32 px carries all of them, and no second decode is needed). Also proves the pixels decode,
+    so a caller that needs it need not call :func:`check_decodable` as well. Raises
+    :class:`InvalidImage` on truncated/corrupt data."""
+    small = _small(path, probe)
+    blurhash, color = placeholder_of(*_rgb_bytes(small))
+    return Placeholder(blurhash, color, thumbhash_of(_rgba_bytes(small), small.width,
+                                                     small.height))
 
 
 # --- transform operations (the pipeline's vocabulary) ----------------------------------------
