@@ -100,6 +100,7 @@ async def test_without_smtp_messages_go_to_the_log_and_the_cli(tmp_path, caplog)
     from imgpro.app import run_migrations
 
     run_migrations(settings.resolved_database_url)
+    settings.resolved_storage_dir.mkdir(parents=True)  # a whole store, as `imgpro migrate` makes
     assert isinstance(make_transport(settings.smtp), LogTransport)
     db = Database(settings.resolved_database_url)
     mailer = Mailer(db, FrozenClock(), LogTransport(), web_base="http://127.0.0.1:8000",

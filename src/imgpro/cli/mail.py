@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from imgpro.cli.common import out, run
+from imgpro.cli.common import Cli, out, run
 from imgpro.clock import iso
 from imgpro.services import Services
 
-mail_app = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
+mail_app = Cli(help="Outgoing mail.")
 
 
 def _status(row: Any) -> str:
