@@ -37,6 +37,10 @@ def _load_session() -> Any:
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            # No memory arena: it keeps the peak of every inference reserved for the life of the
+            # process (measured: 542 MB max RSS with it, 357 MB without, ~10 % more CPU).
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
             _session = ort.InferenceSession(
                 str(U2NETP.locate()), options, providers=["CPUExecutionProvider"]
             )
