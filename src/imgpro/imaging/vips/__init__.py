@@ -25,8 +25,15 @@ import pyvips
 from imgpro.errors import ImageTooLarge, InvalidImage
 from imgpro.imaging import heif
 from imgpro.imaging.placeholder import placeholder_of
-from imgpro.imaging.shrink import jpeg_draft_shrink
 from imgpro.imaging.thumbhash import thumbhash_of
+from imgpro.imaging.vips.load import (
+    Loaded,
+    _has_icc,
+    _load,
+    _open_header,
+    load,
+    load_window,
+)
 
 if TYPE_CHECKING:
     from imgpro.imaging.probe import Probe
@@ -43,19 +50,6 @@ pyvips.operation_block_set("VipsForeignLoad", True)
 for _name in _ALLOWED_LOADERS:
     pyvips.operation_block_set(f"VipsForeignLoad{_name}", False)
 
-# The libvips loader each sniffed source format must be read with (probe.SOURCE_FORMATS).
-_LOADER = {
-    "jpeg": "jpegload",
-    "png": "pngload",
-    "gif": "gifload",
-    "webp": "webpload",
-    "avif": "heifload",
-    "heic": "heifload",
-    "svg": "svgload",
-}
-ANIMATED_OUTPUTS = frozenset({"gif", "webp"})
-OUTPUT_FORMATS = frozenset({"jpg", "png", "webp", "avif", "gif"})
-_WHITE = [255.0, 255.0, 255.0]
 _PLACEHOLDER_BOX = 32  # px; plenty for a 4x3-component blurhash and an average colour
 
 
@@ -94,15 +88,6 @@ def _header_of(im: Any, source_format: str) -> Header:
     return Header(width, height, frames)
 
 
-def _open_header(path: Path, source_format: str) -> Any:
-    try:
-        loader = getattr(pyvips.Image, _LOADER[source_format])
-        # Loading is lazy: this parses the header and nothing else.
-        return loader(str(path), access="sequential")
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-
-
 def _pages(im: Any) -> int:
     return int(im.get("n-pages")) if im.get_typeof("n-pages") else 1
 
@@ -110,10 +95,6 @@ def _pages(im: Any) -> int:
 def _orientation(im: Any) -> int:
     value = int(im.get("orientation")) if im.get_typeof("orientation") else 1
     return value if 1 <= value <= 8 else 1
-
-
-def _has_icc(im: Any) -> bool:
-    return bool(im.get_typeof("icc-profile-data"))
 
 
 @dataclass(frozen=True)
@@ -162,227 +143,6 @@ def has_alpha(path: Path, source_format: str) -> bool:
 # --- loading pixels --------------------------------------------------------------------------
 
 
-@dataclass
-class Loaded:
-    """Decoded frames (one for stills), each upright, 8-bit, sRGB or grey, alpha kept."""
-
-    frames: list[Any]
-    delays: list[int] | None = None  # ms per frame (animations only)
-    loop: int | None = None
-
-
-def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False,
-         animated: bool = False, max_frames: int = 1, has_icc: bool = True,
-         draft_margin: float = 2.0) -> Loaded:
-    """Decode straight to exactly ``size`` (shrink-on-load where the format has it).
-
-    ``smart``: fill ``size`` and trim the rest by saliency (``interesting="attention"``)
-    instead of resizing to it. ``animated``: every frame (up to ``max_frames``), each sized the
-    same way; otherwise the first frame only. ``has_icc`` (from :func:`open_source`) says
-    whether an embedded profile must be converted to sRGB. ``draft_margin``: JPEGs decode at
-    the smallest DCT scale still that many times ``size`` (:func:`jpeg_draft_shrink`). Truncated
-    data raises :class:`InvalidImage` here or when encoding (libvips is lazy)."""
-    if not probe.transformable:
-        raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
-    if probe.source_format == "heic":
-        return Loaded([_to_8bit(_load_heic(path, size, "force", smart))])
-    if animated:
-        return _load_animation(path, probe, size, smart, max_frames)
-    how: dict[str, Any] = {"crop": "attention"} if smart else {"size": "force"}
-    draft = (jpeg_draft_shrink((probe.width, probe.height), size, draft_margin)
-             if probe.source_format == "jpeg" else 1)
-    im = _thumbnail(path, size, no_rotate=probe.frames > 1, has_icc=has_icc, draft=draft, **how)
-    return Loaded([_to_8bit(im)])
-
-
-def load_window(path: Path, probe: Probe, window: tuple[int, int, int, int],
-                size: tuple[int, int], *, has_icc: bool = True) -> Any:
-    """The bounded cover path: cut ``window`` (left, top, width, height in the *stored* pixels,
-    before EXIF orientation; first frame) out of the source, then resize it to exactly ``size``.
-
-    Streams: the loader is sequential and the cut is lazy, so memory holds a few source rows
-    and the ``size`` result, never a filled intermediate; however far down the window sits the
-    coordinates stay inside the source (libvips refuses coordinates past ~10^7). The caller
-    orients the result (:func:`orient`)."""
-    if not probe.transformable:
-        raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
-    try:
-        if probe.source_format == "heic":
-            im = _heic_image(path)
-            has_icc = _has_icc(im)
-        else:
-            loader = getattr(pyvips.Image, _LOADER[probe.source_format])
-            im = loader(str(path), access="sequential", fail_on="truncated")
-        left, top, width, height = window
-        cut = im.extract_area(left, top, width, height)
-        return _to_8bit(_resize(cut, size, smart=False, icc=has_icc))
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-
-
-def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False,
-          fail_on: str = "truncated") -> Any:
-    """The image fitted inside ``box`` (never enlarged), upright, 8-bit sRGB, alpha kept.
-
-    ``animated`` loads every frame at full size (GIF/WebP have no shrink-on-load anyway);
-    otherwise only the first frame/primary image. Truncated pixel data raises at evaluation."""
-    if not probe.transformable:
-        raise ValueError(f"{probe.source_format} is served as stored, never decoded by libvips")
-    if probe.source_format == "heic":
-        im = _load_heic(path, box, "down", smart=False)
-    elif animated:
-        im = _load_all_frames(path, probe)
-    else:
-        icc = _has_icc(_open_header(path, probe.source_format))
-        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down",
-                        fail_on=fail_on)
-    return _to_8bit(im)
-
-
-def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bool,
-               draft: int = 1, fail_on: str = "truncated", **options: Any) -> Any:
-    # An embedded ICC profile (Display P3, Adobe RGB ...) must be converted to sRGB before the
-    # profile is stripped; thumbnail only does so when asked. Without one we leave colour alone
-    # (CMYK is still converted with libvips' fallback profile, greyscale stays greyscale).
-    # thumbnail opens the file for sequential access, shrinks on load and applies the EXIF
-    # orientation (a sequential load + autorot() would fail with "out of order read";
-    # thumbnail_image copies its small result to memory before rotating, so it is safe too).
-    # ``draft`` > 1: a JPEG decoded at that DCT scale by us, the rest done by thumbnail_image.
-    how: dict[str, Any] = {
-        "height": box[1],
-        "no_rotate": no_rotate,  # as read_header: multi-page images are never rotated
-        **({"output_profile": "srgb"} if has_icc else {}),
-        **options,
-    }
-    try:
-        if draft > 1:
-            im = pyvips.Image.jpegload(str(path), shrink=draft, access="sequential",
-                                       fail_on=fail_on)
-            return im.thumbnail_image(box[0], **how)
-        # fail_on: malformed metadata is fine; missing pixel data is not.
-        return pyvips.Image.thumbnail(str(path), box[0], fail_on=fail_on, **how)
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-
-
-def _load_all_frames(path: Path, probe: Probe, *, access: str = "sequential") -> Any:
-    try:
-        loader = getattr(pyvips.Image, _LOADER[probe.source_format])
-        im = loader(str(path), n=-1, access=access, fail_on="truncated")
-        return im.icc_transform("srgb", embedded=True) if _has_icc(im) else im
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-
-
-def _load_animation(path: Path, probe: Probe, size: tuple[int, int], smart: bool,
-                    max_frames: int) -> Loaded:
-    if not smart:
-        return _thumbnail_animation(path, probe, size, max_frames)
-    # Saliency crops are chosen frame by frame: cut frames out of the full-size strip
-    # (random access, so the whole strip is decoded once).
-    strip = _load_all_frames(path, probe, access="random")
-    try:
-        page = int(strip.get("page-height")) if strip.get_typeof("page-height") else 0
-        page = page if 0 < page <= strip.height and strip.height % page == 0 else strip.height
-        count = min(strip.height // page, max(max_frames, 1))
-        delays = [int(d) for d in strip.get("delay")] if strip.get_typeof("delay") else None
-        loop = int(strip.get("loop")) if strip.get_typeof("loop") else None
-        frames = [_resize(strip.crop(0, i * page, strip.width, page), size, smart)
-                  for i in range(count)]
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-    return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
-
-
-def _thumbnail_animation(path: Path, probe: Probe, size: tuple[int, int],
-                         max_frames: int) -> Loaded:
-    """Every frame resized to exactly ``size`` while the file streams through libvips'
-    page-aware ``thumbnail``: memory is bounded by the *output* strip, not the decoded
-    source (a 50-frame 12 MP GIF no longer needs the whole full-size strip in memory)."""
-    n = -1 if probe.frames <= max_frames else max(max_frames, 1)
-    try:
-        has_icc = _has_icc(_open_header(path, probe.source_format))
-        to_srgb = {"output_profile": "srgb"} if has_icc else {}
-        strip = pyvips.Image.thumbnail(f"{path}[n={n},fail_on=truncated]", size[0],
-                                       height=size[1], size="force", no_rotate=True,
-                                       **to_srgb).copy_memory()
-        page = int(strip.get("page-height")) if strip.get_typeof("page-height") else size[1]
-        page = page if 0 < page <= strip.height and strip.height % page == 0 else strip.height
-        count = min(strip.height // page, max(max_frames, 1))
-        delays = [int(d) for d in strip.get("delay")] if strip.get_typeof("delay") else None
-        loop = int(strip.get("loop")) if strip.get_typeof("loop") else None
-        frames = [strip.crop(0, i * page, strip.width, page) for i in range(count)]
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-    return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
-
-
-def _resize(im: Any, size: tuple[int, int], smart: bool, mode: str = "force",
-            icc: bool = False) -> Any:
-    """An already-decoded image to exactly ``size`` (or filled and saliency-cropped);
-    ``icc``: convert from its attached profile to sRGB on the way (after shrinking)."""
-    to_srgb = {"output_profile": "srgb"} if icc else {}
-    if smart:
-        return im.thumbnail_image(size[0], height=size[1], crop="attention", no_rotate=True,
-                                  **to_srgb)
-    if (im.width, im.height) == size or (mode == "down" and im.width <= size[0]
-                                         and im.height <= size[1]):
-        return im.icc_transform("srgb", embedded=True) if icc else im
-    return im.thumbnail_image(size[0], height=size[1], size=mode, no_rotate=True, **to_srgb)
-
-
-def _load_heic(path: Path, size: tuple[int, int], mode: str, smart: bool) -> Any:
-    try:
-        pixels = heif.decode(path)
-    except InvalidImage:
-        # pillow-heif here decodes HEVC only. A file with HEIF brands but AV1 inside is rare but
-        # legal, and libvips can decode that; anything else fails there as well.
-        icc = _has_icc(_open_header(path, "heic"))
-        how: dict[str, Any] = {"crop": "attention"} if smart else {"size": mode}
-        return _thumbnail(path, size, no_rotate=False, has_icc=icc, **how)
-    try:
-        im = _wrap_heic(pixels)
-        return _resize(im, size, smart, mode, icc=bool(pixels.icc_profile))
-    except pyvips.Error as exc:
-        raise InvalidImage() from exc
-
-
-def _wrap_heic(pixels: heif.HeifPixels) -> Any:
-    im = pyvips.Image.new_from_memory(
-        pixels.data, pixels.width, pixels.height, pixels.bands, "uchar"
-    ).copy(interpretation="b-w" if pixels.bands < 3 else "srgb")
-    # libheif already applied irot/imir (see heif.py): no autorotation here.
-    if pixels.icc_profile:
-        im.set_type(pyvips.GValue.blob_type, "icc-profile-data", pixels.icc_profile)
-    return im
-
-
-def _heic_image(path: Path) -> Any:
-    """The whole primary image (HEVC through pillow-heif, else libheif in libvips)."""
-    try:
-        return _wrap_heic(heif.decode(path))
-    except InvalidImage:
-        return pyvips.Image.heifload(str(path), access="sequential", fail_on="truncated")
-
-
-def _to_8bit(im: Any) -> Any:
-    """16-bit PNGs (and anything else wider than a byte) become 8-bit, as every output wants."""
-    if im.format == "uchar":
-        return im
-    target = "srgb" if im.bands >= 3 else "b-w"
-    im = im.colourspace(target)
-    return im if im.format == "uchar" else im.cast("uchar")
-
-
-def _flatten(im: Any) -> Any:
-    return im.flatten(background=_WHITE[: max(im.bands - 1, 1)]) if im.hasalpha() else im
-
-
-# --- placeholder -----------------------------------------------------------------------------
-
-
-# libjpeg's warning for a scan that stops at a marker before its last block: the pixel data is
-# missing (a header claiming 7000x7000 followed by EOI), even though the file "ends" properly.
 _JPEG_SCAN_CUT_SHORT = "premature end of data segment"
 
 
@@ -453,160 +213,6 @@ def make_placeholder(path: Path, probe: Probe) -> Placeholder:
 # Each takes and returns one frame. Colour operations leave alpha alone.
 
 
-def extract(im: Any, left: int, top: int, width: int, height: int) -> Any:
-    """A rectangle of ``im``. Streams: safe on a sequentially loaded image."""
-    return im.extract_area(left, top, width, height)
-
-
-def orient(im: Any, rotate: int, flip: str | None) -> Any:
-    """Rotate clockwise by ``rotate`` degrees, then mirror (``h``, ``v``; never ``hv``: the spec
-    folds that into a rotation). Rotations and vertical flips read rows out of order, so the
-    (already resized and cropped) frame is rendered to memory first."""
-    if rotate or flip == "v":
-        im = im.copy_memory()
-    if rotate:
-        im = im.rot(f"d{rotate}")
-    if flip == "h":
-        im = im.fliphor()
-    elif flip == "v":
-        im = im.flipver()
-    return im
-
-
-def _split_alpha(im: Any) -> tuple[Any, Any | None]:
-    if not im.hasalpha():
-        return im, None
-    return im.extract_band(0, n=im.bands - 1), im.extract_band(im.bands - 1)
-
-
-def _join_alpha(colour: Any, alpha: Any | None) -> Any:
-    return colour if alpha is None else colour.bandjoin(alpha)
-
-
-def adjust(im: Any, *, brightness: float | None = None, contrast: float | None = None,
-           saturation: float | None = None, gamma: float | None = None) -> Any:
-    """Multipliers, 1 = unchanged: brightness scales every channel; contrast stretches around
-    mid-grey (128); gamma brightens above 1 (``255 * (v/255) ** (1/gamma)``); saturation
-    scales chroma in LCh (grey images have none)."""
-    colour, alpha = _split_alpha(im)
-    bands = colour.bands
-    if brightness is not None or contrast is not None:
-        scale = brightness if brightness is not None else 1.0
-        offset = 0.0
-        if contrast is not None:
-            scale, offset = scale * contrast, 128.0 * (1.0 - contrast)
-        colour = colour.linear([scale] * bands, [offset] * bands, uchar=True)
-    if gamma is not None:
-        colour = colour.gamma(exponent=max(gamma, 0.01))  # 0 would divide by zero: near-black
-    if saturation is not None and bands >= 3:
-        lch = colour.colourspace("lch") * [1.0, saturation, 1.0]
-        colour = lch.colourspace("srgb").cast("uchar")
-    return _join_alpha(colour, alpha)
-
-
-# Above this sigma, blur a reduced copy and scale it back: a Gaussian of sigma s costs ~6s
-# multiply-adds per pixel per pass, and blur=250 on a large output would tie a worker up for
-# seconds. The result is visually the same (a wide blur has no high frequencies to lose).
-_DIRECT_BLUR_SIGMA = 10.0
-
-
-def blur(im: Any, sigma: float) -> Any:
-    """Gaussian blur, alpha premultiplied so transparent pixels do not bleed their colour."""
-    width, height = im.width, im.height
-    premultiplied = im.hasalpha()
-    work = im.premultiply() if premultiplied else im
-    # Never reduce below ~8 px on the short side (tiny images are cheap to blur directly).
-    factor = min(sigma / _DIRECT_BLUR_SIGMA, min(width, height) / 8)
-    if factor > 1:
-        small = work.resize(1 / factor, kernel="linear")
-        blurred = small.gaussblur(sigma / factor)
-        work = blurred.resize(width / blurred.width, vscale=height / blurred.height)
-        if (work.width, work.height) != (width, height):  # rounding: pin the exact size
-            work = work.embed(0, 0, width, height, extend="copy")
-    else:
-        work = work.gaussblur(sigma)
-    if premultiplied:
-        work = work.unpremultiply()
-    return work.cast("uchar")
-
-
-def sharpen(im: Any, amount: float) -> Any:
-    """Unsharp mask on lightness; ``amount`` 0-10 (about 1.5 is libvips' default strength)."""
-    colour, alpha = _split_alpha(im)
-    sharp = colour.sharpen(sigma=1.0, m1=amount / 2, m2=amount * 2)
-    return _join_alpha(sharp.cast("uchar"), alpha)
-
-
-def _rgb(hex_colour: str) -> list[float]:
-    return [float(int(hex_colour[i : i + 2], 16)) for i in (0, 2, 4)]
-
-
-def _for_colour(im: Any, hex_colour: str) -> Any:
-    """Grey images become sRGB when they must meet a colour that is not grey."""
-    r, g, b = _rgb(hex_colour)
-    if im.bands < 3 and not r == g == b:
-        return im.colourspace("srgb")
-    return im
-
-
-def _background(im: Any, hex_colour: str) -> list[float]:
-    rgb = _rgb(hex_colour)
-    colour_bands = im.bands - (1 if im.hasalpha() else 0)
-    return rgb[:1] if colour_bands == 1 else rgb
-
-
-def flatten(im: Any, hex_colour: str) -> Any:
-    """Composite any alpha onto ``hex_colour`` (``rrggbb``)."""
-    if not im.hasalpha():
-        return im
-    im = _for_colour(im, hex_colour)
-    return im.flatten(background=_background(im, hex_colour)).cast("uchar")
-
-
-def pad(im: Any, width: int, height: int, left: int, top: int, hex_colour: str | None) -> Any:
-    """Place ``im`` at (left, top) on a ``width``x``height`` canvas of ``hex_colour``, or of
-    transparent pixels when it is ``None`` (an alpha band is added if needed)."""
-    if hex_colour is None:
-        if not im.hasalpha():
-            im = im.bandjoin_const([255])
-        background = [0.0] * im.bands
-    else:
-        im = _for_colour(im, hex_colour)
-        background = _background(im, hex_colour) + ([255.0] if im.hasalpha() else [])
-    return im.embed(left, top, width, height, extend="background", background=background)
-
-
-# --- encoding --------------------------------------------------------------------------------
-
-_DEFAULT_QUALITY = {"jpg": 82, "webp": 80, "avif": 55}
-# AV1 encoding is the slow one: effort 3 of 0-9 is ~3x faster than the default 4 for a few % size.
-_AVIF_EFFORT = 3
-_NO_METADATA = pyvips.enums.ForeignKeep.NONE  # no EXIF, GPS, XMP, IPTC or ICC in any output
-
-
-def encode(frames: list[Any], out_format: str, quality: int | None, *,
-           delays: list[int] | None = None, loop: int | None = None) -> bytes:
-    """Encode one frame, or several as one animation (GIF/WebP), with no metadata at all.
-
-    JPEG must already be flat (no alpha): the pipeline flattens on the requested colour."""
-    if out_format not in OUTPUT_FORMATS:
-        raise ValueError(f"cannot encode {out_format!r}")
-    if len(frames) > 1 and out_format not in ANIMATED_OUTPUTS:
-        raise ValueError(f"{out_format} cannot hold an animation")
-    try:
-        im = frames[0]
-        if len(frames) > 1:
-            im = pyvips.Image.arrayjoin(frames, across=1).copy()
-            im.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
-            im.set_type(pyvips.GValue.array_int_type, "delay",
-                        (delays or [])[: len(frames)] + [100] * (len(frames) - len(delays or [])))
-            im.set_type(pyvips.GValue.gint_type, "loop", loop or 0)
-        return _encode(im, out_format, quality)
-    except pyvips.Error as exc:
-        # Lazy pipeline: a file that was valid at upload but damaged since fails only here.
-        raise InvalidImage() from exc
-
-
 def render_original(
     path: Path, probe: Probe, out_format: str, *, quality: int | None = None
 ) -> bytes:
@@ -625,17 +231,25 @@ def render_original(
         raise InvalidImage() from exc
 
 
-def _encode(im: Any, out_format: str, quality: int | None) -> bytes:
-    keep = _NO_METADATA
-    if out_format == "jpg":
-        return bytes(_flatten(im).jpegsave_buffer(Q=quality, optimize_coding=True, keep=keep))
-    if out_format == "png":
-        return bytes(im.pngsave_buffer(compression=6, keep=keep))
-    if out_format == "webp":
-        return bytes(im.webpsave_buffer(Q=quality, effort=4, keep=keep))
-    if out_format == "avif":
-        return bytes(
-            im.heifsave_buffer(compression="av1", Q=quality, effort=_AVIF_EFFORT, keep=keep)
-        )
-    # libimagequant at effort 4 of 10 is ~4x faster than the default 7 for ~4% larger files.
-    return bytes(im.gifsave_buffer(effort=4, keep=keep))
+# The render steps' operations and the encoders live beside this module (ops.py, encode.py);
+# callers keep importing them from ``imgpro.imaging.vips``.
+from imgpro.imaging.vips.encode import (  # noqa: E402
+    _DEFAULT_QUALITY,
+    ANIMATED_OUTPUTS,
+    OUTPUT_FORMATS,
+    _encode,
+    _flatten,
+    encode,
+)
+from imgpro.imaging.vips.ops import (  # noqa: E402
+    adjust,
+    blur,
+    extract,
+    flatten,
+    orient,
+    pad,
+    sharpen,
+)
+
+__all__ = ["ANIMATED_OUTPUTS", "OUTPUT_FORMATS", "Loaded", "adjust", "blur", "encode", "extract",
+           "flatten", "load", "load_window", "orient", "pad", "sharpen"]
