@@ -113,7 +113,7 @@ def _register_app(db_url: str, redirect_uri: str) -> tuple[str, str]:
             owner = await accounts.create_user(new_email("owner"), "owner passphrase")
             app, secret = await AppService(db).register(
                 owner_user_id=owner.id, name="PhotoShare", redirect_uris=[redirect_uri],
-                plan_allows_apps=True, now=Clock().now())
+                now=Clock().now())
             return app.id, secret
         finally:
             await db.dispose()
