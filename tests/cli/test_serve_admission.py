@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import imagegen
-from imgpro.settings import available_cpus
+from imgpro.settings_groups import available_cpus
 
 from . import serving
 

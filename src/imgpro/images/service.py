@@ -41,7 +41,8 @@ from imgpro.imaging.inspect import Inspected, inspect_upload
 from imgpro.imaging.probe import Probe, sniff
 from imgpro.principal import Principal
 from imgpro.private_files import private_dir
-from imgpro.settings import Settings, available_cpus
+from imgpro.settings import Settings
+from imgpro.settings_groups import available_cpus
 from imgpro.storage import BlobStore
 from imgpro.storage.faults import is_storage_fault
 from imgpro.storage.reserve import SpaceReserve

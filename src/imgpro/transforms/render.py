@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 from imgpro.errors import InvalidImage
 from imgpro.imaging import vips
 from imgpro.imaging.probe import MIME, Probe
-from imgpro.settings import LimitSettings, RenderSettings, available_cpus
+from imgpro.settings import LimitSettings, RenderSettings
+from imgpro.settings_groups import available_cpus
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.admission import RenderAdmission
