@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from imgpro.db.engine import Database
 from imgpro.db.tables import images
+from imgpro.images import repository as repo
 
 # Only the columns delivery and the viewer need: no JSON columns to decode on the hot path.
 COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format,
@@ -44,11 +45,12 @@ COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format
            images.c.blob_key, images.c.transformable, images.c.public)
 
 
-# Built once: executing the same statement object hits SQLAlchemy's compiled-SQL cache.
+# Built once from the images repository's rule (``repo.by_link``: what a CDN URL may read),
+# never written again here; executing the same statement object hits SQLAlchemy's
+# compiled-SQL cache, and the raw paths below run its compiled text.
 _LIVE_BY_ID = sa.select(*COLUMNS).where(
     images.c.id == sa.bindparam("image_id"),
-    sa.or_(images.c.expires_at.is_(None),
-           images.c.expires_at > sa.bindparam("now", type_=images.c.expires_at.type)))
+    repo.by_link(sa.bindparam("now", type_=images.c.expires_at.type)))
 
 
 log = logging.getLogger("imgpro.delivery")
@@ -167,7 +169,7 @@ class DeliveryLookup:
 
     async def get(self, image_id: str, now: dt.datetime) -> Any:
         """The live image with this id (columns :data:`COLUMNS`), or None when it is missing,
-        deleted or expired."""
+        deleted, expired or blocked."""
         if self._fast is not None and self._patient is not None:
             try:
                 return self._fast.read(image_id, now)
