@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 
 import imagegen
+from delivery.support import new_image, path_of
 from factories import make_account
 from imgpro.clock import iso
 from imgpro.delivery.lookup import _LIVE_BY_ID, DeliveryLookup
 from imgpro.errors import NotFound
 from imgpro.images import moderation
-
-from delivery.support import new_image, path_of
 from web.support import log_in, new_client
 
 # What each reader gets: the owner's API key, anyone holding the CDN URL, an anonymous
