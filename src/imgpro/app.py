@@ -27,7 +27,7 @@ from imgpro.delivery import routes as delivery_routes
 from imgpro.delivery.handler import PREFIX as CDN_PREFIX
 from imgpro.delivery.handler import CdnHandler
 from imgpro.delivery.lookup import DeliveryLookup
-from imgpro.errors import install_error_handlers
+from imgpro.http.errors import install_error_handlers
 from imgpro.mail.worker import OutboxWorker
 from imgpro.private_files import private_dir
 from imgpro.settings import Settings

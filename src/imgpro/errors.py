@@ -1,22 +1,14 @@
-"""The one error envelope (SPEC §6) and the one place that renders it.
+"""The one error envelope (SPEC §6): what can go wrong, framework-free.
 
-Domains raise subclasses of :class:`ApiError`; framework errors (unknown route, wrong method,
-malformed JSON) are mapped onto the same envelope by :func:`install_error_handlers`. No route
-builds an error body by hand.
+Domains raise subclasses of :class:`ApiError`; :meth:`ApiError.body` is the envelope. This
+module imports no web framework, so every domain module can raise these without depending on
+how they are served: the edges render them (``imgpro.http.errors`` as JSON for the API and the
+CDN, ``imgpro.web.pages`` as HTML pages). No route builds an error body by hand.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-
-log = logging.getLogger("imgpro.errors")
 
 
 class ApiError(Exception):
@@ -188,29 +180,6 @@ def wait_action(retry_after: int) -> dict[str, Any]:
     return {"type": "wait", "retry_after": retry_after}
 
 
-def render(error: ApiError) -> JSONResponse:
-    headers = dict(error.headers)
-    if error.status >= 500:
-        headers.setdefault("Cache-Control", "no-store")  # never let a CDN keep a 503
-    if error.action and error.action.get("type") == "wait":
-        headers.setdefault("Retry-After", str(error.action["retry_after"]))
-    return JSONResponse(error.body(), status_code=error.status, headers=headers)
-
-
-_HTTP_STATUS_TO_ERROR: dict[int, type[ApiError]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    405: MethodNotAllowed,
-    413: FileTooLarge,
-    415: UnsupportedMediaType,
-    422: ValidationFailed,
-    429: RateLimited,
-    503: Busy,
-}
-
-
 def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     """Pydantic/FastAPI errors → ``[{field, message}]``, without echoing input values."""
     out = []
@@ -218,63 +187,3 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
         loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
         out.append({"field": ".".join(loc) or None, "message": e.get("msg", "invalid")})
     return out
-
-
-def allowed_methods(request: Request) -> str:
-    """Every method some route takes at this path (Starlette's own 405 names only the first
-    matching route's, e.g. GET for /v1/images/{id}, which also takes PATCH and DELETE)."""
-    # Ask the router itself, one method at a time: included routers nest their routes, and
-    # a full match is the one public answer every route type gives.
-    methods = []
-    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
-            methods.append(method)
-    return ", ".join(methods)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return render(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return render(ValidationFailed(details=validation_details(list(exc.errors()))))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        cls = _HTTP_STATUS_TO_ERROR.get(exc.status_code, InternalError)
-        message = None if exc.status_code == 404 else (exc.detail if isinstance(exc.detail, str)
-                                                       else None)
-        if exc.status_code == 404:
-            message = "Not found."
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            message = None  # the envelope's own "Method not allowed."
-            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-        err = cls(message, headers=headers)
-        return render(err)
-
-    async def _storage(request: Request, exc: Exception) -> JSONResponse:
-        # A full or read-only disk under the blob store or the database is an outage the
-        # client can act on (retry later), not a bug: 503 storage_unavailable (SPEC §6).
-        # Registered per class (not on Exception) so Starlette answers here and does not
-        # re-raise; anything else goes on to the 500 handler below.
-        from imgpro.storage.faults import is_storage_fault
-
-        if not is_storage_fault(exc):
-            raise exc
-        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
-        return render(StorageUnavailable(headers={"Retry-After": "60"}))
-
-    from sqlalchemy.exc import DBAPIError
-
-    app.add_exception_handler(OSError, _storage)
-    app.add_exception_handler(DBAPIError, _storage)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Never leak internals: log with the traceback, answer with the generic envelope.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render(InternalError())

@@ -264,7 +264,7 @@ async def test_damaged_original_is_an_error_not_a_crash(client, services):
     async with services.db.read() as conn:
         from imgpro.images import repository as repo
 
-        row = await repo.get_for_delivery(conn, image["id"], services.clock.now())
+        row = await repo.get_on_page(conn, image["id"], None, services.clock.now())
     await services.blobs.put_bytes(row.blob_key, imagegen.truncated(data))
     r = await client.get(path_of(image, "w=100"))
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_image"

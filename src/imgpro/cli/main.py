@@ -1,5 +1,5 @@
 """The operator CLI: ``imgpro serve | migrate | gc | users … | keys … | apps … | plans … |
-usage …``.
+usage … | moderation …``.
 
 ``serve`` and ``migrate`` may create the default store (that is how one starts); every command
 that maintains a store opens an existing one only, and says which (cli/common.py).
@@ -21,6 +21,7 @@ from imgpro.cli.keys import keys_app
 from imgpro.cli.launch import exec_server
 from imgpro.cli.mail import mail_app
 from imgpro.cli.mcp import mcp
+from imgpro.cli.moderation import moderation_app
 from imgpro.cli.plans import plans_app
 from imgpro.cli.profile import login
 from imgpro.cli.serve import ServeError, banner_lines, plan_server
@@ -39,6 +40,7 @@ app.add_typer(plans_app, name="plans")
 app.add_typer(usage_app, name="usage")
 app.add_typer(storage_app, name="storage")
 app.add_typer(mail_app, name="mail")
+app.add_typer(moderation_app, name="moderation")
 # The user's side (talks to a server through imgpro.client): upload, images, login, mcp.
 app.command()(upload)
 app.add_typer(images_app, name="images")

@@ -127,6 +127,10 @@ images = sa.Table(
     sa.Column("published_at", UtcDateTime(), nullable=True),
     sa.Column("expires_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # Set by an operator (``imgpro moderation block``): gone for every reader, still counted
+    # in the owner's storage until deleted. The reason is for operators, never shown.
+    sa.Column("blocked_at", UtcDateTime(), nullable=True),
+    sa.Column("blocked_reason", sa.Text, nullable=True),
     # The list path: WHERE workspace_id = ? [AND seq < cursor] ORDER BY seq DESC LIMIT n.
     sa.Index("ix_images_workspace_seq", "workspace_id", "seq"),
     sa.Index("ix_images_expires_at", "expires_at"),

@@ -8,7 +8,8 @@ query), rendered once and then kept in the blob store.
 ``app.py`` sends every ``/i/`` request here before FastAPI sees it: no router walk, no
 middleware stack, no dependency solving (together more than half the CPU of a cached hit;
 measured, docs/transforms.md). The OpenAPI document still describes the route
-(``routes.py``), and errors are the same JSON envelope as everywhere (``errors.render``).
+(``routes.py``), and errors are the same JSON envelope as everywhere
+(``imgpro.http.errors.render``).
 
 Hot path (a cached variant): one indexed lookup by id (which brings the workspace's
 signed-transform policy along), the signature check when that is on, the preset (cached per
@@ -36,8 +37,8 @@ from imgpro.errors import (
     InvalidImage,
     MethodNotAllowed,
     NotFound,
-    render,
 )
+from imgpro.http.errors import render
 from imgpro.ratelimit import rate_key
 from imgpro.services import Services
 from imgpro.storage import BlobNotFound

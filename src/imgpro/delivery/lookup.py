@@ -42,6 +42,7 @@ import sqlalchemy as sa
 
 from imgpro.db.engine import Database
 from imgpro.db.tables import images, transform_settings
+from imgpro.images import repository as repo
 
 # Only the columns delivery and the viewer need: no JSON columns to decode on the hot path.
 # The last two are NULL when the workspace never saved settings (signing off).
@@ -52,13 +53,14 @@ COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format
            transform_settings.c.signed_transforms, transform_settings.c.signing_secret)
 
 
-# Built once: executing the same statement object hits SQLAlchemy's compiled-SQL cache. Every
-# path (raw sqlite3, raw asyncpg, the engines) runs this one statement, so they cannot drift.
+# Built once from the images repository's rule (``repo.by_link``: what a CDN URL may read),
+# never written again here; executing the same statement object hits SQLAlchemy's
+# compiled-SQL cache, and the raw paths below run its compiled text. The workspace's delivery
+# policy (signed transforms) comes in the same row through the LEFT JOIN.
 _LIVE_BY_ID = sa.select(*COLUMNS).select_from(images.outerjoin(
     transform_settings, transform_settings.c.workspace_id == images.c.workspace_id)).where(
     images.c.id == sa.bindparam("image_id"),
-    sa.or_(images.c.expires_at.is_(None),
-           images.c.expires_at > sa.bindparam("now", type_=images.c.expires_at.type)))
+    repo.by_link(sa.bindparam("now", type_=images.c.expires_at.type)))
 
 
 log = logging.getLogger("imgpro.delivery")
@@ -177,7 +179,7 @@ class DeliveryLookup:
 
     async def get(self, image_id: str, now: dt.datetime) -> Any:
         """The live image with this id (columns :data:`COLUMNS`), or None when it is missing,
-        deleted or expired."""
+        deleted, expired or blocked."""
         if self._fast is not None and self._patient is not None:
             try:
                 return self._fast.read(image_id, now)

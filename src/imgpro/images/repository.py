@@ -1,8 +1,11 @@
 """SQL for images: every query that touches ``images`` and ``image_labels`` lives here.
 
-Visibility rule, applied by every read: a row is visible to a workspace only if it belongs to
-that workspace and has not expired. Another workspace's image and an expired one look exactly
-like a missing one.
+This module owns the rule of a **live image**, for every reader (the API, the CDN, the viewer
+page): :func:`live` says which rows exist for readers at all, and :func:`owned_by`,
+:func:`by_link` and :func:`on_page` say who may see them. The CDN's fast lookup
+(``delivery/lookup.py``) compiles its SQL from :func:`by_link`; nothing else writes the rule
+again. An image that is expired, deleted (no row) or blocked by an operator looks exactly like a
+missing one, to everyone; a blocked one still counts in its owner's storage until deleted.
 """
 
 from __future__ import annotations
@@ -19,9 +22,33 @@ from imgpro.db.tables import image_labels, image_tombstones, images, workspaces
 from imgpro.images.schemas import OBJECT_FIELDS
 from imgpro.transforms.variants import forget_images as forget_variants
 
+Now = dt.datetime | sa.BindParameter[Any]
 
-def _live(now: dt.datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(images.c.expires_at.is_(None), images.c.expires_at > now)
+
+def live(now: Now) -> sa.ColumnElement[bool]:
+    """Rows that exist for readers: not expired and not blocked. (A deleted image has no row.)
+    ``now`` may be a bind parameter, for a statement compiled once and run many times."""
+    return sa.and_(images.c.blocked_at.is_(None),
+                   sa.or_(images.c.expires_at.is_(None), images.c.expires_at > now))
+
+
+def owned_by(workspace_id: str, now: Now) -> sa.ColumnElement[bool]:
+    """The API: a workspace reads its own live images, public or private, and no one else's."""
+    return sa.and_(images.c.workspace_id == workspace_id, live(now))
+
+
+def by_link(now: Now) -> sa.ColumnElement[bool]:
+    """The CDN: any live image by id alone, private too — the URL is the capability."""
+    return live(now)
+
+
+def on_page(visitor_workspace_id: str | None, now: Now) -> sa.ColumnElement[bool]:
+    """The viewer page: live public images for everyone; a private one only for the signed-in
+    owner of its workspace (``visitor_workspace_id``; None for an anonymous visitor)."""
+    if visitor_workspace_id is None:
+        return sa.and_(images.c.public.is_(True), live(now))
+    return sa.and_(sa.or_(images.c.public.is_(True),
+                          images.c.workspace_id == visitor_workspace_id), live(now))
 
 
 # What the Image object needs (schemas.OBJECT_FIELDS, in that order), then ``seq`` for the
@@ -53,21 +80,19 @@ def decode_cursor(cursor: str) -> int | None:
 async def get_visible(conn: AsyncConnection, workspace_id: str, image_id: str,
                       now: dt.datetime) -> sa.Row[Any] | None:
     return (await conn.execute(
-        sa.select(images).where(images.c.id == image_id, images.c.workspace_id == workspace_id,
-                                _live(now)))).first()
+        sa.select(images).where(images.c.id == image_id, owned_by(workspace_id, now)))).first()
 
 
 def select_object(workspace_id: str, image_id: str, now: dt.datetime) -> sa.Select[Any]:
     """One visible image, :data:`OBJECT_COLUMNS` only (a lone SELECT: ``Database.fetch_first``)."""
-    return sa.select(*OBJECT_COLUMNS).where(
-        images.c.id == image_id, images.c.workspace_id == workspace_id, _live(now))
+    return sa.select(*OBJECT_COLUMNS).where(images.c.id == image_id, owned_by(workspace_id, now))
 
 
-async def get_for_delivery(conn: AsyncConnection, image_id: str,
-                           now: dt.datetime) -> sa.Row[Any] | None:
-    """The CDN and viewer look images up by id alone (the URL is the capability)."""
-    return (await conn.execute(
-        sa.select(images).where(images.c.id == image_id, _live(now)))).first()
+async def get_on_page(conn: AsyncConnection, image_id: str, visitor_workspace_id: str | None,
+                      now: dt.datetime) -> sa.Row[Any] | None:
+    """The image a viewer page shows to this visitor (:func:`on_page`), or None."""
+    return (await conn.execute(sa.select(images).where(
+        images.c.id == image_id, on_page(visitor_workspace_id, now)))).first()
 
 
 def select_visible(workspace_id: str, now: dt.datetime, *, limit: int,
@@ -75,7 +100,7 @@ def select_visible(workspace_id: str, now: dt.datetime, *, limit: int,
                    ids: Sequence[str] | None = None) -> sa.Select[Any]:
     """Newest first, keyset-paginated on ``seq``: a page costs the same at any depth.
     :data:`OBJECT_COLUMNS` only (a lone SELECT: ``Database.fetch``)."""
-    query = sa.select(*OBJECT_COLUMNS).where(images.c.workspace_id == workspace_id, _live(now))
+    query = sa.select(*OBJECT_COLUMNS).where(owned_by(workspace_id, now))
     if before_seq is not None:
         query = query.where(images.c.seq < before_seq)
     for key, value in labels:
@@ -168,3 +193,16 @@ async def rows_by_ids(conn: AsyncConnection, image_ids: Sequence[str]) -> list[s
 async def blob_key_in_use(conn: AsyncConnection, key: str) -> bool:
     found = await conn.scalar(sa.select(images.c.seq).where(images.c.blob_key == key).limit(1))
     return found is not None
+
+
+async def set_blocked(conn: AsyncConnection, image_id: str, at: dt.datetime | None,
+                      reason: str | None) -> sa.Row[Any] | None:
+    """Block (``at`` set) or unblock (``at`` None) one image by id, whatever its state; its
+    row, counters and blob stay. Returns the row as it now is, or None when there is none."""
+    values: dict[str, Any] = {"blocked_at": at, "blocked_reason": reason if at else None}
+    if at is not None:  # blocking again keeps the first time, and the first reason unless given
+        values["blocked_at"] = sa.func.coalesce(images.c.blocked_at, at)
+        if reason is None:
+            values["blocked_reason"] = images.c.blocked_reason
+    await conn.execute(images.update().where(images.c.id == image_id).values(**values))
+    return (await conn.execute(sa.select(images).where(images.c.id == image_id))).first()

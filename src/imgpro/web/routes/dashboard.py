@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from imgpro.accounts.sessions import SessionUser
 from imgpro.errors import ApiError, NotFound, Unauthorized, ValidationFailed
+from imgpro.http.errors import render
 from imgpro.images.fields import UploadOptions
 from imgpro.images.intake import MULTIPART_OVERHEAD, Caps
 from imgpro.web import csrf
@@ -85,8 +86,7 @@ async def upload(request: Request, viewer: OptionalViewer) -> Response:
     as_json = _wants_json(request)
     if viewer is None:
         if as_json:
-            return JSONResponse(Unauthorized("Your session has ended. Log in again.").body(),
-                                status_code=401)
+            return render(Unauthorized("Your session has ended. Log in again."))
         return redirect("/login?next=/dashboard")
     services = services_of(request)
     limits = services.settings.limits
@@ -127,7 +127,7 @@ async def upload(request: Request, viewer: OptionalViewer) -> Response:
             if as_json:
                 for rest in files[i + 1:]:
                     rest.discard()
-                return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+                return render(e)
         except BaseException:
             for rest in files[i:]:
                 rest.discard()
@@ -144,7 +144,7 @@ async def upload(request: Request, viewer: OptionalViewer) -> Response:
 async def _upload_failed(request: Request, viewer: SessionUser, error: ApiError,
                          as_json: bool) -> Response:
     if as_json:
-        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+        return render(error)
     return await _dashboard(request, viewer, errors=[{"message": error.message,
                                                       "action": error.action}],
                             status_code=error.status)

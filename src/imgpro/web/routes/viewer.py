@@ -4,8 +4,9 @@ The route only matches paths that look like image ids — 8 characters of ``[a-z
 least one digit (``imgpro.ids.image_id``) — so it can never shadow a named page such as
 ``/pricing`` or ``/dashboard``, whatever order routers are added in. It is still mounted last.
 
-Missing, expired and private images all answer the same HTML 404 (``not_found.html``), so the
-page reveals nothing about an id it will not show.
+Missing, expired, blocked and (to anyone but their owner) private images all answer the same
+HTML 404 (``not_found.html``), so the page reveals nothing about an id it will not show. Which
+rows those are is decided by the images repository (``repository.on_page``).
 """
 
 from __future__ import annotations
@@ -40,18 +41,6 @@ class ImageIdConvertor(Convertor[str]):
 register_url_convertor("image_id", ImageIdConvertor())
 
 router = web_router()
-
-
-def viewer_can_see(request: Request, row: Any) -> bool:
-    """Whether the person behind ``request`` may see this image's page.
-
-    The one place visibility is decided: public images for everyone; private ones only for
-    their signed-in owner (``request.state.viewer``, loaded by the ``OptionalViewer``
-    dependency) — everyone else gets the same 404 as for a missing image."""
-    if row.public:
-        return True
-    owner = getattr(request.state, "viewer", None)
-    return owner is not None and owner.workspace_id == row.workspace_id
 
 
 def _srcset(image: dict[str, Any]) -> str | None:
@@ -92,9 +81,11 @@ def _view(image: dict[str, Any]) -> dict[str, Any]:
 @router.api_route("/{image_id:image_id}", methods=["GET", "HEAD"])
 async def view_image(image_id: str, request: Request, viewer: OptionalViewer) -> Response:
     services = services_of(request)
+    # Who may see which image is the images repository's rule (``repo.on_page``), not ours.
+    visitor = viewer.workspace_id if viewer is not None else None
     async with services.db.read() as conn:
-        row = await repo.get_for_delivery(conn, image_id, services.clock.now())
-    if row is None or not viewer_can_see(request, row):
+        row = await repo.get_on_page(conn, image_id, visitor, services.clock.now())
+    if row is None:
         raise NotFound()
     response = page(request, "viewer.html", _view(image_object(row, services.links)))
     # Deleting or hiding an image must take its page down at once: caches revalidate.
