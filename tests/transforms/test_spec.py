@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imgpro.transforms.canonical import background, canonical, effective_quality, is_identity
 from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import (
     DEFAULT_QUALITY,
@@ -18,10 +19,6 @@ from imgpro.transforms.spec import (
     OUTPUT_FORMATS,
     ParsedQuery,
     TransformSpec,
-    background,
-    canonical,
-    effective_quality,
-    is_identity,
     parse_query,
 )
 

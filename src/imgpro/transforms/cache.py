@@ -5,7 +5,7 @@
   every variant").
 - ``digest`` is the first 32 hex chars (128 bits) of SHA-256 over the render version, the
   variant's canonical name and the output format. The canonical name is the *resolved plan's*
-  (``pipeline.RenderPlan.canonical``: output geometry plus ``spec.canonical`` of the rest), so
+  (``pipeline.RenderPlan.canonical``: output geometry plus ``canonical.canonical`` of the rest), so
   requests that render the same pixels share a key. The ETag hashes the original's SHA-256
   too, so it is strong and identical in every process and on every host.
 - ``RENDER_VERSION`` is mixed into both. Bump it whenever the same canonical name would now render

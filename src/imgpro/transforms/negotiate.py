@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from imgpro.transforms.canonical import ascii_lower
 from imgpro.transforms.spec import (
     FORMAT_ALIASES,
     OUTPUT_FORMATS,
     SOURCE_ALIASES,
     TransformSpec,
-    ascii_lower,
 )
 
 _QVALUE_RE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")

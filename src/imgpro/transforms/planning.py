@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Final
 
+from imgpro.transforms.canonical import background, canonical, effective_quality
 from imgpro.transforms.marks import Mark
 from imgpro.transforms.sizes import fit_short_side
 from imgpro.transforms.spec import (
@@ -54,9 +55,6 @@ from imgpro.transforms.spec import (
     FACE,
     MAX_SIDE,
     TransformSpec,
-    background,
-    canonical,
-    effective_quality,
 )
 
 AVIF_MAX_SIDE: Final = 2048
