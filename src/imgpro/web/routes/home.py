@@ -79,7 +79,9 @@ async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
     except ApiError as e:
         return _refused(request, e)
     image_id = result.images[0]["id"]
-    return redirect(f"/try/{image_id}?sig={csrf.sign(request, 'try', image_id)}")
+    response = redirect(f"/try/{image_id}?sig={csrf.sign(request, 'try', image_id)}")
+    response.headers.update(result.headers)  # RateLimit-*, as on the API's answer
+    return response
 
 
 @router.get("/try/{image_id}")
