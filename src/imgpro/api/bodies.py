@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from imgpro.errors import BadRequest, FileTooLarge, ValidationFailed, validation_details
-
-MAX_JSON_BODY = 256 * 1024
+from imgpro.jsonbody import parse_json
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -23,29 +20,5 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
 async def read_json(request: Request, model: type[BaseModel] | None = None,
                     digest: Any = None) -> Any:
     """Read a bounded JSON body; validate it against ``model`` if given."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise FileTooLarge("JSON body too large.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise FileTooLarge("JSON body too large.")
-    if digest is not None:
-        digest.update(body)
-    try:
-        data = json.loads(body) if body else None
-    except ValueError:
-        raise BadRequest("Malformed JSON body.") from None
-    if model is None:
-        return data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The body must be a JSON object.",
-                               details=[{"field": None, "message": "expected an object"}])
-    try:
-        model.model_validate(data)
-    except ValidationError as e:
-        raise ValidationFailed(details=validation_details(list(e.errors()))) from None
-    return data
-
-
+    return await parse_json(request.headers.get("content-length"), request.stream(), model,
+                            digest)

@@ -6,6 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from imgpro.settings import MB, LimitSettings
+
+# The documented caps are the settings' defaults (the upload use case answers with the
+# configured ones), never numbers typed twice.
+_LIMITS = LimitSettings()
+
+
+def _mb(limit: int) -> str:
+    return f"{limit / MB:g} MB"
+
 
 @dataclass(frozen=True)
 class ErrorCode:
@@ -76,11 +86,12 @@ ERRORS: tuple[ErrorCode, ...] = (
               "A retry arrived while the first request with that key is still running.",
               "Wait a second and retry with the same key: you get the original answer."),
     ErrorCode(413, "invalid_request_error", "file_too_large", "File too large.",
-              "The file is over the cap (anonymous 20 MB, key 70 MB, SVG 10 MB); anonymous "
+              f"The file is over the cap (by default anonymous {_mb(_LIMITS.anon_max_bytes)}, "
+              f"key {_mb(_LIMITS.key_max_bytes)}, SVG {_mb(_LIMITS.svg_max_bytes)}); anonymous "
               "callers get a `signup` action.",
               "Shrink the file or sign up / use a key for the larger cap.",
               (("action", {"type": "signup", "url": "https://img.example.com/signup",
-                           "label": "Sign up for 70 MB uploads"}),)),
+                           "label": f"Sign up for {_mb(_LIMITS.key_max_bytes)} uploads"}),)),
     ErrorCode(415, "invalid_request_error", "unsupported_media_type",
               "Send multipart/form-data with a 'file' part, or JSON with a 'url'.",
               "The request body's own Content-Type is neither multipart/form-data nor JSON.",

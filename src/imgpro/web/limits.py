@@ -1,7 +1,7 @@
 """The rate limits the pages apply, all through the service's one RateLimiter (ratelimit.py).
 
-* ``/try`` (the no-JavaScript try-it upload) takes an anonymous-upload slot exactly like
-  ``POST /v1/images`` does, so the form is no way around the API's limit.
+* Uploads are not here: the upload use case (``images/upload.py``) takes the anonymous slot
+  for ``POST /v1/images`` and ``/try`` alike, before reading the body.
 * Sign-in: before the password is checked, the client address and the email must both be
   under their failure limits; each failure counts against both; a success clears the email's.
 * Sign-up: each attempt takes one of the address's sign-up slots (no mass account creation
@@ -46,10 +46,6 @@ def wait_message(error: RateLimited) -> str:
     when = (f"{retry} second{'s' if retry != 1 else ''}" if retry < 60
             else f"{minutes} minute{'s' if minutes != 1 else ''}")
     return f"{error.message.rstrip('.;')} Please try again in {when}."
-
-
-async def check_anonymous_upload(request: Request) -> None:
-    await _limiter(request).anonymous_upload(client_address(request))
 
 
 async def check_login(request: Request, email: str) -> None:

@@ -12,11 +12,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from imgpro import ids
 from imgpro.accounts.sessions import SessionUser
 from imgpro.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from imgpro.http.errors import render
-from imgpro.images.fields import UploadOptions
-from imgpro.images.intake import MULTIPART_OVERHEAD, Caps
+from imgpro.images.upload import DASHBOARD, IDEMPOTENCY_FIELD
 from imgpro.web import csrf
 from imgpro.web.account import usage_of
 from imgpro.web.pages import page, read_form, redirect, web_router
@@ -26,7 +26,7 @@ from imgpro.web.sessions import (
     principal_for,
     services_of,
 )
-from imgpro.web.uploads import MAX_FILES, receive_files
+from imgpro.web.uploads import upload_request
 
 router = web_router()
 
@@ -62,6 +62,9 @@ async def _dashboard(request: Request, viewer: SessionUser, *, cursor: str | Non
         "cursor": cursor, "usage": usage, "plan": plan,
         "next_plan": services.plans.next_after(plan.name),
         "notice": notice, "errors": errors,
+        # A fresh Idempotency-Key per rendered form: a double submit or a browser's retry of
+        # this form stores its files once (upload.js derives one key per file from it).
+        "upload_key_field": IDEMPOTENCY_FIELD, "upload_key": ids.token(18),
     }
     return page(request, "dashboard.html", context, status_code=status_code)
 
@@ -82,63 +85,41 @@ def _wants_json(request: Request) -> bool:
 @router.post("/dashboard/upload")
 async def upload(request: Request, viewer: OptionalViewer) -> Response:
     """One file per request from JavaScript (JSON answer, for the progress list), or several
-    from the plain form (redirect, or the dashboard with the errors)."""
+    from the plain form (redirect, or the dashboard with the errors). The upload use case
+    (images/upload.py) does the rest, Idempotency-Key included: the header from JavaScript,
+    the form's hidden field without it."""
     as_json = _wants_json(request)
     if viewer is None:
         if as_json:
             return render(Unauthorized("Your session has ended. Log in again."))
         return redirect("/login?next=/dashboard")
-    services = services_of(request)
-    limits = services.settings.limits
-    caps = Caps(limits.key_max_bytes, limits.svg_max_bytes)
     header_token = request.headers.get(csrf.HEADER)
     if header_token is not None:
         csrf.check(request, header_token, signed_in_only=True)  # before reading a byte
-    declared = request.headers.get("content-length")
-    created: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    status = 201
+
+    def check_csrf(fields: dict[str, str]) -> None:
+        if header_token is None:
+            csrf.check(request, fields.get(csrf.FIELD), signed_in_only=True)
+
+    uploads = services_of(request).uploads
     try:
-        if declared and declared.isdigit() and (
-                int(declared) > MAX_FILES * (caps.max_bytes + MULTIPART_OVERHEAD)):
-            raise caps.error(caps.max_bytes)
-        files, fields = await receive_files(request.headers.get("content-type", ""),
-                                            request.stream(), services.images.tmp_dir, caps)
+        result = await uploads.upload(upload_request(request, principal_for(viewer), DASHBOARD,
+                                                     check_form=check_csrf))
     except ApiError as e:
         return await _upload_failed(request, viewer, e, as_json)
-    if header_token is None:
-        try:
-            csrf.check(request, fields.get(csrf.FIELD), signed_in_only=True)
-        except csrf.CsrfFailed:
-            for f in files:
-                f.discard()
-            raise
-    if not files:
-        return await _upload_failed(request, viewer, ValidationFailed("Choose at least one image."),
-                              as_json)
-    principal = principal_for(viewer)
-    for i, spooled in enumerate(files):
-        try:
-            created.append(await services.images.create(principal, spooled, UploadOptions()))
-        except ApiError as e:
-            status = e.status
-            errors.append({"message": f"{spooled.filename or 'File'}: {e.message}",
-                           "action": e.action})
-            if as_json:
-                for rest in files[i + 1:]:
-                    rest.discard()
-                return render(e)
-        except BaseException:
-            for rest in files[i:]:
-                rest.discard()
-            raise
     if as_json:
-        return JSONResponse({"object": "upload_result", "data": created}, status_code=201)
-    if not errors:
-        return redirect(f"/dashboard?notice=uploaded&n={len(created)}")
-    notice = f"Uploaded {len(created)} of {len(files)} images." if created else None
+        if result.failures:  # one file per request from JavaScript: its error, as the API's
+            return await _upload_failed(request, viewer, result.failures[0].error, True)
+        return JSONResponse({"object": "upload_result", "data": result.images},
+                            status_code=201)
+    if not result.failures:
+        return redirect(f"/dashboard?notice=uploaded&n={len(result.images)}")
+    errors = [{"message": f"{f.filename or 'File'}: {f.error.message}",
+               "action": f.error.action} for f in result.failures]
+    notice = (f"Uploaded {len(result.images)} of {result.files} images."
+              if result.images else None)
     return await _dashboard(request, viewer, errors=errors, notice=notice,
-                            status_code=status if not created else 200)
+                            status_code=200 if result.images else result.status)
 
 
 async def _upload_failed(request: Request, viewer: SessionUser, error: ApiError,

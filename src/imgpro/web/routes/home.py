@@ -1,9 +1,9 @@
 """``/``: what imgpro is, and the anonymous try-it uploader.
 
 With JavaScript the page posts straight to ``POST /v1/images`` (the API, anonymous) and shows
-the Image object it returns. Without JavaScript the form posts to ``/try``, which calls the same
-ImageService with the same anonymous principal and limits, then redirects (PRG) to a result page
-only the uploader can open (its URL carries an HMAC of the image id).
+the Image object it returns. Without JavaScript the form posts to ``/try``, which runs the same
+upload use case (``images/upload.py``) with the same anonymous principal, then redirects (PRG)
+to a result page only the uploader can open (its URL carries an HMAC of the image id).
 """
 
 from __future__ import annotations
@@ -16,40 +16,26 @@ from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
 from imgpro.api.deps import ANONYMOUS
-from imgpro.errors import ApiError, ValidationFailed
-from imgpro.images.fields import UploadOptions
-from imgpro.images.intake import MULTIPART_OVERHEAD, Caps, receive_multipart
-from imgpro.settings import MB
+from imgpro.errors import ApiError
+from imgpro.images.upload import TRY_FORM
 from imgpro.web import csrf
-from imgpro.web.limits import check_anonymous_upload
 from imgpro.web.pages import page, redirect, web_router
 from imgpro.web.sessions import OptionalViewer, services_of
 from imgpro.web.templating import STATIC_DIR
+from imgpro.web.uploads import upload_request
 
 router = web_router()
-
-
-def anonymous_caps(request: Request) -> Caps:
-    settings = services_of(request).settings
-    limits = settings.limits
-    return Caps(limits.anon_max_bytes, min(limits.svg_max_bytes, limits.anon_max_bytes),
-                too_large_action={"type": "signup", "url": f"{settings.web_base}/signup",
-                                  "label": signup_label(settings)})
-
-
-def signup_label(settings: Any) -> str:
-    return f"Sign up for {settings.limits.key_max_bytes // MB} MB uploads"
 
 
 def _home(request: Request, *, errors: list[Any] | None = None,
           status_code: int = 200) -> Response:
     csrf.form_token(request)
-    settings = services_of(request).settings
+    uploads = services_of(request).uploads
+    caps = uploads.caps(ANONYMOUS)  # the same caps and prompt the API answers with
     return page(request, "home.html", {
-        "errors": errors, "current": "home",
-        "anon_max_bytes": settings.limits.anon_max_bytes,
-        "anon_svg_max_bytes": min(settings.limits.svg_max_bytes, settings.limits.anon_max_bytes),
-        "signup_label": signup_label(settings)}, status_code=status_code)
+        "errors": errors, "current": "home", "anon_max_bytes": caps.max_bytes,
+        "anon_svg_max_bytes": caps.svg_max_bytes, "signup_label": uploads.signup_label()},
+        status_code=status_code)
 
 
 def _refused(request: Request, error: ApiError) -> Response:
@@ -81,35 +67,21 @@ async def home(request: Request, viewer: OptionalViewer) -> Response:
 
 @router.post("/try")
 async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
-    """The no-JavaScript path of the try-it form: same service, same limits as the API."""
-    services = services_of(request)
-    caps = anonymous_caps(request)
-    declared = request.headers.get("content-length")
-    content_type = request.headers.get("content-type", "")
-    try:
-        if not content_type.startswith("multipart/form-data"):
-            raise ValidationFailed("Choose an image file to upload.")
-        if declared and declared.isdigit() and int(declared) > caps.max_bytes + MULTIPART_OVERHEAD:
-            raise caps.error(caps.max_bytes)
-        spooled, fields = await receive_multipart(content_type, request.stream(),
-                                                  services.images.tmp_dir, caps)
-    except ApiError as e:
-        return _refused(request, e)
-    try:
+    """The no-JavaScript path of the try-it form: the API's upload use case, anonymous — the
+    same rate-limit slot (taken before the body is read), caps and errors — shown as a page."""
+    def check_csrf(fields: dict[str, str]) -> None:
         csrf.check(request, fields.get(csrf.FIELD), signed_in_only=False)
-        if spooled is None or spooled.size == 0:
-            raise ValidationFailed("Choose an image file to upload.")
-        await check_anonymous_upload(request)
-        image = await services.images.create(ANONYMOUS, spooled, UploadOptions())
+
+    uploads = services_of(request).uploads
+    try:
+        result = await uploads.upload(upload_request(request, ANONYMOUS, TRY_FORM,
+                                                     check_form=check_csrf))
     except ApiError as e:
-        if spooled is not None:
-            spooled.discard()
         return _refused(request, e)
-    except BaseException:
-        if spooled is not None:
-            spooled.discard()
-        raise
-    return redirect(f"/try/{image['id']}?sig={csrf.sign(request, 'try', image['id'])}")
+    image_id = result.images[0]["id"]
+    response = redirect(f"/try/{image_id}?sig={csrf.sign(request, 'try', image_id)}")
+    response.headers.update(result.headers)  # RateLimit-*, as on the API's answer
+    return response
 
 
 @router.get("/try/{image_id}")

@@ -1,6 +1,9 @@
 /* Dashboard uploads: one XMLHttpRequest per file to /dashboard/upload (session cookie +
    X-CSRF-Token), each with its own progress bar. Without JavaScript the form posts all the
-   files at once. */
+   files at once.
+   Each file carries an Idempotency-Key derived from the key the page was rendered with and the
+   file itself: submitting the same file again from this page (a double click, a second drop)
+   replays the first upload instead of storing a second copy. */
 (function () {
   "use strict";
   var form = document.getElementById("dash-upload");
@@ -9,6 +12,15 @@
   var input = document.getElementById("dash-files");
   var list = document.getElementById("upload-list");
   var CONCURRENCY = 2;
+  var formKey = form.dataset.uploadKey || "";
+  var fileKeys = {};
+  var keyCount = 0;
+
+  function keyFor(file) {
+    var identity = [file.name, file.size, file.lastModified, file.type].join("\u0000");
+    if (!fileKeys[identity]) { keyCount += 1; fileKeys[identity] = formKey + "-" + keyCount; }
+    return fileKeys[identity];
+  }
 
   function uploadOne(file, done) {
     var bar = el("progress", {max: "100", value: "0", "aria-label": "Uploading " + file.name});
@@ -23,6 +35,7 @@
       xhr.open("POST", form.action);
       xhr.setRequestHeader("X-CSRF-Token", form.dataset.csrf);
       xhr.setRequestHeader("Accept", "application/json");
+      if (formKey) { xhr.setRequestHeader("Idempotency-Key", keyFor(file)); }
       xhr.upload.addEventListener("progress", function (e) {
         if (e.lengthComputable) { bar.value = Math.round(e.loaded / e.total * 100); }
       });
