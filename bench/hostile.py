@@ -40,13 +40,16 @@ def _uploads(srv: Server, files: dict[str, bytes], concurrency: int = 1) -> Coun
 
 FAMILIES = {
     "extreme aspect x fits x gravities": lambda s: _renders(
-        s, families.extreme_aspect(), [q for q, _ in families.aspect_queries()], "jpg"),
+        s, families.extreme_aspect(), [q for q, _ in families.aspect_queries()], "jpg"
+    ),
     "upscale 1x1 / 3x2 to 8192": lambda s: _renders(
-        s, families.upscale(), ["w=8192&fit=contain", "w=8192&h=8192&fit=cover"], "png"),
+        s, families.upscale(), ["w=8192&fit=contain", "w=8192&h=8192&fit=cover"], "png"
+    ),
     "truncated HEIC/GIF/JPEG": lambda s: _uploads(s, families.truncated()),
     "SVG <use> fan-out": lambda s: _uploads(s, {"fan.svg": families.svg_fanout()}),
     "6 concurrent 7000x7000 HEIC": lambda s: _uploads(
-        s, {f"b{i}.heic": families.big_heic() for i in range(6)}, concurrency=6),
+        s, {f"b{i}.heic": families.big_heic() for i in range(6)}, concurrency=6
+    ),
 }
 
 
@@ -65,8 +68,11 @@ def main() -> None:
             srv.stop()
         statuses = ",".join(f"{k}x{v}" for k, v in sorted(seen.items()))
         statuses += "" if alive else " DEAD"
-        print(f"{name:38s} {statuses:24s} {after.peak_rss_mb:7.0f}MB "
-              f"{after.cpu_s - base.cpu_s:6.2f}s {wall:5.1f}s", flush=True)
+        print(
+            f"{name:38s} {statuses:24s} {after.peak_rss_mb:7.0f}MB "
+            f"{after.cpu_s - base.cpu_s:6.2f}s {wall:5.1f}s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -36,22 +36,34 @@ def _row(image: Path, name: str, repeats: int) -> dict[str, float]:
     spec = parse_query(ROWS[name]).spec
     mark_source = pipeline.MarkSource("m", "0" * 64, 200, 100)
     logo = pyvips.Image.black(160, 80).new_from_image([255, 0, 0]).copy(interpretation="srgb")
-    plan = pipeline.plan(spec, source=(probe.width, probe.height), frames=1,
-                         source_format="jpeg", out_format="jpg", limits=limits,
-                         mark=mark_source)
+    plan = pipeline.plan(
+        spec,
+        source=(probe.width, probe.height),
+        frames=1,
+        source_format="jpeg",
+        out_format="jpg",
+        limits=limits,
+        mark=mark_source,
+    )
     mark = None
     if plan.mark is not None:
-        mark = bytes(logo.cast("uchar").thumbnail_image(plan.mark.size[0],
-                     height=plan.mark.size[1], size="force").pngsave_buffer())
+        mark = bytes(
+            logo.cast("uchar")
+            .thumbnail_image(plan.mark.size[0], height=plan.mark.size[1], size="force")
+            .pngsave_buffer()
+        )
     pipeline.render(image, probe, plan, limits, mark=mark)  # warm: model load, imports
     started = time.process_time()
     for _ in range(repeats):
         pipeline.render(image, probe, plan, limits, mark=mark)
     cpu_ms = (time.process_time() - started) * 1000 / repeats
     megapixels = probe.width * probe.height / 1e6
-    return {"cpu_ms_per_req": round(cpu_ms, 1), "cpu_ms_per_mp": round(cpu_ms / megapixels, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "source_mp": round(megapixels, 2)}
+    return {
+        "cpu_ms_per_req": round(cpu_ms, 1),
+        "cpu_ms_per_mp": round(cpu_ms / megapixels, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "source_mp": round(megapixels, 2),
+    }
 
 
 def main() -> None:
@@ -62,11 +74,17 @@ def main() -> None:
     repeats = sys.argv[2] if len(sys.argv) > 2 else "5"
     print(f"{'row':26} {'CPU ms/req':>10} {'ms/MP':>8} {'peak RSS MB':>12}  ({image.name})")
     for name in ROWS:
-        out = subprocess.run([sys.executable, "-m", "bench.pixels", "--row", str(image), name,
-                              repeats], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.pixels", "--row", str(image), name, repeats],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         row = json.loads(out)
-        print(f"{name:26} {row['cpu_ms_per_req']:>10} {row['cpu_ms_per_mp']:>8} "
-              f"{row['peak_rss_mb']:>12}")
+        print(
+            f"{name:26} {row['cpu_ms_per_req']:>10} {row['cpu_ms_per_mp']:>8} "
+            f"{row['peak_rss_mb']:>12}"
+        )
 
 
 if __name__ == "__main__":

@@ -105,8 +105,7 @@ def floor_medium_webp(path: Path, q: int) -> bytes:  # 4000x3000, short side 640
 
 
 def floor_w500_jpeg(path: Path, q: int) -> bytes:  # 6000x4000 -> 500x333
-    return bytes(_thumb(path, 500, 333).jpegsave_buffer(Q=q, optimize_coding=True,
-                                                        keep=KEEP_NONE))
+    return bytes(_thumb(path, 500, 333).jpegsave_buffer(Q=q, optimize_coding=True, keep=KEEP_NONE))
 
 
 def floor_png_webp(path: Path, q: int) -> bytes:  # same size, RGBA kept
@@ -122,8 +121,14 @@ def floor_avif(path: Path, q: int) -> bytes:  # 1800x1200, AV1 at the server's e
 def cases(quick: bool) -> list[Case]:
     n = (lambda full: max(4, full // 3)) if quick else (lambda full: full)
     return [
-        Case("a", "12 MP photo -> size=m&format=webp", "photo12", "size=m&format=webp", n(40),
-             floor_medium_webp),
+        Case(
+            "a",
+            "12 MP photo -> size=m&format=webp",
+            "photo12",
+            "size=m&format=webp",
+            n(40),
+            floor_medium_webp,
+        ),
         Case("b", "24 MP photo -> w=500 JPEG", "photo24", "w=500", n(40), floor_w500_jpeg),
         Case("c", "RGBA PNG 1600x1200 -> WebP", "rgba", "format=webp", n(30), floor_png_webp),
         Case("d", "2 MP photo -> AVIF", "photo2", "format=avif", n(16), floor_avif),
@@ -150,9 +155,13 @@ class Run:
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
     def summary(self) -> dict[str, float]:
-        return {"per_second": round(self.rate, 2), "p50_ms": round(self.pct(50), 1),
-                "p95_ms": round(self.pct(95), 1), "count": self.count,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "per_second": round(self.rate, 2),
+            "p50_ms": round(self.pct(50), 1),
+            "p95_ms": round(self.pct(95), 1),
+            "count": self.count,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def run_floor(case: Case, path: Path, qs: Sequence[int], concurrency: int = 2) -> Run:
@@ -171,8 +180,9 @@ def run_floor(case: Case, path: Path, qs: Sequence[int], concurrency: int = 2) -
     return Run(len(qs), time.perf_counter() - started, latencies)
 
 
-async def run_cold(client: httpx.AsyncClient, url: str, case: Case, qs: Sequence[int],
-                   concurrency: int = 2) -> Run:
+async def run_cold(
+    client: httpx.AsyncClient, url: str, case: Case, qs: Sequence[int], concurrency: int = 2
+) -> Run:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for q in qs:
         queue.put_nowait(q)
@@ -192,12 +202,16 @@ async def run_cold(client: httpx.AsyncClient, url: str, case: Case, qs: Sequence
 
 
 def combine(runs: Sequence[Run]) -> Run:
-    return Run(sum(r.count for r in runs), sum(r.seconds for r in runs),
-               [lat for r in runs for lat in r.latencies])
+    return Run(
+        sum(r.count for r in runs),
+        sum(r.seconds for r in runs),
+        [lat for r in runs for lat in r.latencies],
+    )
 
 
-async def compare(client: httpx.AsyncClient, url: str, case: Case, path: Path,
-                  rounds: int = 4) -> tuple[Run, Run]:
+async def compare(
+    client: httpx.AsyncClient, url: str, case: Case, path: Path, rounds: int = 4
+) -> tuple[Run, Run]:
     """Cold and floor in alternating rounds over the same q sequence."""
     (await client.get(f"{url}?{case.query}&q=99")).raise_for_status()  # warm-up render
     await asyncio.to_thread(case.floor, path, 99)  # and the same for the floor
@@ -215,11 +229,13 @@ async def compare(client: httpx.AsyncClient, url: str, case: Case, path: Path,
     return combine(colds), combine(floors)
 
 
-async def run_warm(host: str, port: int, path: str, *, concurrency: int,
-                   seconds: float) -> tuple[Run, int]:
+async def run_warm(
+    host: str, port: int, path: str, *, concurrency: int, seconds: float
+) -> tuple[Run, int]:
     """Keep-alive HTTP/1.1 GETs of one URL; returns the run and the body size."""
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: image/webp,*/*\r\n"
-               "\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: image/webp,*/*\r\n\r\n"
+    ).encode()
     length_re = re.compile(rb"content-length:\s*(\d+)", re.I)
     latencies: list[float] = []
     sizes: set[int] = set()
@@ -276,15 +292,23 @@ def free_port() -> int:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "imgpro.cli", *args], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "imgpro.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip()
 
 
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [sys.executable, "-m", "imgpro.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
@@ -312,9 +336,11 @@ def table(rows: Sequence[dict[str, Any]], warm: dict[str, Any], rss_mb: float) -
     ]
     for row in rows:
         c, f = row["cold"], row["floor"]
-        lines.append(f"({row['key']}) {row['label']:34} {c['per_second']:9.2f} {c['p50_ms']:8.1f} "
-                     f"{c['p95_ms']:8.1f} | {f['per_second']:9.2f} {f['p50_ms']:8.1f} "
-                     f"{f['p95_ms']:8.1f} | {row['ratio']:9.2f}x")
+        lines.append(
+            f"({row['key']}) {row['label']:34} {c['per_second']:9.2f} {c['p50_ms']:8.1f} "
+            f"{c['p95_ms']:8.1f} | {f['per_second']:9.2f} {f['p50_ms']:8.1f} "
+            f"{f['p95_ms']:8.1f} | {row['ratio']:9.2f}x"
+        )
     lines += [
         "-" * 112,
         f"warm hits ({warm['variant']}, {warm['bytes']} B, concurrency {warm['concurrency']}): "
@@ -329,24 +355,38 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = work / "data"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_PUBLIC_BASE_URL": base,
-           "IMGPRO_SECRET_KEY": "bench-secret", "IMGPRO_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "IMGPRO_DATA_DIR": str(data_dir),
+        "IMGPRO_PUBLIC_BASE_URL": base,
+        "IMGPRO_SECRET_KEY": "bench-secret",
+        "IMGPRO_HOST": "127.0.0.1",
+    }
     print(f"images -> {work}", flush=True)
     images = make_images(work)
     server = start_server(env, port, work / "server.log")
     sampler = RssSampler(server.pid)
     sampler.start()
     try:
-        cli(env, "users", "create", "bench@example.com", "--password", "bench password 1",
-            "--plan", "unlimited")
+        cli(
+            env,
+            "users",
+            "create",
+            "bench@example.com",
+            "--password",
+            "bench password 1",
+            "--plan",
+            "unlimited",
+        )
         key = cli(env, "keys", "create", "bench@example.com", "--name", "bench")
         headers = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(timeout=120) as client:
             urls = {}
             for name, path in images.items():
                 with path.open("rb") as f:
-                    r = await client.post(f"{base}/v1/images", headers=headers,
-                                          files={"file": (path.name, f)})
+                    r = await client.post(
+                        f"{base}/v1/images", headers=headers, files={"file": (path.name, f)}
+                    )
                 r.raise_for_status()
                 urls[name] = r.json()["url"]
             rows = []
@@ -355,17 +395,29 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 cold, floor = await compare(client, urls[case.image], case, images[case.image])
                 stored = count_variants(data_dir) - before
                 assert stored == case.requests + 1, (stored, case.requests)  # all were cold
-                rows.append({"key": case.key, "label": case.label, "query": case.query,
-                             "cold": cold.summary(), "floor": floor.summary(),
-                             "ratio": round(cold.rate / floor.rate, 3)})
+                rows.append(
+                    {
+                        "key": case.key,
+                        "label": case.label,
+                        "query": case.query,
+                        "cold": cold.summary(),
+                        "floor": floor.summary(),
+                        "ratio": round(cold.rate / floor.rate, 3),
+                    }
+                )
                 print(f"  ({case.key}) cold {cold.rate:.2f}/s floor {floor.rate:.2f}/s", flush=True)
             warm_url = f"{urls['photo12']}?size=m&format=webp"
             (await client.get(warm_url)).raise_for_status()
         path = warm_url.removeprefix(base)
-        warm_run, size = await run_warm("127.0.0.1", port, path, concurrency=32,
-                                        seconds=args.warm_seconds)
-        warm = {"variant": "photo12 size=m&format=webp", "bytes": size, "concurrency": 32,
-                **warm_run.summary()}
+        warm_run, size = await run_warm(
+            "127.0.0.1", port, path, concurrency=32, seconds=args.warm_seconds
+        )
+        warm = {
+            "variant": "photo12 size=m&format=webp",
+            "bytes": size,
+            "concurrency": 32,
+            **warm_run.summary(),
+        }
     finally:
         sampler.stop.set()
         sampler.join()
@@ -382,15 +434,20 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "transform",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
-                    "load_average_at_start": args.load},
-        "method": {"cold": "concurrency 2; request i asks for q=30+i (never cached); each "
-                           "stored exactly one new variant",
-                   "floor": "same thumbnail/encoder/settings/q sequence, bare pyvips, 2 threads",
-                   "interleaving": "4 rounds per case alternating cold and floor; totals",
-                   "warm": "one cached variant, keep-alive HTTP/1.1, concurrency 32"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
+            "load_average_at_start": args.load,
+        },
+        "method": {
+            "cold": "concurrency 2; request i asks for q=30+i (never cached); each "
+            "stored exactly one new variant",
+            "floor": "same thumbnail/encoder/settings/q sequence, bare pyvips, 2 threads",
+            "interleaving": "4 rounds per case alternating cold and floor; totals",
+            "warm": "one cached variant, keep-alive HTTP/1.1, concurrency 32",
+        },
         "cases": rows,
         "warm": warm,
         "peak_server_rss_mb": round(rss_mb, 1),
@@ -407,8 +464,10 @@ def main() -> None:
     args = parser.parse_args()
     args.load = [round(v, 2) for v in os.getloadavg()]
     if args.load[0] > (os.cpu_count() or 1):
-        print(f"warning: load average {args.load[0]} — other work is running; numbers will be "
-              "noisy", file=sys.stderr)
+        print(
+            f"warning: load average {args.load[0]} — other work is running; numbers will be noisy",
+            file=sys.stderr,
+        )
     try:
         import uvloop
 

@@ -93,8 +93,13 @@ def free_port() -> int:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "imgpro.cli", *args], env=env, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-m", "imgpro.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 async def upload_many(base: str, key: str, data: bytes, count: int, concurrency: int) -> dict:
@@ -110,8 +115,11 @@ async def upload_many(base: str, key: str, data: bytes, count: int, concurrency:
             except asyncio.QueueEmpty:
                 return
             t = time.perf_counter()
-            r = await client.post(f"{base}/v1/images", headers={"Authorization": f"Bearer {key}"},
-                                  files={"file": ("bench.jpg", data, "image/jpeg")})
+            r = await client.post(
+                f"{base}/v1/images",
+                headers={"Authorization": f"Bearer {key}"},
+                files={"file": ("bench.jpg", data, "image/jpeg")},
+            )
             if r.status_code != 201:
                 raise RuntimeError(f"upload failed: {r.status_code} {r.text[:200]}")
             latencies.append(time.perf_counter() - t)
@@ -122,39 +130,60 @@ async def upload_many(base: str, key: str, data: bytes, count: int, concurrency:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
     latencies.sort()
-    return {"uploads": count, "seconds": round(elapsed, 3),
-            "uploads_per_s": round(count / elapsed, 2),
-            "p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1)}
+    return {
+        "uploads": count,
+        "seconds": round(elapsed, 3),
+        "uploads_per_s": round(count / elapsed, 2),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
+    }
 
 
 def stream_file(base: str, key: str, path: Path) -> int:
     """Upload a file from disk with a streamed multipart body (the client holds little)."""
     with path.open("rb") as f, httpx.Client(timeout=600) as client:
-        r = client.post(f"{base}/v1/images", headers={"Authorization": f"Bearer {key}"},
-                        files={"file": (path.name, f, "image/jpeg")})
+        r = client.post(
+            f"{base}/v1/images",
+            headers={"Authorization": f"Bearer {key}"},
+            files={"file": (path.name, f, "image/jpeg")},
+        )
     if r.status_code != 201:
         raise RuntimeError(f"large upload failed: {r.status_code} {r.text[:200]}")
     return int(r.json()["bytes"])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer uploads (smoke run)")
     args = parser.parse_args()
     scale = 0.25 if args.quick else 1.0
 
     with tempfile.TemporaryDirectory(prefix="imgpro-bench-") as tmp:
         port = free_port()
-        env = {**os.environ, "IMGPRO_DATA_DIR": f"{tmp}/data",
-               "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-        cli(env, "users", "create", "bench@example.com", "--password", "bench-password",
-            "--plan", "unlimited")
+        env = {
+            **os.environ,
+            "IMGPRO_DATA_DIR": f"{tmp}/data",
+            "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        cli(
+            env,
+            "users",
+            "create",
+            "bench@example.com",
+            "--password",
+            "bench-password",
+            "--plan",
+            "unlimited",
+        )
         key = cli(env, "keys", "create", "bench@example.com", "--name", "bench")
-        server = subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", "--port",
-                                   str(port)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.time() + 30
@@ -180,13 +209,20 @@ def main() -> int:
                     with RssSampler(server.pid) as rss:
                         before = rss.rss()
                         result = asyncio.run(upload_many(base, key, data, n, concurrency))
-                    result.update(file=label, file_bytes=len(data), concurrency=concurrency,
-                                  rss_before_mb=round(before / MB, 1),
-                                  peak_rss_mb=round(rss.peak / MB, 1))
+                    result.update(
+                        file=label,
+                        file_bytes=len(data),
+                        concurrency=concurrency,
+                        rss_before_mb=round(before / MB, 1),
+                        peak_rss_mb=round(rss.peak / MB, 1),
+                    )
                     rows.append(result)
-                    print(f"{label:>6} c={concurrency}: {result['uploads_per_s']:>7} uploads/s  "
-                          f"p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms  "
-                          f"peak RSS {result['peak_rss_mb']} MB", flush=True)
+                    print(
+                        f"{label:>6} c={concurrency}: {result['uploads_per_s']:>7} uploads/s  "
+                        f"p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms  "
+                        f"peak RSS {result['peak_rss_mb']} MB",
+                        flush=True,
+                    )
 
             with RssSampler(server.pid) as rss:
                 before = rss.rss()
@@ -194,22 +230,35 @@ def main() -> int:
                 size = stream_file(base, key, big)
                 seconds = time.perf_counter() - t
             growth = (rss.peak - before) / MB
-            big_row = {"file_bytes": size, "seconds": round(seconds, 2),
-                       "rss_before_mb": round(before / MB, 1),
-                       "peak_rss_mb": round(rss.peak / MB, 1),
-                       "rss_growth_mb": round(growth, 1), "target_growth_mb": 30,
-                       "met": growth < 30}
-            print(f" 70 MB stream: {seconds:.2f} s, RSS {before / MB:.1f} → peak "
-                  f"{rss.peak / MB:.1f} MB (growth {growth:.1f} MB, target < 30 MB)")
+            big_row = {
+                "file_bytes": size,
+                "seconds": round(seconds, 2),
+                "rss_before_mb": round(before / MB, 1),
+                "peak_rss_mb": round(rss.peak / MB, 1),
+                "rss_growth_mb": round(growth, 1),
+                "target_growth_mb": 30,
+                "met": growth < 30,
+            }
+            print(
+                f" 70 MB stream: {seconds:.2f} s, RSS {before / MB:.1f} → peak "
+                f"{rss.peak / MB:.1f} MB (growth {growth:.1f} MB, target < 30 MB)"
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
 
     out = ROOT / "bench" / "results" / "upload.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(),
-                                           "date": time.strftime("%Y-%m-%d")},
-                               "uploads": rows, "stream_70mb": big_row}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")},
+                "uploads": rows,
+                "stream_70mb": big_row,
+            },
+            indent=2,
+        )
+    )
     print(f"results: {out}")
     return 0 if big_row["met"] else 1
 

@@ -42,10 +42,20 @@ async def call(app: Any, path: str, query: str) -> int:
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-             "query_string": query.encode(), "headers": [(b"host", b"testserver")],
-             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }
     await app(scope, receive, send)
     return status
 
@@ -63,9 +73,12 @@ async def measure(app: Any, path: str, query: str, n: int) -> float:
 
 async def main(n: int, database_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), database_url=database_url,
-                            public_base_url="http://testserver",
-                            secret_key="bench")  # noqa: S106 - a throwaway data dir
+        settings = Settings(
+            data_dir=Path(tmp),
+            database_url=database_url,
+            public_base_url="http://testserver",
+            secret_key="bench",
+        )  # noqa: S106 - a throwaway data dir
         app = create_app(settings)
         services = app.state.services
         transport = httpx.ASGITransport(app=app)
@@ -73,28 +86,40 @@ async def main(n: int, database_url: str) -> None:
             from imgpro.accounts.service import create_user
             from imgpro.keys.service import create_key, parse_abilities
 
-            user = await create_user(services.db, f"bench-{time.time_ns()}@example.com",
-                                     "a long passphrase", now=services.clock.now())
-            key, _ = await create_key(services.db, user_id=user.id,
-                                      workspace_id=user.workspace_id, name="b",
-                                      abilities=parse_abilities("read,write"),
-                                      now=services.clock.now())
+            user = await create_user(
+                services.db,
+                f"bench-{time.time_ns()}@example.com",
+                "a long passphrase",
+                now=services.clock.now(),
+            )
+            key, _ = await create_key(
+                services.db,
+                user_id=user.id,
+                workspace_id=user.workspace_id,
+                name="b",
+                abilities=parse_abilities("read,write"),
+                now=services.clock.now(),
+            )
             auth = {"Authorization": f"Bearer {key}"}
-            r = await c.post("/v1/images", headers=auth,
-                             files={"file": ("a.jpg", jpeg(800, 600), "image/jpeg")})
+            r = await c.post(
+                "/v1/images", headers=auth, files={"file": ("a.jpg", jpeg(800, 600), "image/jpeg")}
+            )
             path = r.json()["url"].removeprefix("http://testserver")
             report = await measure(app, path, "w=100", n)
             print(f"{'w=100 (signing off)':36s} {report:7.1f} µs CPU per cached hit")
             if hasattr(getattr(services, "presets", None), "for_delivery"):
                 await c.put("/v1/presets/thumb", headers=auth, json={"w": 100})
-                secret = (await c.patch("/v1/settings", headers=auth,
-                                        json={"signed_transforms": True})).json()
+                secret = (
+                    await c.patch("/v1/settings", headers=auth, json={"signed_transforms": True})
+                ).json()
                 from imgpro.transforms.signing import sign
 
                 s = sign(secret["signing_secret"], path, [("w", "100")])
-                for name, query in [("preset=thumb (signing on, open)", "preset=thumb"),
-                                    ("w=100&s=… (signing on, valid)", f"w=100&s={s}"),
-                                    ("size=s (signing on, open)", "size=s")]:
+                for name, query in [
+                    ("preset=thumb (signing on, open)", "preset=thumb"),
+                    ("w=100&s=… (signing on, valid)", f"w=100&s={s}"),
+                    ("size=s (signing on, open)", "size=s"),
+                ]:
                     us = await measure(app, path, query, n)
                     print(f"{name:36s} {us:7.1f} µs CPU per cached hit")
         app.state.renderer.close()

@@ -71,16 +71,23 @@ def run(count: int, args: argparse.Namespace, s3: object) -> dict[str, object]:
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = _async_url(PG, name)
     run_migrations(url)
-    cluster = Cluster(count, database_url=url, redis_url=REDIS, s3_url=s3.url,  # type: ignore[attr-defined]
-                      bucket=s3.new_bucket(),  # type: ignore[attr-defined]
-                      env={"IMGPRO_RATE_LIMITS__ANON_UPLOADS": "",
-                           "IMGPRO_RATE_LIMITS__KEY_PREFIX": name})
+    cluster = Cluster(
+        count,
+        database_url=url,
+        redis_url=REDIS,
+        s3_url=s3.url,  # type: ignore[attr-defined]
+        bucket=s3.new_bucket(),  # type: ignore[attr-defined]
+        env={"IMGPRO_RATE_LIMITS__ANON_UPLOADS": "", "IMGPRO_RATE_LIMITS__KEY_PREFIX": name},
+    )
     try:
         cluster.start()
         paths = []
         for i in range(4):
-            reply = httpx.post(f"{cluster.url}/v1/images", files={
-                "file": ("a.jpg", imagegen.jpeg(2000 + i * 8, 1500), "image/jpeg")}, timeout=60)
+            reply = httpx.post(
+                f"{cluster.url}/v1/images",
+                files={"file": ("a.jpg", imagegen.jpeg(2000 + i * 8, 1500), "image/jpeg")},
+                timeout=60,
+            )
             reply.raise_for_status()
             paths.append(reply.json()["url"].removeprefix(cluster.url))
         pids = {h.index: h.pids() for h in cluster.hosts}
@@ -89,9 +96,15 @@ def run(count: int, args: argparse.Namespace, s3: object) -> dict[str, object]:
         ok, errors = asyncio.run(load(cluster.url, paths, args.seconds, args.concurrency))
         elapsed = time.monotonic() - started
         cpu = {i: round(cpu_seconds(p) - before[i], 1) for i, p in pids.items()}
-        return {"hosts": count, "ok": ok, "errors": errors, "req_s": round(ok / elapsed, 1),
-                "host_cpu_s": cpu, "seconds": round(elapsed, 1),
-                "namespaces": cluster.use_namespaces}
+        return {
+            "hosts": count,
+            "ok": ok,
+            "errors": errors,
+            "req_s": round(ok / elapsed, 1),
+            "host_cpu_s": cpu,
+            "seconds": round(elapsed, 1),
+            "namespaces": cluster.use_namespaces,
+        }
     finally:
         cluster.stop()
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -108,8 +121,10 @@ def main() -> None:
     os.environ.update(CREDENTIALS)
     s3 = MotoServer()
     try:
-        print(f"cores: {os.cpu_count()}  cold renders of 2000x1500 JPEGs, "
-              f"concurrency {args.concurrency}, {args.seconds:.0f} s each")
+        print(
+            f"cores: {os.cpu_count()}  cold renders of 2000x1500 JPEGs, "
+            f"concurrency {args.concurrency}, {args.seconds:.0f} s each"
+        )
         for count in (int(c) for c in args.hosts.split(",")):
             print(run(count, args, s3), flush=True)
     finally:

@@ -1,7 +1,7 @@
 """Print the README's configuration table from settings.py (the single source of truth).
 
-    python scripts/settings_table.py            # print the table
-    python scripts/settings_table.py --check    # exit 1 if README.md's table is stale
+python scripts/settings_table.py            # print the table
+python scripts/settings_table.py --check    # exit 1 if README.md's table is stale
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def main() -> int:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     current = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip() if BEGIN in readme else ""
     if current != text:
-        print("README.md's configuration table is stale: run scripts/settings_table.py",
-              file=sys.stderr)
+        print(
+            "README.md's configuration table is stale: run scripts/settings_table.py",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -33,8 +33,9 @@ ANON_PREFIX = shard_prefix("anonymous")
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1",
-                                       parsed.port or default_port), timeout=1):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -61,6 +62,7 @@ def redis_available() -> bool:
 
 # -- databases -----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once is much faster)."""
@@ -72,8 +74,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def _admin(*statements: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(_async_url(PG_ADMIN_URL, "postgres"),
-                                 isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(_async_url(PG_ADMIN_URL, "postgres"), isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         for statement in statements:
             await conn.execute(sa.text(statement))
@@ -99,8 +100,9 @@ def _async_url(base: str, dbname: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path,
-                 sqlite_template: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path / "imgpro.db"
         shutil.copy(sqlite_template, path)
@@ -122,10 +124,13 @@ def _truncate_postgres(url: str) -> None:
         async with engine.begin() as conn:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            await conn.execute(sa.text(
-                "INSERT INTO workspaces (id, kind, prefix, plan, period, uploads_used, "
-                "storage_used, images_count, created_at) VALUES ('anonymous', 'anonymous', "
-                f"'{ANON_PREFIX}', 'free', '', 0, 0, 0, now())"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO workspaces (id, kind, prefix, plan, period, uploads_used, "
+                    "storage_used, images_count, created_at) VALUES ('anonymous', 'anonymous', "
+                    f"'{ANON_PREFIX}', 'free', '', 0, 0, 0, now())"
+                )
+            )
         await engine.dispose()
 
     asyncio.run(run())
@@ -145,6 +150,7 @@ def cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- the app ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def clock() -> FrozenClock:
@@ -184,6 +190,7 @@ def services(app: Any) -> Any:
 
 # -- object storage ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[Any]:
     """moto's S3 server on 127.0.0.1, one per test worker (skips without moto; see s3server)."""
@@ -201,5 +208,10 @@ def s3_settings(s3_server: Any) -> Any:
     """S3 settings naming a fresh bucket of this test's own."""
     from imgpro.settings import S3Settings
 
-    return S3Settings(bucket=s3_server.new_bucket(), endpoint_url=s3_server.url,
-                      region="us-east-1", prefix="t/", multipart_part_mb=5)
+    return S3Settings(
+        bucket=s3_server.new_bucket(),
+        endpoint_url=s3_server.url,
+        region="us-east-1",
+        prefix="t/",
+        multipart_part_mb=5,
+    )

@@ -18,13 +18,18 @@ import uuid
 import pytest
 
 # moto accepts any credentials; botocore needs some. Set for this process and its children.
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "imgpro-test", "AWS_SECRET_ACCESS_KEY": "imgpro-test-secret",
-               "AWS_DEFAULT_REGION": "us-east-1"}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "imgpro-test",
+    "AWS_SECRET_ACCESS_KEY": "imgpro-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 def moto_available() -> bool:
-    ok = importlib.util.find_spec("moto") is not None and \
-        importlib.util.find_spec("flask") is not None
+    ok = (
+        importlib.util.find_spec("moto") is not None
+        and importlib.util.find_spec("flask") is not None
+    )
     if not ok and os.environ.get("IMGPRO_TEST_REQUIRE_SERVICES") == "1":
         raise RuntimeError("moto[server] required (pip install -e '.[test]') but not installed")
     return ok
@@ -49,7 +54,10 @@ class MotoServer:
         env = {**os.environ, **CREDENTIALS}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", host, "-p", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 30
         while True:
             try:
@@ -64,21 +72,28 @@ class MotoServer:
         import boto3  # moto depends on it; only the tests use the synchronous client
 
         name = f"imgpro-{uuid.uuid4().hex[:16]}"
-        client = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
-                              aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                              aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
         client.create_bucket(Bucket=name)
         if versioned:
-            client.put_bucket_versioning(Bucket=name,
-                                         VersioningConfiguration={"Status": "Enabled"})
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         return name
 
     def client(self):  # type: ignore[no-untyped-def]
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def stop(self) -> None:
         self.proc.terminate()

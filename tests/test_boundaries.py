@@ -14,8 +14,19 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "imgpro"
 
-DOMAIN_PACKAGES = ("accounts", "apps", "billing", "images", "keys", "transforms", "storage",
-                   "imaging", "models", "mail", "db")
+DOMAIN_PACKAGES = (
+    "accounts",
+    "apps",
+    "billing",
+    "images",
+    "keys",
+    "transforms",
+    "storage",
+    "imaging",
+    "models",
+    "mail",
+    "db",
+)
 DOMAIN_MODULES = ("errors.py",)  # the envelope's classes, framework-free
 FRAMEWORKS = ("fastapi", "starlette")
 EDGES = ("imgpro.api", "imgpro.web", "imgpro.delivery", "imgpro.cli", "imgpro.http")
@@ -45,7 +56,7 @@ def imports_of(path: Path, module: str | None = None) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[:len(package) - node.level + 1]
+                base = package[: len(package) - node.level + 1]
                 module = ".".join([*base, node.module] if node.module else base)
             else:
                 module = node.module or ""
@@ -72,8 +83,10 @@ def _rel(path: Path) -> str:
 def test_the_scanner_sees_local_and_relative_imports(tmp_path: Path) -> None:
     # The rule is only as good as the scanner: a function-local import must count.
     probe = tmp_path / "probe.py"
-    probe.write_text("def f():\n    import starlette.requests\n    from ..web import pages\n"
-                     "    from . import repository\n")
+    probe.write_text(
+        "def f():\n    import starlette.requests\n    from ..web import pages\n"
+        "    from . import repository\n"
+    )
     found = imports_of(probe, "imgpro.images.probe")
     assert "starlette.requests" in found
     assert "imgpro.web.pages" in found
@@ -87,9 +100,13 @@ def test_domain_never_imports_frameworks_or_edges(path: Path) -> None:
 
 
 def test_only_the_vips_wrapper_imports_pyvips() -> None:
-    importers = sorted(_rel(path) for path in SRC.rglob("*.py")
-                       if any(_within(name, ("pyvips",)) for name in imports_of(path)))
-    strays = [p for p in importers if not any(p == home or p.startswith(home)
-                                              for home in VIPS_HOME)]
+    importers = sorted(
+        _rel(path)
+        for path in SRC.rglob("*.py")
+        if any(_within(name, ("pyvips",)) for name in imports_of(path))
+    )
+    strays = [
+        p for p in importers if not any(p == home or p.startswith(home) for home in VIPS_HOME)
+    ]
     assert importers, "nothing imports pyvips: the scanner is broken"
     assert not strays, f"only {VIPS_HOME} may import pyvips; also imported by {strays}"

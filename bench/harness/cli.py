@@ -23,8 +23,9 @@ PARTS = ("transforms", "hits", "uploads", "listing", "profile")
 ALL = ("transforms", "hits", "uploads", "listing")
 
 
-def _run_part(name: str, quick: bool,
-              checkpoint: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def _run_part(
+    name: str, quick: bool, checkpoint: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
     if name == "transforms":
         from bench.harness import transforms
 
@@ -49,18 +50,39 @@ def _run_part(name: str, quick: bool,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", default=["all"], choices=[*PARTS, "all"],
-                        metavar="PART", help=f"one or more of {', '.join(PARTS)}, all")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: fewer images, requests and rows (about 3 minutes)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "parts",
+        nargs="*",
+        default=["all"],
+        choices=[*PARTS, "all"],
+        metavar="PART",
+        help=f"one or more of {', '.join(PARTS)}, all",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: fewer images, requests and rows (about 3 minutes)",
+    )
     parser.add_argument("--out", default=str(RESULTS / "peers.json"), help="results file")
-    parser.add_argument("--imgpro-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment for every imgpro server (repeatable), e.g. "
-                             "MALLOC_ARENA_MAX=2 or IMGPRO_RENDER__WORKERS=1")
-    parser.add_argument("--imgpro-workers", type=int, default=0,
-                        help="`imgpro serve --workers N` (default: serve's own default)")
+    parser.add_argument(
+        "--imgpro-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for every imgpro server (repeatable), e.g. "
+        "MALLOC_ARENA_MAX=2 or IMGPRO_RENDER__WORKERS=1",
+    )
+    parser.add_argument(
+        "--imgpro-workers",
+        type=int,
+        default=0,
+        help="`imgpro serve --workers N` (default: serve's own default)",
+    )
     args = parser.parse_args(argv)
     # `kill <pid>` ends the run like Ctrl-C: the parts' finally blocks stop every server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -83,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     for part in dict.fromkeys(parts):
         t = time.perf_counter()
         log(f"=== {part}{' (quick)' if args.quick else ''} ===")
+
         def checkpoint(partial: dict[str, Any], part: str = part) -> None:
             results[part] = {**partial, "partial": True, "quick": args.quick}
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"=== {part} done in {data['wall_seconds']} s ===")
     print()
     print(report.markdown(results, [p for p in dict.fromkeys(parts) if p in results]))
-    (out.with_suffix(".md")).write_text(report.markdown(results, [p for p in PARTS
-                                                                  if p in results]))
+    (out.with_suffix(".md")).write_text(
+        report.markdown(results, [p for p in PARTS if p in results])
+    )
     log(f"results: {out} (and {out.with_suffix('.md')})")
     return 1 if failed else 0

@@ -67,15 +67,28 @@ def _die_with_parent() -> None:
 class Server:
     """A child process in its own process group, stopped (group-wide) on exit."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
-                 cwd: Path | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        log_path: Path | None = None,
+    ) -> None:
         self.name = name
         self.log_path = log_path or WORK / "logs" / f"{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            list(argv),
+            env=env,
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
     @property
     def pid(self) -> int:
@@ -159,8 +172,13 @@ def _ours_cpu() -> float:
     """CPU of this harness and everything it started (live, or exited and waited for)."""
     me = psutil.Process()
     t = me.cpu_times()
-    return t.user + t.system + t.children_user + t.children_system + sum(
-        tree_cpu(c.pid) for c in me.children(recursive=False))
+    return (
+        t.user
+        + t.system
+        + t.children_user
+        + t.children_system
+        + sum(tree_cpu(c.pid) for c in me.children(recursive=False))
+    )
 
 
 def _busy() -> tuple[float, float]:
@@ -226,7 +244,9 @@ class LoadResult:
         lat = sorted(self.latencies)
         ok = len(lat)
         return {
-            "requests": self.requests, "ok": ok, "errors": self.errors,
+            "requests": self.requests,
+            "ok": ok,
+            "errors": self.errors,
             "seconds": round(self.seconds, 3),
             "req_per_s": round(ok / self.seconds, 2) if self.seconds else 0.0,
             "p50_ms": round(percentile(lat, 50) * 1000, 1),
@@ -257,8 +277,10 @@ def machine() -> dict[str, Any]:
     import pyvips
 
     info: dict[str, Any] = {
-        "cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(), "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -22,8 +22,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([PY, "-m", "imgpro.cli", *args], env=env, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [PY, "-m", "imgpro.cli", *args], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 class Imgpro:
@@ -32,9 +33,14 @@ class Imgpro:
 
     name = "imgpro"
 
-    def __init__(self, *, database_url: str = "", data_dir: Path | None = None,
-                 extra_env: dict[str, str] | None = None,
-                 argv: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str = "",
+        data_dir: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+        argv: list[str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data = data_dir or WORK / "imgpro-data"
@@ -42,20 +48,36 @@ class Imgpro:
         self.data.mkdir(parents=True)
         # `python -m bench --imgpro-env K=V --imgpro-workers N` (experiments: allocator,
         # render pool, processes) reach every part through these two variables.
-        tuned = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_IMGPRO_ENV", "").split()
-                     if "=" in kv)
-        self.env = {**os.environ, "IMGPRO_DATA_DIR": str(self.data),
-                    "IMGPRO_PUBLIC_BASE_URL": self.base, **tuned, **(extra_env or {})}
+        tuned = dict(
+            kv.split("=", 1) for kv in os.environ.get("BENCH_IMGPRO_ENV", "").split() if "=" in kv
+        )
+        self.env = {
+            **os.environ,
+            "IMGPRO_DATA_DIR": str(self.data),
+            "IMGPRO_PUBLIC_BASE_URL": self.base,
+            **tuned,
+            **(extra_env or {}),
+        }
         if database_url:
             self.env["IMGPRO_DATABASE_URL"] = database_url
-        cli(self.env, "users", "create", "bench@example.com", "--password", "bench-password",
-            "--plan", "unlimited")
+        cli(
+            self.env,
+            "users",
+            "create",
+            "bench@example.com",
+            "--password",
+            "bench-password",
+            "--plan",
+            "unlimited",
+        )
         self.key = cli(self.env, "keys", "create", "bench@example.com", "--name", "bench")
         workers = os.environ.get("BENCH_IMGPRO_WORKERS", "")
         self.serve_args = ["--workers", workers] if workers else []
-        self.server = Server("imgpro", argv or [
-            PY, "-m", "imgpro.cli", "serve", "--port", str(self.port), *self.serve_args],
-            env=self.env)
+        self.server = Server(
+            "imgpro",
+            argv or [PY, "-m", "imgpro.cli", "serve", "--port", str(self.port), *self.serve_args],
+            env=self.env,
+        )
         wait_http(f"{self.base}/openapi.json", proc=self.server.proc)
         self.ids: dict[str, tuple[str, str]] = {}  # image name -> (prefix, id)
 
@@ -71,9 +93,11 @@ class Imgpro:
         with httpx.Client(timeout=120) as c:
             for img in images.values():
                 with img.path.open("rb") as f:
-                    r = c.post(f"{self.base}/v1/images",
-                               headers={"Authorization": f"Bearer {self.key}"},
-                               files={"file": (img.name, f)})
+                    r = c.post(
+                        f"{self.base}/v1/images",
+                        headers={"Authorization": f"Bearer {self.key}"},
+                        files={"file": (img.name, f)},
+                    )
                 r.raise_for_status()
                 body = r.json()
                 self.ids[img.name] = (body["url"].split("/")[-2], body["id"])
@@ -112,22 +136,42 @@ class Thumbor:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         conf = WORK / "thumbor.conf"
-        conf.write_text("\n".join([
-            "LOADER = 'thumbor.loaders.file_loader'",
-            f"FILE_LOADER_ROOT_PATH = {str(IMAGES)!r}",
-            "STORAGE = 'thumbor.storages.no_storage'",
-            "RESULT_STORAGE = None",
-            "ALLOW_UNSAFE_URL = True",
-            "QUALITY = 80", "WEBP_QUALITY = None", "AVIF_QUALITY = None",
-            f"AVIF_SPEED = {AVIF_SPEED}",  # = libvips effort 3
-            "RESPECT_ORIENTATION = True",
-            "MAX_PIXELS = 75e6",
-            "ALLOW_ANIMATED_GIFS = True",
-            "AUTO_WEBP = False",
-            "", ]))
-        self.server = Server("thumbor", [str(exe), "--ip", "127.0.0.1", "--port",
-                                         str(self.port), "--conf", str(conf), "--processes",
-                                         str(processes), "-l", "warning"])
+        conf.write_text(
+            "\n".join(
+                [
+                    "LOADER = 'thumbor.loaders.file_loader'",
+                    f"FILE_LOADER_ROOT_PATH = {str(IMAGES)!r}",
+                    "STORAGE = 'thumbor.storages.no_storage'",
+                    "RESULT_STORAGE = None",
+                    "ALLOW_UNSAFE_URL = True",
+                    "QUALITY = 80",
+                    "WEBP_QUALITY = None",
+                    "AVIF_QUALITY = None",
+                    f"AVIF_SPEED = {AVIF_SPEED}",  # = libvips effort 3
+                    "RESPECT_ORIENTATION = True",
+                    "MAX_PIXELS = 75e6",
+                    "ALLOW_ANIMATED_GIFS = True",
+                    "AUTO_WEBP = False",
+                    "",
+                ]
+            )
+        )
+        self.server = Server(
+            "thumbor",
+            [
+                str(exe),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--conf",
+                str(conf),
+                "--processes",
+                str(processes),
+                "-l",
+                "warning",
+            ],
+        )
         wait_http(f"{self.base}/healthcheck", proc=self.server.proc)
 
     @property
@@ -152,8 +196,12 @@ class Ipx:
         self.base = f"http://127.0.0.1:{self.port}"
         script = where / "server.mjs"
         shutil.copyfile(HERE / "ipx_server.mjs", script)
-        env = {**os.environ, "IPX_PORT": str(self.port), "IPX_DIR": str(IMAGES),
-               "IPX_AVIF_EFFORT": str(AVIF_EFFORT)}
+        env = {
+            **os.environ,
+            "IPX_PORT": str(self.port),
+            "IPX_DIR": str(IMAGES),
+            "IPX_AVIF_EFFORT": str(AVIF_EFFORT),
+        }
         self.server = Server("ipx", ["node", str(script)], env=env, cwd=where)
         wait_http(f"{self.base}/health", proc=self.server.proc)
 
@@ -168,13 +216,32 @@ class Ipx:
         self.server.stop()
 
 
-def floor_run(img: TestImage, op: Op, *, count: int, seconds: float, concurrency: int,
-              first_out: Path, run: int = 0) -> dict[str, Any]:
+def floor_run(
+    img: TestImage,
+    op: Op,
+    *,
+    count: int,
+    seconds: float,
+    concurrency: int,
+    first_out: Path,
+    run: int = 0,
+) -> dict[str, Any]:
     """The bare pyvips loop, in its own process so its RSS is its own."""
-    spec = {"image": img.name, "op": op.key, "count": count, "seconds": seconds,
-            "threads": concurrency, "first_out": str(first_out), "run": run}
-    proc = subprocess.Popen([PY, "-m", "bench.harness.floor_worker", json.dumps(spec)],
-                            stdout=subprocess.PIPE, text=True, cwd=str(WORK.parent.parent))
+    spec = {
+        "image": img.name,
+        "op": op.key,
+        "count": count,
+        "seconds": seconds,
+        "threads": concurrency,
+        "first_out": str(first_out),
+        "run": run,
+    }
+    proc = subprocess.Popen(
+        [PY, "-m", "bench.harness.floor_worker", json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(WORK.parent.parent),
+    )
     with Meter(proc.pid) as meter:
         out, _ = proc.communicate(timeout=seconds + 600)
     if proc.returncode != 0:

@@ -64,8 +64,17 @@ def main() -> None:
     for t in threads:
         t.join()
     seconds = time.perf_counter() - start
-    print(json.dumps({"latencies": latencies, "seconds": seconds, "bytes": state["bytes"],
-                      "requests": state["next"], "cpu_seconds": time.process_time() - cpu0}))
+    print(
+        json.dumps(
+            {
+                "latencies": latencies,
+                "seconds": seconds,
+                "bytes": state["bytes"],
+                "requests": state["next"],
+                "cpu_seconds": time.process_time() - cpu0,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -58,18 +58,21 @@ def _make(key: str) -> None:
     img = ALL[key]
     if key in ("24mp", "12mp"):
         _photo("Landscape_1.jpg", img.width, img.height, 6).jpegsave(
-            str(img.path), Q=90, keep="none")
+            str(img.path), Q=90, keep="none"
+        )
     elif key == "2mp":
         _photo("Landscape_1.jpg", img.width, img.height, 0).jpegsave(
-            str(img.path), Q=90, keep="none")
+            str(img.path), Q=90, keep="none"
+        )
     elif key == "png":
         rgb = _photo("Landscape_3.jpg", img.width, img.height, 0)
         # Alpha: a horizontal ramp with a fully transparent circle, so flattening matters.
         ramp = pyvips.Image.xyz(img.width, img.height)[0].linear(255 / img.width, 0)
-        d = (pyvips.Image.xyz(img.width, img.height) - [img.width // 2, img.height // 2])
+        d = pyvips.Image.xyz(img.width, img.height) - [img.width // 2, img.height // 2]
         circle = ((d[0] ** 2 + d[1] ** 2) ** 0.5 > img.height // 4).ifthenelse(ramp, 0)
         rgb.bandjoin(circle.cast("uchar")).copy(interpretation="srgb").pngsave(
-            str(img.path), compression=6, keep="none")
+            str(img.path), compression=6, keep="none"
+        )
     elif key == "gif":
         big = _photo("Landscape_6.jpg", img.width + img.frames * 8, img.height, 0)
         frames = [big.crop(i * 8, 0, img.width, img.height) for i in range(img.frames)]

@@ -43,10 +43,13 @@ def thumbor() -> Path | None:
     log("installing thumbor 7.8 into bench/.work/thumbor-venv …")
     base = getattr(sys, "_base_executable", sys.executable)
     if not (venv / "bin" / "python").exists() and not _run(
-            [base, "-m", "venv", str(venv)], log_name="thumbor"):
+        [base, "-m", "venv", str(venv)], log_name="thumbor"
+    ):
         return None
-    if not _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", THUMBOR_SPEC],
-                log_name="thumbor"):
+    if not _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", THUMBOR_SPEC],
+        log_name="thumbor",
+    ):
         return None
     marker.write_text(THUMBOR_SPEC)
     return exe if exe.exists() else None
@@ -59,7 +62,8 @@ def ipx() -> Path | None:
         return None
     where = WORK / "ipx"
     if (where / "node_modules" / "ipx" / "package.json").exists() and (
-            where / "node_modules" / "sharp").exists():
+        where / "node_modules" / "sharp"
+    ).exists():
         return where
     log("installing ipx 3 (+ sharp) into bench/.work/ipx with npm …")
     where.mkdir(parents=True, exist_ok=True)
@@ -67,16 +71,16 @@ def ipx() -> Path | None:
     if not pkg.exists():
         pkg.write_text(json.dumps({"name": "imgpro-bench-ipx", "private": True}))
     # sharp ships libvips as the @img/sharp-* npm packages: no download outside the registry.
-    if not _run(["npm", "install", "--no-audit", "--no-fund", IPX_SPEC], cwd=where,
-                log_name="ipx"):
+    if not _run(["npm", "install", "--no-audit", "--no-fund", IPX_SPEC], cwd=where, log_name="ipx"):
         return None
     return where
 
 
 def apt_tool(binary: str, package: str) -> str | None:
     """A Debian tool, installed with apt-get when missing and we are root."""
-    found = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists()
-                                     else None)
+    found = shutil.which(binary) or (
+        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
+    )
     if found:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
@@ -86,14 +90,25 @@ def apt_tool(binary: str, package: str) -> str | None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     marker = WORK / ".apt-updated"
     if not marker.exists():
-        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "update", "-qq"],
+            env=env,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         WORK.mkdir(parents=True, exist_ok=True)
         marker.touch()
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
-                   env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    found = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists()
-                                     else None)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    found = shutil.which(binary) or (
+        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
+    )
     if not found:
         log(f"could not install {package}")
     return found

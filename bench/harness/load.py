@@ -33,8 +33,13 @@ class HttpRun:
     first_headers: dict[str, str] = field(default_factory=dict)
 
 
-async def _http_load(url_for: Callable[[int], str], count: int, seconds: float,
-                     concurrency: int, headers: dict[str, str] | None) -> HttpRun:
+async def _http_load(
+    url_for: Callable[[int], str],
+    count: int,
+    seconds: float,
+    concurrency: int,
+    headers: dict[str, str] | None,
+) -> HttpRun:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     total_bytes = 0
@@ -77,8 +82,14 @@ async def _http_load(url_for: Callable[[int], str], count: int, seconds: float,
     return run
 
 
-def http_load(url_for: Callable[[int], str], *, count: int, seconds: float, concurrency: int,
-              headers: dict[str, str] | None = None) -> HttpRun:
+def http_load(
+    url_for: Callable[[int], str],
+    *,
+    count: int,
+    seconds: float,
+    concurrency: int,
+    headers: dict[str, str] | None = None,
+) -> HttpRun:
     """GET ``url_for(i)`` for i = 0, 1, … with ``concurrency`` connections until ``count``
     requests were sent or ``seconds`` passed (requests in flight then are finished)."""
     _check_loopback(url_for(0))
@@ -98,39 +109,67 @@ end
 """
 
 
-def wrk_load(wrk: str, url: str, *, seconds: int, concurrency: int, threads: int = 2,
-             headers: dict[str, str] | None = None) -> dict[str, Any]:
+def wrk_load(
+    wrk: str,
+    url: str,
+    *,
+    seconds: int,
+    concurrency: int,
+    threads: int = 2,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """One wrk run (closed loop, keep-alive). Non-2xx/3xx answers count as errors."""
     _check_loopback(url)
     script = WORK / "wrk-report.lua"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(_WRK_LUA)
-    argv = [wrk, f"-t{min(threads, concurrency)}", f"-c{concurrency}", f"-d{seconds}s",
-            "--timeout", "10s", "-s", str(script)]
+    argv = [
+        wrk,
+        f"-t{min(threads, concurrency)}",
+        f"-c{concurrency}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+    ]
     for k, v in (headers or {}).items():
         argv += ["-H", f"{k}: {v}"]
-    proc = subprocess.run([*argv, url], capture_output=True, text=True, timeout=seconds + 60,
-                          check=False)
+    proc = subprocess.run(
+        [*argv, url], capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("WRKJSON "):
             raw = json.loads(line[8:])
             secs = raw["duration_us"] / 1e6
-            errs = (raw["status_errors"] + raw["connect_errors"] + raw["read_errors"]
-                    + raw["write_errors"] + raw["timeouts"])
+            errs = (
+                raw["status_errors"]
+                + raw["connect_errors"]
+                + raw["read_errors"]
+                + raw["write_errors"]
+                + raw["timeouts"]
+            )
             ok = raw["requests"] - raw["status_errors"]
-            return {"requests": raw["requests"], "ok": ok, "errors": errs,
-                    "seconds": round(secs, 3), "req_per_s": round(ok / secs, 1),
-                    "p50_ms": round(raw["p50_us"] / 1000, 2),
-                    "p95_ms": round(raw["p95_us"] / 1000, 2),
-                    "p99_ms": round(raw["p99_us"] / 1000, 2),
-                    "bytes_per_response": round(raw["bytes"] / max(raw["requests"], 1)),
-                    "loadgen": "wrk"}
+            return {
+                "requests": raw["requests"],
+                "ok": ok,
+                "errors": errs,
+                "seconds": round(secs, 3),
+                "req_per_s": round(ok / secs, 1),
+                "p50_ms": round(raw["p50_us"] / 1000, 2),
+                "p95_ms": round(raw["p95_us"] / 1000, 2),
+                "p99_ms": round(raw["p99_us"] / 1000, 2),
+                "bytes_per_response": round(raw["bytes"] / max(raw["requests"], 1)),
+                "loadgen": "wrk",
+            }
     raise RuntimeError(f"wrk gave no report: {proc.stdout[-500:]} {proc.stderr[-500:]}")
 
 
-def python_load_summary(url: str, *, seconds: int, concurrency: int,
-                        headers: dict[str, str] | None = None) -> dict[str, Any]:
+def python_load_summary(
+    url: str, *, seconds: int, concurrency: int, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The fallback when wrk is missing: the asyncio/httpx client on one repeated URL."""
-    run = http_load(lambda i: url, count=10_000_000, seconds=seconds, concurrency=concurrency,
-                    headers=headers)
+    run = http_load(
+        lambda i: url, count=10_000_000, seconds=seconds, concurrency=concurrency, headers=headers
+    )
     return {**run.result.summary(), "loadgen": "httpx"}

@@ -41,18 +41,29 @@ OPS = {
     "fit500-jpg": Op("fit500-jpg", "fit 500 px, JPEG q80", "fit", 500, "jpg", 80),
     "m-webp": Op("m-webp", "short side 640 (size=m), WebP q80", "short", 640, "webp", 80),
     "fit500-avif": Op("fit500-avif", "fit 500 px, AVIF q60 effort 3", "fit", 500, "avif", 60),
-    "fit2000-jpg": Op("fit2000-jpg", "fit 2000 px, JPEG q80 (thumbor's row)", "fit", 2000,
-                      "jpg", 80),
-    "anim-webp": Op("anim-webp", "fit 500 px, animated WebP q80", "fit", 500, "webp", 80,
-                    animated=True),
+    "fit2000-jpg": Op(
+        "fit2000-jpg", "fit 2000 px, JPEG q80 (thumbor's row)", "fit", 2000, "jpg", 80
+    ),
+    "anim-webp": Op(
+        "anim-webp", "fit 500 px, animated WebP q80", "fit", 500, "webp", 80, animated=True
+    ),
 }
 
 # (image, op) pairs measured in a full run; --quick keeps the first three.
 MATRIX = [
-    ("12mp", "fit500-jpg"), ("12mp", "m-webp"), ("2mp", "fit500-jpg"),
-    ("24mp", "fit500-jpg"), ("2mp", "m-webp"), ("12mp", "fit500-avif"), ("2mp", "fit500-avif"),
-    ("24mp", "fit2000-jpg"), ("12mp", "fit2000-jpg"), ("png", "fit500-jpg"), ("png", "m-webp"),
-    ("gif", "fit500-jpg"), ("gif", "anim-webp"),
+    ("12mp", "fit500-jpg"),
+    ("12mp", "m-webp"),
+    ("2mp", "fit500-jpg"),
+    ("24mp", "fit500-jpg"),
+    ("2mp", "m-webp"),
+    ("12mp", "fit500-avif"),
+    ("2mp", "fit500-avif"),
+    ("24mp", "fit2000-jpg"),
+    ("12mp", "fit2000-jpg"),
+    ("png", "fit500-jpg"),
+    ("png", "m-webp"),
+    ("gif", "fit500-jpg"),
+    ("gif", "anim-webp"),
 ]
 QUICK_MATRIX = MATRIX[:3]
 
@@ -61,6 +72,7 @@ AVIF_SPEED = 9 - AVIF_EFFORT
 
 
 # --- the floor: bare pyvips doing the same work (also the similarity reference) ---------------
+
 
 def floor_render(img: TestImage, op: Op, target: int) -> bytes:
     """thumbnail (shrink-on-load) + save, nothing else: what any libvips server must at least do."""
@@ -79,6 +91,7 @@ def floor_render(img: TestImage, op: Op, target: int) -> bytes:
 
 
 # --- URL spellings ------------------------------------------------------------------------------
+
 
 def imgpro_query(op: Op, target: int) -> str:
     if op.kind == "fit":

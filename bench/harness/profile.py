@@ -58,8 +58,11 @@ _BUCKETS = (
 
 
 _SRC = Path(__file__).resolve().parents[2] / "src" / "imgpro"
-_IMGPRO = tuple(f"({p.name}/" if p.is_dir() else f"({p.name}:" for p in _SRC.iterdir()
-                if not p.name.startswith(("_", ".")))
+_IMGPRO = tuple(
+    f"({p.name}/" if p.is_dir() else f"({p.name}:"
+    for p in _SRC.iterdir()
+    if not p.name.startswith(("_", "."))
+)
 
 
 def _is_imgpro(frame: str) -> bool:
@@ -84,8 +87,9 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        raw_frames = [f for f in stack.split(";") if f and not f.startswith(("process ",
-                                                                            "thread "))]
+        raw_frames = [
+            f for f in stack.split(";") if f and not f.startswith(("process ", "thread "))
+        ]
         if not raw_frames:
             continue
         frames = [_short(f) for f in raw_frames]
@@ -95,16 +99,34 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
         for f in {s for s, r in zip(frames, raw_frames, strict=True) if _is_imgpro(r)}:
             incl_c[f] += n
     pct = (lambda c: round(100 * c / total, 1)) if total else (lambda c: 0.0)
-    return {"samples": total,
-            "self": [(f, pct(c)) for f, c in self_c.most_common(top)],
-            "by_package": [(b, pct(c)) for b, c in buckets.most_common()],
-            "inclusive": [(f, pct(c)) for f, c in incl_c.most_common(top)
-                          if "serve (" not in f and "main (" not in f][:top]}
+    return {
+        "samples": total,
+        "self": [(f, pct(c)) for f, c in self_c.most_common(top)],
+        "by_package": [(b, pct(c)) for b, c in buckets.most_common()],
+        "inclusive": [
+            (f, pct(c))
+            for f, c in incl_c.most_common(top)
+            if "serve (" not in f and "main (" not in f
+        ][:top],
+    }
 
 
 def _record(pyspy: str, pid: int, seconds: int, out: Path, gil: bool) -> subprocess.Popen[Any]:
-    argv = [pyspy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100",
-            "--format", "raw", "--nonblocking", "--output", str(out)]
+    argv = [
+        pyspy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(seconds),
+        "--rate",
+        "100",
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--output",
+        str(out),
+    ]
     if gil:
         argv.append("--gil")
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -124,18 +146,24 @@ def run(quick: bool) -> dict[str, Any]:
         imgpro.upload({k: images[k] for k in ("12mp", "2mp")})
         op = OPS["fit500-jpg"]
         img = images["12mp"]
-        http_load(lambda i: imgpro.url(img, op, op.warmup), count=1, seconds=60,
-                  concurrency=1)
+        http_load(lambda i: imgpro.url(img, op, op.warmup), count=1, seconds=60, concurrency=1)
 
         # cold
         out = WORK / "profile-cold.txt"
         spy = _record(pyspy, imgpro.pid, seconds, out, gil=False)
-        hr = http_load(lambda i: imgpro.url(img, op, op.target(i)), count=100_000,
-                       seconds=seconds - 1, concurrency=conc)
+        hr = http_load(
+            lambda i: imgpro.url(img, op, op.target(i)),
+            count=100_000,
+            seconds=seconds - 1,
+            concurrency=conc,
+        )
         spy.wait(timeout=120)
-        phase = {"name": "cold (12 MP → fit 500 JPEG, every request a new size)",
-                 "load": f"c={conc}: {hr.result.summary()['req_per_s']} req/s",
-                 "raw": str(out), **summarise(out)}
+        phase = {
+            "name": "cold (12 MP → fit 500 JPEG, every request a new size)",
+            "load": f"c={conc}: {hr.result.summary()['req_per_s']} req/s",
+            "raw": str(out),
+            **summarise(out),
+        }
         result["phases"].append(phase)
 
         # warm
@@ -148,18 +176,22 @@ def run(quick: bool) -> dict[str, Any]:
             box: dict[str, Any] = {}
 
             def drive(box: dict[str, Any] = box) -> None:
-                box["r"] = (wrk_load(wrk, url, seconds=seconds - 1, concurrency=conc) if wrk
-                            else python_load_summary(url, seconds=seconds - 1,
-                                                     concurrency=conc))
+                box["r"] = (
+                    wrk_load(wrk, url, seconds=seconds - 1, concurrency=conc)
+                    if wrk
+                    else python_load_summary(url, seconds=seconds - 1, concurrency=conc)
+                )
 
             t = threading.Thread(target=drive)
             t.start()
             t.join()
             spy.wait(timeout=120)
-            phase = {"name": "warm (one cached variant repeated)" + (
-                        ", GIL holder only" if gil else ""),
-                     "load": f"c={conc}: {box['r']['req_per_s']} req/s ({box['r']['loadgen']})",
-                     "raw": str(out), **summarise(out)}
+            phase = {
+                "name": "warm (one cached variant repeated)" + (", GIL holder only" if gil else ""),
+                "load": f"c={conc}: {box['r']['req_per_s']} req/s ({box['r']['loadgen']})",
+                "raw": str(out),
+                **summarise(out),
+            }
             result["phases"].append(phase)
         # listing: 10,000 rows, GET /v1/images?limit=100 repeated
         from bench.harness import listing
@@ -171,14 +203,20 @@ def run(quick: bool) -> dict[str, Any]:
         auth = {"Authorization": f"Bearer {imgpro.key}"}
         out = WORK / "profile-listing-gil.txt"
         spy = _record(pyspy, imgpro.pid, seconds, out, gil=True)
-        r = (wrk_load(wrk, list_url, seconds=seconds - 1, concurrency=conc, headers=auth)
-             if wrk else python_load_summary(list_url, seconds=seconds - 1, concurrency=conc,
-                                             headers=auth))
+        r = (
+            wrk_load(wrk, list_url, seconds=seconds - 1, concurrency=conc, headers=auth)
+            if wrk
+            else python_load_summary(list_url, seconds=seconds - 1, concurrency=conc, headers=auth)
+        )
         spy.wait(timeout=120)
-        result["phases"].append({"name": "listing (GET /v1/images?limit=100, 10,000 images), "
-                                         "GIL holder only",
-                                 "load": f"c={conc}: {r['req_per_s']} req/s ({r['loadgen']})",
-                                 "raw": str(out), **summarise(out)})
+        result["phases"].append(
+            {
+                "name": "listing (GET /v1/images?limit=100, 10,000 images), GIL holder only",
+                "load": f"c={conc}: {r['req_per_s']} req/s ({r['loadgen']})",
+                "raw": str(out),
+                **summarise(out),
+            }
+        )
         for p in result["phases"]:
             log(f"{p['name']}: {p['samples']} samples, {p['load']}")
             for f, pc in p["self"][:10]:

@@ -27,8 +27,13 @@ def describe(data: bytes) -> dict[str, Any]:
     pages = int(im.get("n-pages")) if im.get_typeof("n-pages") else 1
     height = int(im.get("page-height")) if im.get_typeof("page-height") else im.height
     loader = str(im.get("vips-loader")) if im.get_typeof("vips-loader") else ""
-    return {"width": im.width, "height": height, "frames": pages, "bytes": len(data),
-            "loader": loader.replace("load_buffer", "").replace("load_source", "")}
+    return {
+        "width": im.width,
+        "height": height,
+        "frames": pages,
+        "bytes": len(data),
+        "loader": loader.replace("load_buffer", "").replace("load_source", ""),
+    }
 
 
 def _norm(data: bytes, size: tuple[int, int] | None) -> pyvips.Image:
@@ -74,8 +79,9 @@ def psnr_vs_reference(data: bytes, source: str) -> float:
     Lanczos-3 and no reducing gap: the best a resize can do, whatever the contender did."""
     out = _norm(data, None)
     src = _source(source)
-    ref = src.resize(out.width / src.width, vscale=out.height / src.height,
-                     kernel="lanczos3", gap=0.0).cast("float")
+    ref = src.resize(
+        out.width / src.width, vscale=out.height / src.height, kernel="lanczos3", gap=0.0
+    ).cast("float")
     w, h = min(out.width, ref.width), min(out.height, ref.height)
     mse = float(((out.crop(0, 0, w, h) - ref.crop(0, 0, w, h)) ** 2).avg())
     return 99.0 if mse <= 1e-10 else round(10 * math.log10(255.0**2 / mse), 1)

@@ -66,20 +66,26 @@ border-radius:6px;text-decoration:none;border:0;font:inherit;cursor:pointer}}</s
 async def home(request: Request) -> Response:
     user = _unsign(request.cookies.get("demo_user"))
     if user is None:
-        return _page('<p>Keep your photos on img.pro and share them here.</p>'
-                     '<p><a class="button" id="connect" href="/connect">Connect img.pro</a></p>')
+        return _page(
+            "<p>Keep your photos on img.pro and share them here.</p>"
+            '<p><a class="button" id="connect" href="/connect">Connect img.pro</a></p>'
+        )
     user_id, _, email = user.partition("|")
     async with httpx.AsyncClient() as client:
         r = await client.get(f"{IMGPRO}/v1/images", headers=_api(user_id), params={"limit": 50})
     if r.status_code != 200:
         error = r.json().get("error", {})
-        return _page(f'<p role="alert">img.pro said: {html.escape(error.get("code", "?"))} — '
-                     f'{html.escape(error.get("message", ""))}</p>'
-                     '<p><a class="button" href="/connect">Connect again</a></p>')
+        return _page(
+            f'<p role="alert">img.pro said: {html.escape(error.get("code", "?"))} — '
+            f"{html.escape(error.get('message', ''))}</p>"
+            '<p><a class="button" href="/connect">Connect again</a></p>'
+        )
     images = r.json()["data"]
     tiles = "".join(
         f'<figure><img src="{html.escape(i["url"])}?size=s" alt="{html.escape(i["filename"])}">'
-        f'<figcaption>{html.escape(i["filename"])}</figcaption></figure>' for i in images)
+        f"<figcaption>{html.escape(i['filename'])}</figcaption></figure>"
+        for i in images
+    )
     return _page(f"""<p>Connected as <strong id="who">{html.escape(email)}</strong>.</p>
 <form method="post" action="/upload" enctype="multipart/form-data">
 <label for="file">Add a photo</label> <input id="file" name="file" type="file" accept="image/*">
@@ -89,8 +95,9 @@ async def home(request: Request) -> Response:
 
 async def connect(request: Request) -> Response:
     state = secrets.token_urlsafe(16)
-    url = httpx.URL(f"{IMGPRO}/connect", params={"app_id": APP_ID, "redirect_uri": REDIRECT_URI,
-                                                 "state": state})
+    url = httpx.URL(
+        f"{IMGPRO}/connect", params={"app_id": APP_ID, "redirect_uri": REDIRECT_URI, "state": state}
+    )
     response = RedirectResponse(str(url), status_code=303)
     response.set_cookie("demo_state", state, httponly=True, samesite="lax", max_age=600)
     return response
@@ -102,14 +109,18 @@ async def callback(request: Request) -> Response:
     if not state or not hmac.compare_digest(state, expected):
         return _page('<p role="alert">The login came back with an unexpected state.</p>')
     async with httpx.AsyncClient() as client:
-        r = await client.post(f"{IMGPRO}/v1/connect/exchange", headers=_api(), json={
-            "code": request.query_params.get("code", ""), "redirect_uri": REDIRECT_URI})
+        r = await client.post(
+            f"{IMGPRO}/v1/connect/exchange",
+            headers=_api(),
+            json={"code": request.query_params.get("code", ""), "redirect_uri": REDIRECT_URI},
+        )
     if r.status_code != 200:
         return _page(f'<p role="alert">Exchange failed: {html.escape(r.text)}</p>')
     user = r.json()
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie("demo_user", _sign(f"{user['id']}|{user['email']}"), httponly=True,
-                        samesite="lax")
+    response.set_cookie(
+        "demo_user", _sign(f"{user['id']}|{user['email']}"), httponly=True, samesite="lax"
+    )
     response.delete_cookie("demo_state")
     return response
 
@@ -124,16 +135,21 @@ async def upload(request: Request) -> Response:
         return RedirectResponse("/", status_code=303)
     data = await file.read()
     async with httpx.AsyncClient(timeout=60) as client:
-        r = await client.post(f"{IMGPRO}/v1/images", headers=_api(user.partition("|")[0]),
-                              files={"file": (file.filename or "photo", data)})
+        r = await client.post(
+            f"{IMGPRO}/v1/images",
+            headers=_api(user.partition("|")[0]),
+            files={"file": (file.filename or "photo", data)},
+        )
     if r.status_code != 201:
         return _page(f'<p role="alert">Upload failed: {html.escape(r.text)}</p>')
     return RedirectResponse("/", status_code=303)
 
 
-app = Starlette(routes=[
-    Route("/", home),
-    Route("/connect", connect),
-    Route("/callback", callback),
-    Route("/upload", upload, methods=["POST"]),
-])
+app = Starlette(
+    routes=[
+        Route("/", home),
+        Route("/connect", connect),
+        Route("/callback", callback),
+        Route("/upload", upload, methods=["POST"]),
+    ]
+)

@@ -56,8 +56,12 @@ class ImgproApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # root_path is empty under `imgpro serve`; mounted elsewhere, FastAPI's routing (which
         # knows how to strip it) hands /i/ to the same handler.
-        if (self.cdn is not None and scope["type"] == "http" and not scope.get("root_path")
-                and scope["path"].startswith(CDN_PREFIX)):
+        if (
+            self.cdn is not None
+            and scope["type"] == "http"
+            and not scope.get("root_path")
+            and scope["path"].startswith(CDN_PREFIX)
+        ):
             await self.cdn(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -83,12 +87,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return await lookup.get(image_id, clock.now()) is not None
 
     # With Redis, a cold variant renders once across every process and host (flight.py).
-    shared = (SharedFlights(settings.redis_url, key_prefix=settings.rate_limits.key_prefix)
-              if settings.redis_url else None)
-    renderer = Renderer(blobs, settings.render, services.images.tmp_dir, is_live=image_is_live,
-                        run_dir=settings.data_dir / "run" / "render",
-                        budget=VariantBudget(db, blobs, settings.variants, clock),
-                        shared=shared)
+    shared = (
+        SharedFlights(settings.redis_url, key_prefix=settings.rate_limits.key_prefix)
+        if settings.redis_url
+        else None
+    )
+    renderer = Renderer(
+        blobs,
+        settings.render,
+        services.images.tmp_dir,
+        is_live=image_is_live,
+        run_dir=settings.data_dir / "run" / "render",
+        budget=VariantBudget(db, blobs, settings.variants, clock),
+        shared=shared,
+    )
 
     # Sends the mail outbox in the background (every server process runs one; rows are leased).
     outbox = OutboxWorker(services.mail)

@@ -81,8 +81,10 @@ class SignatureRequired(ApiError):
     the owner may change at any moment, so no cache may keep it."""
 
     status, type, code = 403, "permission_error", "signature_required"
-    message = ("This image's workspace requires signed transform URLs: add a valid s= signature, "
-               "or use the plain URL, size= or a preset.")
+    message = (
+        "This image's workspace requires signed transform URLs: add a valid s= signature, "
+        "or use the plain URL, size= or a preset."
+    )
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -128,8 +130,9 @@ class UnsupportedFormat(ApiError):
     # img.pro clients treat every 422 as "this file failed" and any other status as an outage
     # to retry (SPEC §3.1).
     status, type, code = 422, "invalid_request_error", "unsupported_format"
-    message = ("Unsupported file type. Accepted: JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, SVG, "
-               "BMP, ICO.")
+    message = (
+        "Unsupported file type. Accepted: JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, SVG, BMP, ICO."
+    )
 
 
 class ValidationFailed(ApiError):
@@ -172,8 +175,10 @@ class StorageUnavailable(ApiError):
     """Disk full, over quota or read-only: nothing was written, reads keep working."""
 
     status, type, code = 503, "api_error", "storage_unavailable"
-    message = ("Storage is unavailable (full or read-only); nothing was saved. "
-               "Reading existing images still works.")
+    message = (
+        "Storage is unavailable (full or read-only); nothing was saved. "
+        "Reading existing images still works."
+    )
 
 
 def wait_action(retry_after: int) -> dict[str, Any]:

@@ -21,8 +21,12 @@ def is_json(content_type: str) -> bool:
     return content_type.strip().lower().startswith("application/json")
 
 
-async def parse_json(declared: str | None, body: AsyncIterator[bytes],
-                     model: type[BaseModel] | None = None, digest: Any = None) -> Any:
+async def parse_json(
+    declared: str | None,
+    body: AsyncIterator[bytes],
+    model: type[BaseModel] | None = None,
+    digest: Any = None,
+) -> Any:
     """Read a bounded JSON body; validate it against ``model`` if given."""
     if declared and declared.isdigit() and int(declared) > MAX_JSON_BODY:
         raise FileTooLarge("JSON body too large.")
@@ -40,8 +44,10 @@ async def parse_json(declared: str | None, body: AsyncIterator[bytes],
     if model is None:
         return parsed
     if not isinstance(parsed, dict):
-        raise ValidationFailed("The body must be a JSON object.",
-                               details=[{"field": None, "message": "expected an object"}])
+        raise ValidationFailed(
+            "The body must be a JSON object.",
+            details=[{"field": None, "message": "expected an object"}],
+        )
     try:
         model.model_validate(parsed)
     except ValidationError as e:

@@ -283,8 +283,9 @@ async def tls_context() -> ssl.SSLContext:
     return await anyio.to_thread.run_sync(_build_tls_context)
 
 
-async def check_destination(host: str, port: int, policy: AddressPolicy,
-                            resolver: Resolver = resolve_host) -> None:
+async def check_destination(
+    host: str, port: int, policy: AddressPolicy, resolver: Resolver = resolve_host
+) -> None:
     """The address check alone, before anything costly (TLS, a connection pool): raises
     :class:`AddressNotAllowed` or :class:`HostNotFound`. The pinned backend checks again
     at connect time, so a name that re-resolves elsewhere meanwhile is still refused."""
@@ -300,7 +301,10 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(
-        self, network_backend: httpcore.AsyncNetworkBackend, *, max_connections: int = 10,
+        self,
+        network_backend: httpcore.AsyncNetworkBackend,
+        *,
+        max_connections: int = 10,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         context = ssl_context if ssl_context is not None else _build_tls_context()
@@ -321,7 +325,9 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
 
 
 def pinned_transport(
-    settings: ImportSettings | None = None, *, address_policy: AddressPolicy | None = None,
+    settings: ImportSettings | None = None,
+    *,
+    address_policy: AddressPolicy | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> PinnedTransport:
     """The transport imports use: policy from ``address_policy``, else from ``settings``."""

@@ -49,6 +49,7 @@ Now = Callable[[], float]
 
 # -- storages on the app's clock -----------------------------------------------------------------
 
+
 class _Entry:
     __slots__ = ("atime", "expiry")
 
@@ -117,7 +118,8 @@ class ClockedRedisStorage(RedisStorage):
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         bridge: Any = self.bridge
         acquired = await bridge.lua_acquire_moving_window(
-            [bridge.prefixed_key(key)], [self._now(), limit, expiry, amount])
+            [bridge.prefixed_key(key)], [self._now(), limit, expiry, amount]
+        )
         return bool(acquired)
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
@@ -132,8 +134,9 @@ class ClockedRedisStorage(RedisStorage):
         await self.bridge.get_connection().aclose()  # type: ignore[attr-defined]
 
 
-def make_storage(redis_url: str, now: Now, *, key_prefix: str,
-                 host_path: Path | None = None) -> Storage:
+def make_storage(
+    redis_url: str, now: Now, *, key_prefix: str, host_path: Path | None = None
+) -> Storage:
     """Redis when configured (exact across hosts); else the host-wide file (exact across this
     host's processes); else, with no file given, this process's memory."""
     if not redis_url:
@@ -146,6 +149,7 @@ def make_storage(redis_url: str, now: Now, *, key_prefix: str,
 
 # -- client address ------------------------------------------------------------------------------
 
+
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     """Trusted proxies as networks; a bare IP is a /32 (or /128). Raises ValueError."""
     return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
@@ -154,7 +158,7 @@ def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
-        text = text[1:text.index("]")]
+        text = text[1 : text.index("]")]
     elif text.count(":") == 1:  # "198.51.100.1:443"
         text = text.split(":", 1)[0]
     try:
@@ -166,8 +170,9 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return ip
 
 
-def client_address(peer: str | None, forwarded_for: Sequence[str],
-                   trusted: Sequence[Network]) -> str:
+def client_address(
+    peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[Network]
+) -> str:
     """The client's address for rate limiting (see the module docstring)."""
     peer_ip = _ip(peer or "")
     if peer_ip is None:
@@ -197,6 +202,7 @@ def rate_key(address: str) -> str:
 
 # -- decisions -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Decision:
     """The outcome of one rate-limited request, and the headers that describe it."""
@@ -211,8 +217,12 @@ class Decision:
     def headers(self) -> dict[str, str]:
         if not self.policy:  # no limit configured (or the store is down): nothing to say
             return {}
-        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
-                "RateLimit-Reset": str(self.reset_after), "RateLimit-Policy": self.policy}
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_after),
+            "RateLimit-Policy": self.policy,
+        }
 
     def error(self, message: str = "Too many uploads from this address.") -> RateLimited:
         return RateLimited(message, action=wait_action(self.retry_after), headers=self.headers())
@@ -243,11 +253,19 @@ class RateLimiter:
     """The service's rate limits. Fails open (logged) if its storage is unreachable: a Redis
     outage must not take uploads and sign-ins down with it."""
 
-    def __init__(self, settings: RateLimitSettings, clock: Clock, *, redis_url: str = "",
-                 trusted_proxies: Sequence[str] = (), host_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: RateLimitSettings,
+        clock: Clock,
+        *,
+        redis_url: str = "",
+        trusted_proxies: Sequence[str] = (),
+        host_path: Path | None = None,
+    ) -> None:
         self.clock = clock
-        self.storage = make_storage(redis_url, self._now, key_prefix=settings.key_prefix,
-                                    host_path=host_path)
+        self.storage = make_storage(
+            redis_url, self._now, key_prefix=settings.key_prefix, host_path=host_path
+        )
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.trusted = parse_networks(trusted_proxies)
         self.anon_uploads = _Limit(settings.anon_uploads, "anon-upload")
@@ -273,8 +291,9 @@ class RateLimiter:
             out.append((item, max(stats.remaining, 0), max(stats.reset_time - now, 0.0)))
         return out
 
-    def _decision(self, limit: _Limit, stats: list[tuple[RateLimitItem, int, float]],
-                  allowed: bool) -> Decision:
+    def _decision(
+        self, limit: _Limit, stats: list[tuple[RateLimitItem, int, float]], allowed: bool
+    ) -> Decision:
         # Report the window closest to exhaustion (on a tie, the longer one: it frees later).
         item, remaining, reset = min(stats, key=lambda s: (s[1], -s[0].get_expiry()))
         retry = 0
@@ -330,8 +349,10 @@ class RateLimiter:
         """Before checking a password: raise 429 rate_limited if this address, or this email,
         has failed too often lately. Consumes nothing (only failures count)."""
         try:
-            for limit, ident in ((self.login_ip, rate_key(address)),
-                                 (self.login_email, self._email_key(email))):
+            for limit, ident in (
+                (self.login_ip, rate_key(address)),
+                (self.login_email, self._email_key(email)),
+            ):
                 for item in limit.items:
                     if not await self.limiter.test(item, limit.name, ident):
                         decision = self._decision(limit, await self._stats(limit, ident), False)
@@ -361,9 +382,9 @@ class RateLimiter:
         try:
             for item in self.failed_imports.items:
                 if not await self.limiter.test(item, self.failed_imports.name, ident):
-                    decision = self._decision(self.failed_imports,
-                                              await self._stats(self.failed_imports, ident),
-                                              False)
+                    decision = self._decision(
+                        self.failed_imports, await self._stats(self.failed_imports, ident), False
+                    )
                     raise decision.error("Too many failed imports; try again later.")
         except RateLimited:
             raise
@@ -372,12 +393,15 @@ class RateLimiter:
 
     async def import_failed(self, ident: str) -> None:
         await self._consume(self.failed_imports, ident)
+
     # -- emails a stranger can trigger (sign-in codes, password resets) --------------------
     async def mail_request(self, address: str, email: str) -> None:
         """Take one slot for the client address and one for the email address (known or not,
         so the limit says nothing about accounts); raises 429 rate_limited if either is out."""
-        for limit, ident in ((self.mail_ip, rate_key(address)),
-                             (self.mail_address, self._email_key(email))):
+        for limit, ident in (
+            (self.mail_ip, rate_key(address)),
+            (self.mail_address, self._email_key(email)),
+        ):
             decision = await self._consume(limit, ident)
             if not decision.allowed:
                 raise decision.error("Too many emails asked for; try again later.")

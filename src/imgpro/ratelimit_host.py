@@ -35,8 +35,7 @@ T = TypeVar("T")
 
 _SCHEMA = (
     # One row per acquired entry of a moving window; a key holds at most `limit` live rows.
-    "CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL, "
-    "expires REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL, expires REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS hits_key_at ON hits (key, at)",
     "CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires)",
     # Fixed-window counters (the library's other strategies; imgpro uses the moving window).
@@ -68,8 +67,12 @@ class HostFileStorage(Storage, MovingWindowSupport):
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_S,
-                                   isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             # WAL: readers never wait for the writer; NORMAL sync: a power cut may forget the
             # last hits, which only ever lets a few more requests through.
             conn.execute("PRAGMA journal_mode=WAL")
@@ -109,12 +112,13 @@ class HostFileStorage(Storage, MovingWindowSupport):
         def work(conn: sqlite3.Connection) -> bool:
             # Entries older than the window can never matter again for this key.
             conn.execute("DELETE FROM hits WHERE key = ? AND at < ?", (key, now - expiry))
-            (inside,) = conn.execute("SELECT count(*) FROM hits WHERE key = ?",
-                                     (key,)).fetchone()
+            (inside,) = conn.execute("SELECT count(*) FROM hits WHERE key = ?", (key,)).fetchone()
             if inside + amount > limit:
                 return False
-            conn.executemany("INSERT INTO hits (key, at, expires) VALUES (?, ?, ?)",
-                             [(key, now, now + expiry)] * amount)
+            conn.executemany(
+                "INSERT INTO hits (key, at, expires) VALUES (?, ?, ?)",
+                [(key, now, now + expiry)] * amount,
+            )
             self._since_prune += 1
             if self._since_prune >= self.PRUNE_EVERY:  # addresses that never came back
                 self._since_prune = 0
@@ -128,8 +132,10 @@ class HostFileStorage(Storage, MovingWindowSupport):
         now = self._now()
 
         def work(conn: sqlite3.Connection) -> tuple[float, int]:
-            rows = conn.execute("SELECT at FROM hits WHERE key = ? AND at >= ? "
-                                "ORDER BY at DESC LIMIT ?", (key, now - expiry, limit)).fetchall()
+            rows = conn.execute(
+                "SELECT at FROM hits WHERE key = ? AND at >= ? ORDER BY at DESC LIMIT ?",
+                (key, now - expiry, limit),
+            ).fetchall()
             if not rows:
                 return now, 0
             return float(rows[-1][0]), len(rows)
@@ -142,11 +148,12 @@ class HostFileStorage(Storage, MovingWindowSupport):
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", (key, now))
-            conn.execute("INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-                         (key, amount, now + expiry))
-            (value,) = conn.execute("SELECT value FROM counters WHERE key = ?",
-                                    (key,)).fetchone()
+            conn.execute(
+                "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+                (key, amount, now + expiry),
+            )
+            (value,) = conn.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()
             return int(value)
 
         return await self._run(self._write, work)
@@ -155,8 +162,9 @@ class HostFileStorage(Storage, MovingWindowSupport):
         now = self._now()
 
         def work(conn: sqlite3.Connection) -> int:
-            row = conn.execute("SELECT value FROM counters WHERE key = ? AND expires > ?",
-                               (key, now)).fetchone()
+            row = conn.execute(
+                "SELECT value FROM counters WHERE key = ? AND expires > ?", (key, now)
+            ).fetchone()
             return int(row[0]) if row else 0
 
         return await self._run(self._read, work)
@@ -165,8 +173,9 @@ class HostFileStorage(Storage, MovingWindowSupport):
         now = self._now()
 
         def work(conn: sqlite3.Connection) -> float:
-            row = conn.execute("SELECT expires FROM counters WHERE key = ? AND expires > ?",
-                               (key, now)).fetchone()
+            row = conn.execute(
+                "SELECT expires FROM counters WHERE key = ? AND expires > ?", (key, now)
+            ).fetchone()
             return float(row[0]) if row else now
 
         return await self._run(self._read, work)

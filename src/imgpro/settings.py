@@ -38,60 +38,98 @@ class Settings(BaseSettings):
         env_prefix="IMGPRO_", env_nested_delimiter="__", extra="ignore"
     )
 
-    data_dir: Path = Field(Path("./imgpro-data"), description="Where the embedded default keeps "
-                           "its SQLite file and blobs.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means SQLite in data_dir. PostgreSQL: "
-        "postgresql+asyncpg://user@host/db"
+    data_dir: Path = Field(
+        Path("./imgpro-data"),
+        description="Where the embedded default keeps its SQLite file and blobs.",
     )
-    storage: Literal["local", "memory", "s3"] = Field("local", description="Blob store backend: "
-                                                      "`local` (storage_dir), `s3` (the `s3` "
-                                                      "group) or `memory` (tests).")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means SQLite in data_dir. PostgreSQL: "
+        "postgresql+asyncpg://user@host/db",
+    )
+    storage: Literal["local", "memory", "s3"] = Field(
+        "local",
+        description="Blob store backend: "
+        "`local` (storage_dir), `s3` (the `s3` "
+        "group) or `memory` (tests).",
+    )
     storage_dir: Path | None = Field(None, description="Blob directory; default data_dir/blobs.")
-    redis_url: str = Field("", description="Redis URL for rate limits shared across hosts; "
-                           "empty = shared by this host's processes (`rate_limits.store`).")
+    redis_url: str = Field(
+        "",
+        description="Redis URL for rate limits shared across hosts; "
+        "empty = shared by this host's processes (`rate_limits.store`).",
+    )
     disk_reserve_bytes: int = Field(
-        4 * MB, ge=0, description="Disk space kept allocated in data_dir and given back when "
+        4 * MB,
+        ge=0,
+        description="Disk space kept allocated in data_dir and given back when "
         "a delete fails on a full disk, so space can always be freed through the API. "
-        "0 = none.")
+        "0 = none.",
+    )
 
     host: str = Field("127.0.0.1", description="Address `imgpro serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `imgpro serve` listens on.")
-    workers: int = Field(0, ge=0, description="Server processes `imgpro serve` runs (`--workers` "
-                         "overrides); 0 = one per CPU core (one with the memory blob store). "
-                         "Rate limits are shared by all of them (`rate_limits.store`).")
-    access_log: bool = Field(False, description="Log one line per request (uvicorn's access "
-                             "log). Off by default: it nearly doubles the CPU of a cached CDN "
-                             "hit (measured, docs/transforms.md).")
+    workers: int = Field(
+        0,
+        ge=0,
+        description="Server processes `imgpro serve` runs (`--workers` "
+        "overrides); 0 = one per CPU core (one with the memory blob store). "
+        "Rate limits are shared by all of them (`rate_limits.store`).",
+    )
+    access_log: bool = Field(
+        False,
+        description="Log one line per request (uvicorn's access "
+        "log). Off by default: it nearly doubles the CPU of a cached CDN "
+        "hit (measured, docs/transforms.md).",
+    )
     api_base_url: str = Field("", description="Public base of the REST API; empty = same origin.")
-    cdn_base_url: str = Field("", description="Public base of the CDN face (…/i); empty = "
-                              "same origin + /i.")
+    cdn_base_url: str = Field(
+        "", description="Public base of the CDN face (…/i); empty = same origin + /i."
+    )
     web_base_url: str = Field("", description="Public base of the web pages; empty = same origin.")
-    public_base_url: str = Field("", description="The origin used when a base URL above is "
-                                 "empty; empty = the address `imgpro serve` listens on "
-                                 "(`http://HOST:PORT`, a wildcard host as loopback). Set it "
-                                 "when clients reach the service under another name.")
+    public_base_url: str = Field(
+        "",
+        description="The origin used when a base URL above is "
+        "empty; empty = the address `imgpro serve` listens on "
+        "(`http://HOST:PORT`, a wildcard host as loopback). Set it "
+        "when clients reach the service under another name.",
+    )
 
-    secret_key: str = Field("", description="Signs links and sessions; empty = a random key kept "
-                            "in data_dir/secret.key.")
-    trusted_proxies: list[str] = Field(default_factory=list, description="Peers whose "
-                                       "X-Forwarded-For is believed (IPs or CIDRs).")
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="Origins whose "
-                                    "web pages may call `/v1` from the browser (CORS), as a "
-                                    'JSON list, e.g. `["https://app.example.com"]`; `["*"]` = '
-                                    "any (the default: `/v1` never reads cookies); `[]` = "
-                                    "none.")
-    auto_migrate: bool = Field(True, description="Bring the schema up to date on start "
-                               "(`imgpro serve`: once, before its processes start).")
+    secret_key: str = Field(
+        "",
+        description="Signs links and sessions; empty = a random key kept in data_dir/secret.key.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Peers whose X-Forwarded-For is believed (IPs or CIDRs)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Origins whose "
+        "web pages may call `/v1` from the browser (CORS), as a "
+        'JSON list, e.g. `["https://app.example.com"]`; `["*"]` = '
+        "any (the default: `/v1` never reads cookies); `[]` = "
+        "none.",
+    )
+    auto_migrate: bool = Field(
+        True,
+        description="Bring the schema up to date on start "
+        "(`imgpro serve`: once, before its processes start).",
+    )
     accel_redirect_prefix: str = Field(
-        "", description="Behind nginx with the local blob store: answer cached CDN GETs with "
+        "",
+        description="Behind nginx with the local blob store: answer cached CDN GETs with "
         "X-Accel-Redirect to this internal location prefix (e.g. /_imgpro_blobs/) so nginx "
-        "sends the file. Empty = off. See docs/performance.md.")
+        "sends the file. Empty = off. See docs/performance.md.",
+    )
     accel_cache_seconds: int = Field(
-        0, ge=0, le=3600, description="Behind an nginx `proxy_cache`: how long nginx may answer "
+        0,
+        ge=0,
+        le=3600,
+        description="Behind an nginx `proxy_cache`: how long nginx may answer "
         "a CDN URL from its own cache (sent as X-Accel-Expires, which nginx obeys before "
         "Cache-Control and strips). Deletes and expiries reach clients through nginx within "
-        "this many seconds. 0 = not sent. See docs/performance.md.")
+        "this many seconds. 0 = not sent. See docs/performance.md.",
+    )
 
     plans: list[PlanSettings] = Field(
         default_factory=list,

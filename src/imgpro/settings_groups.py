@@ -32,9 +32,12 @@ class LimitSettings(BaseModel):
     anon_ttl_seconds: int = Field(30 * 86400, description="Lifetime of an anonymous upload.")
     idempotency_ttl_seconds: int = Field(86400, description="How long Idempotency-Key is kept.")
     idempotency_lease_seconds: int = Field(
-        30, ge=2, description="A request holding an Idempotency-Key renews its claim every "
+        30,
+        ge=2,
+        description="A request holding an Idempotency-Key renews its claim every "
         "third of this; a claim not renewed for this long (its process died) is taken over by "
-        "the next retry.")
+        "the next retry.",
+    )
 
 
 class ImportSettings(BaseModel):
@@ -49,11 +52,18 @@ class ImportSettings(BaseModel):
         description="DANGER: lets imports reach loopback/private addresses. For tests only.",
     )
     user_agent: str = Field("imgpro-fetcher/0.1", description="User-Agent sent to sources.")
-    max_concurrent: int = Field(32, ge=1, description="URL imports one server process runs at "
-                                "once; more answer 503 busy with Retry-After.")
+    max_concurrent: int = Field(
+        32,
+        ge=1,
+        description="URL imports one server process runs at "
+        "once; more answer 503 busy with Retry-After.",
+    )
     max_concurrent_per_principal: int = Field(
-        4, ge=1, description="URL imports one key, app user or anonymous address runs at once "
-        "(per process); more answer 429 rate_limited with Retry-After.")
+        4,
+        ge=1,
+        description="URL imports one key, app user or anonymous address runs at once "
+        "(per process); more answer 429 rate_limited with Retry-After.",
+    )
 
 
 def available_cpus() -> int:
@@ -72,9 +82,10 @@ def available_cpus() -> int:
 
 def _cgroup_cpu_quota() -> float | None:
     """CPUs' worth of time the cgroup may use (v2 ``cpu.max``, v1 CFS quota), None if unlimited."""
-    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
-                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
-                                     "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+    for quota_file, period_file in (
+        ("/sys/fs/cgroup/cpu.max", None),
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+    ):
         try:
             fields = Path(quota_file).read_text().split()
             if period_file is not None:
@@ -91,39 +102,67 @@ def _cgroup_cpu_quota() -> float | None:
 class RenderSettings(BaseModel):
     """The CDN's rendering: threads, host-wide admission, the wait bound."""
 
-    workers: int = Field(0, ge=0, description="Render threads per server process; 0 means one "
-                         "per CPU core. However many there are, at most `host_renders` renders "
-                         "run at once on the host.")
-    host_renders: int = Field(0, ge=0, description="Renders running at once on this host, "
-                              "across every server process (host-wide tokens: lock files in "
-                              "data_dir/run/render); 0 means one per CPU core.")
+    workers: int = Field(
+        0,
+        ge=0,
+        description="Render threads per server process; 0 means one "
+        "per CPU core. However many there are, at most `host_renders` renders "
+        "run at once on the host.",
+    )
+    host_renders: int = Field(
+        0,
+        ge=0,
+        description="Renders running at once on this host, "
+        "across every server process (host-wide tokens: lock files in "
+        "data_dir/run/render); 0 means one per CPU core.",
+    )
     max_wait_seconds: float = Field(
-        10.0, gt=0, description="A cold render waits its turn; the CDN answers 503 `busy` (with "
-        "Retry-After) only when the request's expected wait passes this many seconds.")
+        10.0,
+        gt=0,
+        description="A cold render waits its turn; the CDN answers 503 `busy` (with "
+        "Retry-After) only when the request's expected wait passes this many seconds.",
+    )
     preset_cache_seconds: float = Field(
-        5.0, ge=0, le=300, description="How long a server process keeps a looked-up preset "
+        5.0,
+        ge=0,
+        le=300,
+        description="How long a server process keeps a looked-up preset "
         "(`?preset=`) before reading it again. A PUT/DELETE through a process applies there "
         "at once; other processes and hosts see it within this many seconds. 0 = read on "
-        "every request.")
+        "every request.",
+    )
     queue_size: int = Field(
-        0, ge=0, description="Most renders waiting in one server process, whatever the expected "
-        "wait (a memory bound); 0 means 32 per host render token.")
+        0,
+        ge=0,
+        description="Most renders waiting in one server process, whatever the expected "
+        "wait (a memory bound); 0 means 32 per host render token.",
+    )
     vips_concurrency: int = Field(1, description="libvips threads per render.")
     shrink_on_load_margin: float = Field(
-        1.0, ge=1.0, le=2.0, description="JPEGs decode at the smallest DCT scale (1/2, 1/4, "
+        1.0,
+        ge=1.0,
+        le=2.0,
+        description="JPEGs decode at the smallest DCT scale (1/2, 1/4, "
         "1/8) still at least this many times the output size. 1.0 is Pillow's draft mode "
         "(thumbor), imgproxy's and sharp's fast shrink: 10-30 % less CPU than 2.0, libvips' own "
         "choice, at up to 1 dB further from a full-quality resize after q80 encoding; 1.5 keeps "
         "part of the saving at <= 0.3 dB (measured, docs/transforms.md). Stored variants are "
-        "not re-rendered.")
+        "not re-rendered.",
+    )
     max_upscale_pixels: int = Field(
-        4_194_304, ge=1, description="Enlargement bound: an output frame with more pixels than "
+        4_194_304,
+        ge=1,
+        description="Enlargement bound: an output frame with more pixels than "
         "its source holds at most max(source pixels, this many) — 2048x2048 by default; a larger "
         "request is scaled down as a whole, like the other caps. Upscaling adds no detail, only "
-        "CPU (an 8192 px square from a 1x1 source cost 3-6 s).")
+        "CPU (an 8192 px square from a 1x1 source cost 3-6 s).",
+    )
     hot_cache_mb: int = Field(
-        64, ge=0, description="Variants (up to 1 MB each) kept in memory per server process, "
-        "from their second request on; 0 turns the cache off.")
+        64,
+        ge=0,
+        description="Variants (up to 1 MB each) kept in memory per server process, "
+        "from their second request on; 0 turns the cache off.",
+    )
 
 
 class S3Settings(BaseModel):
@@ -132,18 +171,34 @@ class S3Settings(BaseModel):
     ``AWS_PROFILE``, ``~/.aws/credentials``) or an instance role; never from imgpro settings."""
 
     bucket: str = Field("", description="Bucket holding originals and variants (it must exist).")
-    endpoint_url: str = Field("", description="S3 endpoint for a non-AWS service (MinIO, R2, "
-                              "Ceph…; path-style addressing); empty = AWS.")
+    endpoint_url: str = Field(
+        "",
+        description="S3 endpoint for a non-AWS service (MinIO, R2, "
+        "Ceph…; path-style addressing); empty = AWS.",
+    )
     region: str = Field("", description="Region of the bucket; empty = the AWS default chain.")
-    prefix: str = Field("", description="Key prefix inside the bucket (e.g. `imgpro/`), so "
-                        "several deployments can share one bucket.")
-    presign_seconds: int = Field(0, ge=0, le=7 * 86400, description="0: the CDN streams blobs "
-                                 "from the bucket itself. N > 0: CDN GETs of stored blobs are "
-                                 "answered with a 302 to a presigned bucket URL valid N seconds "
-                                 "(the bucket must be reachable by clients).")
-    multipart_part_mb: int = Field(5, ge=5, le=512, description="Uploads larger than this go "
-                                   "up as a multipart upload, one part of this size in memory "
-                                   "at a time.")
+    prefix: str = Field(
+        "",
+        description="Key prefix inside the bucket (e.g. `imgpro/`), so "
+        "several deployments can share one bucket.",
+    )
+    presign_seconds: int = Field(
+        0,
+        ge=0,
+        le=7 * 86400,
+        description="0: the CDN streams blobs "
+        "from the bucket itself. N > 0: CDN GETs of stored blobs are "
+        "answered with a 302 to a presigned bucket URL valid N seconds "
+        "(the bucket must be reachable by clients).",
+    )
+    multipart_part_mb: int = Field(
+        5,
+        ge=5,
+        le=512,
+        description="Uploads larger than this go "
+        "up as a multipart upload, one part of this size in memory "
+        "at a time.",
+    )
     max_connections: int = Field(32, ge=1, description="Connections per server process.")
 
 
@@ -162,27 +217,48 @@ def _parse_rate(value: str) -> str:
 class RateLimitSettings(BaseModel):
     """Rate limits (moving windows) — in process memory, or in Redis when ``redis_url`` is set."""
 
-    anon_uploads: str = Field("20/hour;100/day", description="Anonymous uploads per client IP "
-                              "(`limits` notation, `;` separates windows; empty = unlimited).")
+    anon_uploads: str = Field(
+        "20/hour;100/day",
+        description="Anonymous uploads per client IP "
+        "(`limits` notation, `;` separates windows; empty = unlimited).",
+    )
     login_per_ip: str = Field("20/minute;200/hour", description="Failed sign-ins per client IP.")
-    login_per_email: str = Field("5/minute;30/hour", description="Failed sign-ins per email "
-                                 "address.")
+    login_per_email: str = Field(
+        "5/minute;30/hour", description="Failed sign-ins per email address."
+    )
     signups_per_ip: str = Field("10/hour;50/day", description="Accounts created per client IP.")
-    failed_imports: str = Field("20/minute;100/hour", description="Failed URL imports (refused "
-                                "address, unreachable, not an image…) per key, app user or "
-                                "anonymous address; past it imports answer 429 at once.")
-    mail_per_address: str = Field("5/hour;20/day", description="Sign-in codes and account "
-                                  "emails (reset, verification) sent to one email address.")
-    mail_per_ip: str = Field("20/hour;100/day", description="Sign-in codes and account emails "
-                             "requested from one client IP.")
+    failed_imports: str = Field(
+        "20/minute;100/hour",
+        description="Failed URL imports (refused "
+        "address, unreachable, not an image…) per key, app user or "
+        "anonymous address; past it imports answer 429 at once.",
+    )
+    mail_per_address: str = Field(
+        "5/hour;20/day",
+        description="Sign-in codes and account "
+        "emails (reset, verification) sent to one email address.",
+    )
+    mail_per_ip: str = Field(
+        "20/hour;100/day",
+        description="Sign-in codes and account emails requested from one client IP.",
+    )
     key_prefix: str = Field("imgpro", description="Prefix of the rate-limit keys in Redis.")
     store: Literal["host", "memory"] = Field(
-        "host", description="Without `redis_url`: `host` keeps the counters in "
+        "host",
+        description="Without `redis_url`: `host` keeps the counters in "
         "data_dir/ratelimits.db, shared by every server process of this host (exact per "
-        "host); `memory` keeps them per process (N processes admit N times the limit).")
+        "host); `memory` keeps them per process (N processes admit N times the limit).",
+    )
 
-    @field_validator("anon_uploads", "login_per_ip", "login_per_email", "signups_per_ip",
-                     "failed_imports", "mail_per_address", "mail_per_ip")
+    @field_validator(
+        "anon_uploads",
+        "login_per_ip",
+        "login_per_email",
+        "signups_per_ip",
+        "failed_imports",
+        "mail_per_address",
+        "mail_per_ip",
+    )
     @classmethod
     def _rates(cls, value: str) -> str:
         return _parse_rate(value)
@@ -233,16 +309,28 @@ class VariantSettings(BaseModel):
     """Storage of rendered variants: a budget, evicted least recently used (not counted against
     any plan's storage quota). Sizes take a byte count or "10GB"."""
 
-    max_bytes: int = Field(10 * 1024 * MB, ge=0, description="Bytes of variants the blob store "
-                           "keeps in all (one host's disk with the local store); beyond it the "
-                           "least recently used go. 0 = no limit.")
-    max_bytes_per_image: int = Field(256 * MB, ge=0, description="Bytes of variants kept per "
-                                     "image; beyond it that image's least recently used go (a "
-                                     "larger variant is served but not kept). 0 = no limit.")
+    max_bytes: int = Field(
+        10 * 1024 * MB,
+        ge=0,
+        description="Bytes of variants the blob store "
+        "keeps in all (one host's disk with the local store); beyond it the "
+        "least recently used go. 0 = no limit.",
+    )
+    max_bytes_per_image: int = Field(
+        256 * MB,
+        ge=0,
+        description="Bytes of variants kept per "
+        "image; beyond it that image's least recently used go (a "
+        "larger variant is served but not kept). 0 = no limit.",
+    )
     max_per_image: int = Field(200, ge=0, description="Variants kept per image; 0 = no limit.")
-    touch_seconds: float = Field(30.0, gt=0, description="How often a server process writes "
-                                 "the recency of the variants it served (one batched UPDATE; a "
-                                 "hit itself never writes).")
+    touch_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often a server process writes "
+        "the recency of the variants it served (one batched UPDATE; a "
+        "hit itself never writes).",
+    )
 
     @field_validator("max_bytes", "max_bytes_per_image", mode="before")
     @classmethod
@@ -254,29 +342,48 @@ class BillingSettings(BaseModel):
     """Plan changes (SPEC §7): signed upgrade links and the billing provider behind them."""
 
     provider: Literal["instant", "manual"] = Field(
-        "manual", description="`manual` (default) records an upgrade request the operator "
+        "manual",
+        description="`manual` (default) records an upgrade request the operator "
         "approves (`imgpro plans approve`), so a public instance never hands out paid plans for "
-        "free; `instant` applies an upgrade at once (private or demo instances).")
-    upgrade_link_ttl_seconds: int = Field(7 * 86400, ge=60, description="How long a signed "
-                                          "upgrade link in a quota error stays valid.")
+        "free; `instant` applies an upgrade at once (private or demo instances).",
+    )
+    upgrade_link_ttl_seconds: int = Field(
+        7 * 86400, ge=60, description="How long a signed upgrade link in a quota error stays valid."
+    )
 
 
 class SmtpSettings(BaseModel):
     """Outgoing mail (sign-in codes, verification, password reset, notifications). Messages go
     through a durable outbox in the database that a background task of the server drains."""
 
-    url: str = Field("", description="SMTP server: `smtp://user:pass@host:587` (STARTTLS; "
-                     "required when a user is given) or `smtps://user:pass@host:465` (TLS "
-                     "from the start). Empty = no mail server: every message is written to the "
-                     "server log and listed by `imgpro mail outbox`. See docs/mail.md.")
-    from_address: str = Field("imgpro <noreply@localhost>", description="The From: of every "
-                              "message, e.g. `Example Images <images@example.com>`.")
-    ca_file: str = Field("", description="A PEM file of extra CA certificates to trust for the "
-                         "SMTP server's TLS certificate (a private CA); empty = the system's.")
-    timeout_seconds: float = Field(20.0, gt=0, description="Seconds to connect to and talk to "
-                                   "the SMTP server before an attempt counts as failed.")
-    max_attempts: int = Field(8, ge=1, description="Delivery attempts per message (backoff "
-                              "doubles from 30 s) before the outbox gives up on it.")
+    url: str = Field(
+        "",
+        description="SMTP server: `smtp://user:pass@host:587` (STARTTLS; "
+        "required when a user is given) or `smtps://user:pass@host:465` (TLS "
+        "from the start). Empty = no mail server: every message is written to the "
+        "server log and listed by `imgpro mail outbox`. See docs/mail.md.",
+    )
+    from_address: str = Field(
+        "imgpro <noreply@localhost>",
+        description="The From: of every message, e.g. `Example Images <images@example.com>`.",
+    )
+    ca_file: str = Field(
+        "",
+        description="A PEM file of extra CA certificates to trust for the "
+        "SMTP server's TLS certificate (a private CA); empty = the system's.",
+    )
+    timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds to connect to and talk to "
+        "the SMTP server before an attempt counts as failed.",
+    )
+    max_attempts: int = Field(
+        8,
+        ge=1,
+        description="Delivery attempts per message (backoff "
+        "doubles from 30 s) before the outbox gives up on it.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -289,9 +396,12 @@ class SmtpSettings(BaseModel):
 class AccountSettings(BaseModel):
     """Sign-up and email verification policy."""
 
-    unverified_may_create: bool = Field(True, description="Whether accounts whose email is not "
-                                        "verified yet may create API keys and apps (a banner "
-                                        "asks them to verify either way).")
+    unverified_may_create: bool = Field(
+        True,
+        description="Whether accounts whose email is not "
+        "verified yet may create API keys and apps (a banner "
+        "asks them to verify either way).",
+    )
 
 
 class PasswordSettings(BaseModel):
@@ -299,6 +409,7 @@ class PasswordSettings(BaseModel):
     low-memory recommendation); lower them only for tests, raise them on a big machine."""
 
     time_cost: int = Field(argon2.DEFAULT_TIME_COST, ge=1, description="Argon2 passes.")
-    memory_cost_kib: int = Field(argon2.DEFAULT_MEMORY_COST, ge=8,
-                                 description="Argon2 memory per hash, in KiB.")
+    memory_cost_kib: int = Field(
+        argon2.DEFAULT_MEMORY_COST, ge=8, description="Argon2 memory per hash, in KiB."
+    )
     parallelism: int = Field(argon2.DEFAULT_PARALLELISM, ge=1, description="Argon2 lanes.")

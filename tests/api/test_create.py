@@ -14,9 +14,29 @@ import imagegen
 from factories import CORPUS, add_key, make_account, upload
 from imgpro.db.tables import images, workspaces
 
-IMAGE_FIELDS = {"id", "object", "url", "page_url", "sizes", "filename", "format", "width",
-                "height", "bytes", "transformable", "status", "public", "published_at",
-                "expires_at", "created_at", "caption", "metadata", "labels", "nsfw", "placeholder"}
+IMAGE_FIELDS = {
+    "id",
+    "object",
+    "url",
+    "page_url",
+    "sizes",
+    "filename",
+    "format",
+    "width",
+    "height",
+    "bytes",
+    "transformable",
+    "status",
+    "public",
+    "published_at",
+    "expires_at",
+    "created_at",
+    "caption",
+    "metadata",
+    "labels",
+    "nsfw",
+    "placeholder",
+}
 
 
 async def count_images(services) -> int:
@@ -79,8 +99,9 @@ FORMATS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "make", "served", "transformable", "dims"), FORMATS,
-                         ids=[f[0] for f in FORMATS])
+@pytest.mark.parametrize(
+    ("name", "make", "served", "transformable", "dims"), FORMATS, ids=[f[0] for f in FORMATS]
+)
 async def test_every_accepted_format(client, name, make, served, transformable, dims):
     # The name says .bin: the type is sniffed from the bytes, never from the name.
     r = await upload(client, make(), filename=f"upload-{name}.bin")
@@ -90,8 +111,11 @@ async def test_every_accepted_format(client, name, make, served, transformable, 
     assert (body["width"], body["height"]) == dims
     assert body["url"].endswith(f".{served}")
     if transformable:
-        assert body["placeholder"] is not None and set(body["sizes"]) == {"small", "medium",
-                                                                           "large"}
+        assert body["placeholder"] is not None and set(body["sizes"]) == {
+            "small",
+            "medium",
+            "large",
+        }
     else:
         assert body["placeholder"] is None and body["sizes"] == {}
     got = await client.get(body["url"].removeprefix("http://testserver"))
@@ -99,16 +123,19 @@ async def test_every_accepted_format(client, name, make, served, transformable, 
     assert got.headers["content-type"].startswith("image/")
 
 
-@pytest.mark.parametrize(("path", "dims"), [
-    ("Landscape_1.jpg", (1800, 1200)),
-    ("Landscape_6.jpg", (1800, 1200)),
-    ("Landscape_8.jpg", (1800, 1200)),
-    ("Portrait_6.jpg", (1200, 1800)),
-    ("IMG_5195.HEIC", None),
-    ("DSCN0010_gps.jpg", (640, 480)),
-    ("image01137.jpg", None),
-    ("image01551.jpg", None),
-])
+@pytest.mark.parametrize(
+    ("path", "dims"),
+    [
+        ("Landscape_1.jpg", (1800, 1200)),
+        ("Landscape_6.jpg", (1800, 1200)),
+        ("Landscape_8.jpg", (1800, 1200)),
+        ("Portrait_6.jpg", (1200, 1800)),
+        ("IMG_5195.HEIC", None),
+        ("DSCN0010_gps.jpg", (640, 480)),
+        ("image01137.jpg", None),
+        ("image01551.jpg", None),
+    ],
+)
 async def test_corpus_files_upload_and_serve(client, path, dims):
     source = CORPUS / path
     r = await upload(client, source.read_bytes(), filename=source.name)
@@ -125,12 +152,15 @@ async def test_corpus_files_upload_and_serve(client, path, dims):
     assert not out.getexif()
 
 
-@pytest.mark.parametrize(("data", "status", "code"), [
-    (b"just some text, not an image at all" * 10, 422, "unsupported_format"),
-    (b"%PDF-1.7\n" + b"0" * 500, 422, "unsupported_format"),
-    (b"PK\x03\x04" + b"\0" * 500, 422, "unsupported_format"),
-    (b"", 422, "invalid_image"),  # empty: nothing to decode (not a wrong type)
-])
+@pytest.mark.parametrize(
+    ("data", "status", "code"),
+    [
+        (b"just some text, not an image at all" * 10, 422, "unsupported_format"),
+        (b"%PDF-1.7\n" + b"0" * 500, 422, "unsupported_format"),
+        (b"PK\x03\x04" + b"\0" * 500, 422, "unsupported_format"),
+        (b"", 422, "invalid_image"),  # empty: nothing to decode (not a wrong type)
+    ],
+)
 async def test_unsupported_files_are_refused(client, services, data, status, code):
     r = await upload(client, data)
     assert r.status_code == status
@@ -192,16 +222,26 @@ async def test_keyed_upload_is_permanent_and_counted(client, services):
     r = await upload(client, data, headers=acct["headers"])
     assert r.status_code == 201 and r.json()["expires_at"] is None
     async with services.db.read() as conn:
-        ws = (await conn.execute(sa.select(workspaces).where(
-            workspaces.c.id == acct["user"].workspace_id))).one()
+        ws = (
+            await conn.execute(
+                sa.select(workspaces).where(workspaces.c.id == acct["user"].workspace_id)
+            )
+        ).one()
     assert (ws.uploads_used, ws.storage_used, ws.images_count) == (1, len(data), 1)
 
 
 async def test_optional_fields(client, services, clock):
     acct = await make_account(services)
-    r = await upload(client, imagegen.jpeg(64, 48), headers=acct["headers"], caption="A cat",
-                     public="false", ttl="1h", metadata=json.dumps({"source": "test"}),
-                     labels=json.dumps({"album": "cats", "year": "2026"}))
+    r = await upload(
+        client,
+        imagegen.jpeg(64, 48),
+        headers=acct["headers"],
+        caption="A cat",
+        public="false",
+        ttl="1h",
+        metadata=json.dumps({"source": "test"}),
+        labels=json.dumps({"album": "cats", "year": "2026"}),
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["caption"] == "A cat" and body["public"] is False
@@ -212,13 +252,22 @@ async def test_optional_fields(client, services, clock):
     assert expires - clock.now() == dt.timedelta(hours=1)
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("ttl", "10"), ("ttl", "91d"), ("ttl", "soon"), ("public", "maybe"),
-    ("metadata", "not json"), ("metadata", '["a"]'), ("metadata", '{"a": 1}'),
-    ("metadata", json.dumps({f"k{i}": "v" for i in range(51)})),
-    ("labels", '{"a": "b,c"}'), ("labels", json.dumps({"a": "x" * 129})),
-    ("unknown_field", "x"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ttl", "10"),
+        ("ttl", "91d"),
+        ("ttl", "soon"),
+        ("public", "maybe"),
+        ("metadata", "not json"),
+        ("metadata", '["a"]'),
+        ("metadata", '{"a": 1}'),
+        ("metadata", json.dumps({f"k{i}": "v" for i in range(51)})),
+        ("labels", '{"a": "b,c"}'),
+        ("labels", json.dumps({"a": "x" * 129})),
+        ("unknown_field", "x"),
+    ],
+)
 async def test_invalid_fields_are_validation_errors(client, services, field, value):
     r = await upload(client, imagegen.jpeg(64, 48), **{field: value})
     assert r.status_code == 422, r.text
@@ -229,14 +278,17 @@ async def test_invalid_fields_are_validation_errors(client, services, field, val
 
 
 async def test_missing_file_and_malformed_bodies(client):
-    r = await client.post("/v1/images", data={"caption": "no file"},
-                          files={"other": ("x.txt", b"hi", "text/plain")})
+    r = await client.post(
+        "/v1/images", data={"caption": "no file"}, files={"other": ("x.txt", b"hi", "text/plain")}
+    )
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "file"
-    r = await client.post("/v1/images", content=b"--nope\r\n",
-                          headers={"Content-Type": "multipart/form-data"})
+    r = await client.post(
+        "/v1/images", content=b"--nope\r\n", headers={"Content-Type": "multipart/form-data"}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
-    r = await client.post("/v1/images", content=b"{not json",
-                          headers={"Content-Type": "application/json"})
+    r = await client.post(
+        "/v1/images", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
     r = await client.post("/v1/images", json={"caption": "no url"})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "url"
@@ -250,10 +302,13 @@ async def test_idempotency_replays_and_conflicts(client, services):
     headers = {**acct["headers"], "Idempotency-Key": "abc-123"}
     # A fixed multipart boundary, so the retry is byte-identical.
     ct = "multipart/form-data; boundary=retry-boundary"
-    raw = (b"--retry-boundary\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nx\r\n"
-           b"--retry-boundary\r\nContent-Disposition: form-data; name=\"file\"; "
-           b"filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n" + imagegen.jpeg(64, 48)
-           + b"\r\n--retry-boundary--\r\n")
+    raw = (
+        b'--retry-boundary\r\nContent-Disposition: form-data; name="caption"\r\n\r\nx\r\n'
+        b'--retry-boundary\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        + imagegen.jpeg(64, 48)
+        + b"\r\n--retry-boundary--\r\n"
+    )
     first = await client.post("/v1/images", headers={**headers, "Content-Type": ct}, content=raw)
     assert first.status_code == 201, first.text
     assert "idempotent-replayed" not in first.headers
@@ -268,20 +323,24 @@ async def test_idempotency_replays_and_conflicts(client, services):
     assert different.json()["error"]["type"] == "idempotency_error"
     # Another principal's identical key is a separate scope.
     other = await make_account(services)
-    r = await client.post("/v1/images", headers={**other["headers"], "Idempotency-Key": "abc-123",
-                                                 "Content-Type": ct}, content=raw)
+    r = await client.post(
+        "/v1/images",
+        headers={**other["headers"], "Idempotency-Key": "abc-123", "Content-Type": ct},
+        content=raw,
+    )
     assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
 
 
 async def test_idempotency_in_progress(client, services, clock):
     acct = await make_account(services)
-    await services.idempotency.claim(f"api_key:{acct['user'].workspace_id}", "busy-key",
-                                     "0" * 64, clock.now())
-    r = await upload(client, imagegen.jpeg(64, 48),
-                     headers={**acct["headers"], "Idempotency-Key": "busy-key"})
+    await services.idempotency.claim(
+        f"api_key:{acct['user'].workspace_id}", "busy-key", "0" * 64, clock.now()
+    )
+    r = await upload(
+        client, imagegen.jpeg(64, 48), headers={**acct["headers"], "Idempotency-Key": "busy-key"}
+    )
     assert r.status_code == 409
-    assert r.json()["error"]["code"] in ("idempotency_key_in_progress",
-                                         "idempotency_key_conflict")
+    assert r.json()["error"]["code"] in ("idempotency_key_in_progress", "idempotency_key_conflict")
     assert await count_images(services) == 0
 
 
@@ -305,8 +364,11 @@ async def test_idempotency_key_expires_after_a_day(client, services, clock):
 
 async def test_read_only_key_gets_403_before_body_validation(client, services):
     acct = await make_account(services, abilities="read")
-    r = await client.post("/v1/images", content=b"{broken",
-                          headers={**acct["headers"], "Content-Type": "application/json"})
+    r = await client.post(
+        "/v1/images",
+        content=b"{broken",
+        headers={**acct["headers"], "Content-Type": "application/json"},
+    )
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     r = await upload(client, imagegen.jpeg(64, 48), headers=acct["headers"])
     assert r.status_code == 403

@@ -47,18 +47,25 @@ def source() -> Iterator[str]:
 
 async def test_import_refuses_loopback_by_default(client, services, source):
     acct = await make_account(services)
-    r = await client.post("/v1/images", headers=acct["headers"],
-                          json={"url": f"{source}/photos/cat.png"})
+    r = await client.post(
+        "/v1/images", headers=acct["headers"], json={"url": f"{source}/photos/cat.png"}
+    )
     assert r.status_code == 422
-    assert r.json()["error"] == {"type": "processing_error", "code": "fetch_failed",
-                                 "message": r.json()["error"]["message"]}
+    assert r.json()["error"] == {
+        "type": "processing_error",
+        "code": "fetch_failed",
+        "message": r.json()["error"]["message"],
+    }
 
 
 async def test_import_from_url(app, client, services, source):
     app.state.settings.imports.allow_private_networks = True  # the explicit test-only switch
     acct = await make_account(services)
-    r = await client.post("/v1/images", headers=acct["headers"], json={
-        "url": f"{source}/redirect", "caption": "imported", "labels": {"via": "url"}})
+    r = await client.post(
+        "/v1/images",
+        headers=acct["headers"],
+        json={"url": f"{source}/redirect", "caption": "imported", "labels": {"via": "url"}},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["filename"] == "cat.png" and body["format"] == "png"
@@ -80,9 +87,15 @@ async def test_import_idempotency_claims_before_fetching(app, client, services, 
 
 async def test_import_validates_fields_before_fetching(client, services):
     acct = await make_account(services)
-    r = await client.post("/v1/images", headers=acct["headers"],
-                          json={"url": "http://example.invalid/x.png", "ttl": "forever"})
+    r = await client.post(
+        "/v1/images",
+        headers=acct["headers"],
+        json={"url": "http://example.invalid/x.png", "ttl": "forever"},
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
-    r = await client.post("/v1/images", headers=acct["headers"],
-                          json={"url": "http://example.invalid/x.png", "extra": 1})
+    r = await client.post(
+        "/v1/images",
+        headers=acct["headers"],
+        json={"url": "http://example.invalid/x.png", "extra": 1},
+    )
     assert r.status_code == 422

@@ -15,8 +15,7 @@ async def account(services: Any) -> dict[str, Any]:
 
 async def test_put_get_list_delete(client: Any, account: dict[str, Any]) -> None:
     h = account["headers"]
-    r = await client.put("/v1/presets/thumb", json={"w": 200, "h": 200, "fit": "cover"},
-                         headers=h)
+    r = await client.put("/v1/presets/thumb", json={"w": 200, "h": 200, "fit": "cover"}, headers=h)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["object"] == "preset" and body["name"] == "thumb"
@@ -40,12 +39,24 @@ async def test_put_get_list_delete(client: Any, account: dict[str, Any]) -> None
     assert r.status_code == 404
 
 
-@pytest.mark.parametrize("body", [
-    {"w": 0}, {"w": "abc"}, {"fit": "stretch"}, {"nope": "1"}, {"preset": "x"}, {"s": "sig"},
-    {}, [], "w=1", {"w": True}, {"w": None}, {"w": {"x": 1}},
-])
-async def test_invalid_presets_are_refused(client: Any, account: dict[str, Any],
-                                           body: Any) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"w": 0},
+        {"w": "abc"},
+        {"fit": "stretch"},
+        {"nope": "1"},
+        {"preset": "x"},
+        {"s": "sig"},
+        {},
+        [],
+        "w=1",
+        {"w": True},
+        {"w": None},
+        {"w": {"x": 1}},
+    ],
+)
+async def test_invalid_presets_are_refused(client: Any, account: dict[str, Any], body: Any) -> None:
     r = await client.put("/v1/presets/bad", json=body, headers=account["headers"])
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "validation_error"
@@ -61,8 +72,9 @@ async def test_invalid_names(client: Any, account: dict[str, Any], name: str) ->
         assert r.json()["error"]["code"] == "validation_error"
 
 
-async def test_presets_are_per_workspace(client: Any, services: Any,
-                                         account: dict[str, Any]) -> None:
+async def test_presets_are_per_workspace(
+    client: Any, services: Any, account: dict[str, Any]
+) -> None:
     other = await make_account(services)
     await client.put("/v1/presets/mine", json={"w": 10}, headers=account["headers"])
     r = await client.get("/v1/presets/mine", headers=other["headers"])
@@ -71,8 +83,7 @@ async def test_presets_are_per_workspace(client: Any, services: Any,
     assert r.json()["data"] == []
 
 
-async def test_abilities_and_anonymous(client: Any, services: Any,
-                                       account: dict[str, Any]) -> None:
+async def test_abilities_and_anonymous(client: Any, services: Any, account: dict[str, Any]) -> None:
     read_only = await add_key(services, account, "read")
     r = await client.put("/v1/presets/x", json={"nope": 1}, headers=read_only)
     assert r.status_code == 403  # ability before body validation
@@ -85,11 +96,16 @@ async def test_abilities_and_anonymous(client: Any, services: Any,
 
 
 async def test_settings_turn_signing_on_and_show_the_secret_once(
-        client: Any, account: dict[str, Any]) -> None:
+    client: Any, account: dict[str, Any]
+) -> None:
     h = account["headers"]
     r = await client.get("/v1/settings", headers=h)
-    assert r.json() == {"object": "settings", "signed_transforms": False,
-                        "signing_secret_set": False, "signing_secret": None}
+    assert r.json() == {
+        "object": "settings",
+        "signed_transforms": False,
+        "signing_secret_set": False,
+        "signing_secret": None,
+    }
     r = await client.patch("/v1/settings", json={"signed_transforms": True}, headers=h)
     assert r.status_code == 200
     secret = r.json()["signing_secret"]
@@ -100,8 +116,15 @@ async def test_settings_turn_signing_on_and_show_the_secret_once(
     assert r.json()["signing_secret"] is None  # not shown again
 
 
-@pytest.mark.parametrize("body", [{}, {"signed_transforms": "yes"}, {"signed_transforms": 1},
-                                  {"signed_transforms": True, "extra": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"signed_transforms": "yes"},
+        {"signed_transforms": 1},
+        {"signed_transforms": True, "extra": 1},
+    ],
+)
 async def test_settings_validation(client: Any, account: dict[str, Any], body: Any) -> None:
     r = await client.patch("/v1/settings", json=body, headers=account["headers"])
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

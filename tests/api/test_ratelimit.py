@@ -40,11 +40,15 @@ async def image_rows(services) -> int:
 
 # -- the defaults through the API ----------------------------------------------------------------
 
+
 async def test_ratelimit_headers_on_success_and_on_failure(client):
     r = await upload(client, PNG)
     assert r.status_code == 201
-    assert (r.headers["ratelimit-limit"], r.headers["ratelimit-remaining"],
-            r.headers["ratelimit-reset"]) == ("20", "19", "3601")
+    assert (
+        r.headers["ratelimit-limit"],
+        r.headers["ratelimit-remaining"],
+        r.headers["ratelimit-reset"],
+    ) == ("20", "19", "3601")
     assert r.headers["ratelimit-policy"] == "20;w=3600, 100;w=86400"
 
     r = await upload(client, b"this is not an image")
@@ -75,12 +79,17 @@ async def test_twenty_an_hour_then_429_with_retry_after(client, services, clock)
 
     assert r.status_code == 429
     assert r.json()["error"] == {
-        "type": "rate_limit_error", "code": "rate_limited",
+        "type": "rate_limit_error",
+        "code": "rate_limited",
         "message": "Too many uploads from this address.",
-        "action": {"type": "wait", "retry_after": 3001}}  # t0's slot frees after t0 + 1h
+        "action": {"type": "wait", "retry_after": 3001},
+    }  # t0's slot frees after t0 + 1h
     assert r.headers["retry-after"] == "3001"
-    assert (r.headers["ratelimit-limit"], r.headers["ratelimit-remaining"],
-            r.headers["ratelimit-reset"]) == ("20", "0", "3001")
+    assert (
+        r.headers["ratelimit-limit"],
+        r.headers["ratelimit-remaining"],
+        r.headers["ratelimit-reset"],
+    ) == ("20", "0", "3001")
     assert await image_rows(services) == 20  # the refused upload stored nothing
 
     clock.advance(seconds=3000)  # t0 + 1h: t0's upload is still inside the window
@@ -121,6 +130,7 @@ async def test_keys_are_never_rate_limited(settings, clock):
 
 # -- client address ------------------------------------------------------------------------------
 
+
 async def test_forwarded_for_from_an_untrusted_peer_changes_nothing(settings, clock):
     async with app_client(settings, clock, rate_limits=rules("1/hour")) as (client, _):
         r = await upload(client, PNG, headers={"X-Forwarded-For": "198.51.100.1"})
@@ -132,8 +142,10 @@ async def test_forwarded_for_from_an_untrusted_peer_changes_nothing(settings, cl
 
 
 async def test_forwarded_for_from_a_trusted_proxy(settings, clock):
-    async with app_client(settings, clock, rate_limits=rules("1/hour"),
-                          trusted_proxies=["203.0.113.0/24", "10.0.0.1"]) as (client, _):
+    async with app_client(
+        settings, clock, rate_limits=rules("1/hour"), trusted_proxies=["203.0.113.0/24", "10.0.0.1"]
+    ) as (client, _):
+
         async def status(xff: str | None) -> int:
             headers = {"X-Forwarded-For": xff} if xff is not None else {}
             return (await upload(client, PNG, headers=headers)).status_code
@@ -148,19 +160,22 @@ async def test_forwarded_for_from_a_trusted_proxy(settings, clock):
         assert await status("garbage") == 429  # unparseable: the proxy itself, already used
 
 
-@pytest.mark.parametrize(("peer", "xff", "expected"), [
-    ("203.0.113.7", [], "203.0.113.7"),
-    ("203.0.113.7", ["1.2.3.4"], "203.0.113.7"),  # untrusted peer
-    ("10.0.0.5", ["1.2.3.4"], "1.2.3.4"),
-    ("10.0.0.5", ["9.9.9.9, 1.2.3.4"], "1.2.3.4"),
-    ("10.0.0.5", ["1.2.3.4, 10.0.0.9"], "1.2.3.4"),
-    ("10.0.0.5", ["9.9.9.9", "1.2.3.4"], "1.2.3.4"),  # several headers: one list, in order
-    ("10.0.0.5", ["10.0.0.7, 10.0.0.8"], "10.0.0.7"),  # all trusted: the left-most
-    ("10.0.0.5", ["1.2.3.4:5678"], "1.2.3.4"),
-    ("10.0.0.5", ["[2001:db8::1]:443"], "2001:db8::1"),
-    ("10.0.0.5", ["1.2.3.4, not-an-ip"], "10.0.0.5"),
-    ("::ffff:10.0.0.5", ["1.2.3.4"], "1.2.3.4"),  # IPv4-mapped peer
-])
+@pytest.mark.parametrize(
+    ("peer", "xff", "expected"),
+    [
+        ("203.0.113.7", [], "203.0.113.7"),
+        ("203.0.113.7", ["1.2.3.4"], "203.0.113.7"),  # untrusted peer
+        ("10.0.0.5", ["1.2.3.4"], "1.2.3.4"),
+        ("10.0.0.5", ["9.9.9.9, 1.2.3.4"], "1.2.3.4"),
+        ("10.0.0.5", ["1.2.3.4, 10.0.0.9"], "1.2.3.4"),
+        ("10.0.0.5", ["9.9.9.9", "1.2.3.4"], "1.2.3.4"),  # several headers: one list, in order
+        ("10.0.0.5", ["10.0.0.7, 10.0.0.8"], "10.0.0.7"),  # all trusted: the left-most
+        ("10.0.0.5", ["1.2.3.4:5678"], "1.2.3.4"),
+        ("10.0.0.5", ["[2001:db8::1]:443"], "2001:db8::1"),
+        ("10.0.0.5", ["1.2.3.4, not-an-ip"], "10.0.0.5"),
+        ("::ffff:10.0.0.5", ["1.2.3.4"], "1.2.3.4"),  # IPv4-mapped peer
+    ],
+)
 def test_client_address(peer, xff, expected):
     assert client_address(peer, xff, parse_networks(["10.0.0.0/8"])) == expected
 
@@ -177,6 +192,7 @@ def test_bad_trusted_proxy_setting_fails_at_startup():
 
 
 # -- the limiter itself (memory) ------------------------------------------------------------------
+
 
 async def test_the_moving_window_follows_the_clock():
     clock = FrozenClock()
@@ -257,6 +273,7 @@ async def test_an_unreachable_store_fails_open(caplog):
 
 # -- Redis: counters shared by every process ------------------------------------------------------
 
+
 @pytest.fixture
 async def redis_prefix() -> AsyncIterator[str]:
     if not redis_available():
@@ -302,8 +319,10 @@ async def test_redis_limiters_share_counters_and_follow_the_clock(redis_prefix):
 @pytest.mark.redis
 async def test_two_apps_on_one_redis_share_the_anonymous_limit(settings, clock, redis_prefix):
     shared = {"redis_url": REDIS_URL, "rate_limits": rules("3/hour", key_prefix=redis_prefix)}
-    async with app_client(settings, clock, **shared) as (a, _), \
-            app_client(settings, clock, **shared) as (b, _):
+    async with (
+        app_client(settings, clock, **shared) as (a, _),
+        app_client(settings, clock, **shared) as (b, _),
+    ):
         codes = [(await upload(c, PNG)).status_code for c in (a, b, a, b)]
         assert codes == [201, 201, 201, 429]
         r = await upload(a, PNG)

@@ -84,7 +84,8 @@ async def test_expired_rows_are_pruned(tmp_path):
         clock.advance(seconds=61)
         assert await storage.acquire_entry("fresh", 5, 60)  # the tenth acquisition prunes
         keys = await asyncio.to_thread(
-            lambda: {r[0] for r in storage._connect().execute("SELECT key FROM hits")})
+            lambda: {r[0] for r in storage._connect().execute("SELECT key FROM hits")}
+        )
         assert keys == {"fresh"}
         assert await storage.incr("c", 60) == 1 and await storage.incr("c", 60, 2) == 3
         assert await storage.get("c") == 3 and await storage.check()

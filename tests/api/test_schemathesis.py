@@ -27,8 +27,13 @@ pytestmark = pytest.mark.slow
 
 
 def _prepared_app(tmp_path: Any) -> tuple[Any, str]:
-    app = create_app(Settings(data_dir=tmp_path / "data", public_base_url="http://testserver",
-                              secret_key="test-secret-key"))
+    app = create_app(
+        Settings(
+            data_dir=tmp_path / "data",
+            public_base_url="http://testserver",
+            secret_key="test-secret-key",
+        )
+    )
     services = app.state.services
 
     async def setup() -> str:
@@ -51,16 +56,20 @@ def test_openapi_document_holds(tmp_path):
         label = operation.label
 
         @given(case=operation.as_strategy())
-        @hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                             derandomize=True,
-                             suppress_health_check=list(HealthCheck))
+        @hypothesis.settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
             try:
                 response = case.call(headers=headers)
                 statuses.append(response.status_code)
-                case.validate_response(response,
-                                       checks=[not_a_server_error,
-                                               response_schema_conformance])
+                case.validate_response(
+                    response, checks=[not_a_server_error, response_schema_conformance]
+                )
             except Exception as exc:  # collect them all, then report together
                 failures.append(f"{label}: {type(exc).__name__}: {str(exc)[:400]}")  # noqa: B023
 

@@ -25,11 +25,14 @@ async def test_usage_shape_and_numbers(client, services):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/json")
     assert r.json() == {
-        "object": "usage", "plan": "free",
+        "object": "usage",
+        "plan": "free",
         "period": {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z"},
-        "limits": {"uploads": {"used": 3, "limit": 1000},
-                   "storage_bytes": {"used": sum(sizes), "limit": 5 * GB},
-                   "images": {"used": 3, "limit": 5000}},
+        "limits": {
+            "uploads": {"used": 3, "limit": 1000},
+            "storage_bytes": {"used": sum(sizes), "limit": 5 * GB},
+            "images": {"used": 3, "limit": 5000},
+        },
         "totals": {"images_stored": 3},
         "limits_enforced": True,
     }
@@ -59,7 +62,10 @@ async def test_unlimited_plan_reports_null_limits(client, services):
     usage = (await client.get("/v1/usage", headers=acct["headers"])).json()
     assert usage["plan"] == "unlimited"
     assert {k: v["limit"] for k, v in usage["limits"].items()} == {
-        "uploads": None, "storage_bytes": None, "images": None}
+        "uploads": None,
+        "storage_bytes": None,
+        "images": None,
+    }
     assert usage["limits_enforced"] is False  # a plan without any limit
 
 
@@ -71,8 +77,11 @@ async def test_usage_needs_a_key_with_read(client, services):
     assert r.status_code == 401
     r = await client.get("/v1/usage", headers=acct["headers"])
     assert r.status_code == 403
-    assert r.json()["error"] == {"type": "permission_error", "code": "forbidden",
-                                 "message": "This key does not have the 'read' ability."}
+    assert r.json()["error"] == {
+        "type": "permission_error",
+        "code": "forbidden",
+        "message": "This key does not have the 'read' ability.",
+    }
     read_only = await add_key(services, acct, "read")
     assert (await client.get("/v1/usage", headers=read_only)).status_code == 200
 
@@ -89,18 +98,24 @@ async def test_usage_is_per_workspace(client, services):
     assert usage_a.as_object()["limits"]["uploads"] == {"used": 1, "limit": 1000}
 
 
-
 async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, services):
     """X-Img-User reads that user's workspace inside the app; its quota link upgrades only it."""
     owner = await make_account(services, plan="pro")
     app, secret = await services.apps.register(
-        owner_user_id=owner["user"].id, name="Demo", redirect_uris=["https://demo.example/cb"],
-        now=services.clock.now())
+        owner_user_id=owner["user"].id,
+        name="Demo",
+        redirect_uris=["https://demo.example/cb"],
+        now=services.clock.now(),
+    )
     alice = await services.accounts.create_user("alice@example.com", "a good password")
-    code = await services.apps.issue_code(app, alice.id, "https://demo.example/cb",
-                                          services.clock.now())
-    r = await client.post("/v1/connect/exchange", headers={"Authorization": f"Bearer {secret}"},
-                          json={"code": code, "redirect_uri": "https://demo.example/cb"})
+    code = await services.apps.issue_code(
+        app, alice.id, "https://demo.example/cb", services.clock.now()
+    )
+    r = await client.post(
+        "/v1/connect/exchange",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={"code": code, "redirect_uri": "https://demo.example/cb"},
+    )
     assert r.status_code == 200, r.text
     as_alice = {"Authorization": f"Bearer {secret}", "X-Img-User": alice.id}
     assert (await upload(client, imagegen.png(10, 10), headers=as_alice)).status_code == 201
@@ -113,10 +128,14 @@ async def test_app_mode_usage_is_per_user_workspace_and_upgrades_there(client, s
 
     # At the limit, the error's link names the app workspace; Alice (its owner) may apply it.
     async with services.db.write() as conn:
-        app_ws = await conn.scalar(sa.select(workspaces.c.id).where(
-            workspaces.c.user_id == alice.id, workspaces.c.kind != "account"))
-        await conn.execute(workspaces.update().where(workspaces.c.id == app_ws)
-                           .values(uploads_used=1000))
+        app_ws = await conn.scalar(
+            sa.select(workspaces.c.id).where(
+                workspaces.c.user_id == alice.id, workspaces.c.kind != "account"
+            )
+        )
+        await conn.execute(
+            workspaces.update().where(workspaces.c.id == app_ws).values(uploads_used=1000)
+        )
     r = await upload(client, imagegen.png(10, 10), headers=as_alice)
     assert r.status_code == 403
     url = r.json()["error"]["action"]["url"]

@@ -13,10 +13,17 @@ REDIRECT = "https://demo.example.com/callback"
 async def make_app(services, *, plan="pro", redirect=REDIRECT, name="Demo App"):
     owner = await make_account(services, plan=plan)
     app, secret = await services.apps.register(
-        owner_user_id=owner["user"].id, name=name, redirect_uris=[redirect, "http://localhost:5000/cb"],
-        now=services.clock.now())
-    return {"owner": owner, "app": app, "secret": secret,
-            "auth": {"Authorization": f"Bearer {secret}"}}
+        owner_user_id=owner["user"].id,
+        name=name,
+        redirect_uris=[redirect, "http://localhost:5000/cb"],
+        now=services.clock.now(),
+    )
+    return {
+        "owner": owner,
+        "app": app,
+        "secret": secret,
+        "auth": {"Authorization": f"Bearer {secret}"},
+    }
 
 
 async def person(services, email):
@@ -25,8 +32,9 @@ async def person(services, email):
 
 async def connect(client, services, app, user, redirect=REDIRECT):
     code = await services.apps.issue_code(app["app"], user.id, redirect, services.clock.now())
-    r = await client.post("/v1/connect/exchange", headers=app["auth"],
-                          json={"code": code, "redirect_uri": redirect})
+    r = await client.post(
+        "/v1/connect/exchange", headers=app["auth"], json={"code": code, "redirect_uri": redirect}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -37,31 +45,56 @@ def as_user(app, user_id):
 
 async def test_the_free_plan_registers_one_app_and_the_plan_data_says_how_many(services):
     owner = await make_account(services, plan="free")
-    await services.apps.register(owner_user_id=owner["user"].id, name="first",
-                                 redirect_uris=[REDIRECT], now=services.clock.now())
+    await services.apps.register(
+        owner_user_id=owner["user"].id,
+        name="first",
+        redirect_uris=[REDIRECT],
+        now=services.clock.now(),
+    )
     with pytest.raises(Exception) as exc:
-        await services.apps.register(owner_user_id=owner["user"].id, name="second",
-                                     redirect_uris=[REDIRECT], now=services.clock.now())
+        await services.apps.register(
+            owner_user_id=owner["user"].id,
+            name="second",
+            redirect_uris=[REDIRECT],
+            now=services.clock.now(),
+        )
     assert getattr(exc.value, "code", "") == "forbidden"
     assert "Free plan allows 1 app" in exc.value.message
     await services.billing.set_plan(owner["user"].workspace_id, "pro")  # pro: 10
     for n in range(9):
-        await services.apps.register(owner_user_id=owner["user"].id, name=f"pro {n}",
-                                     redirect_uris=[REDIRECT], now=services.clock.now())
+        await services.apps.register(
+            owner_user_id=owner["user"].id,
+            name=f"pro {n}",
+            redirect_uris=[REDIRECT],
+            now=services.clock.now(),
+        )
     with pytest.raises(Exception) as exc:
-        await services.apps.register(owner_user_id=owner["user"].id, name="eleventh",
-                                     redirect_uris=[REDIRECT], now=services.clock.now())
+        await services.apps.register(
+            owner_user_id=owner["user"].id,
+            name="eleventh",
+            redirect_uris=[REDIRECT],
+            now=services.clock.now(),
+        )
     assert "Pro plan allows 10 apps" in exc.value.message
 
 
-@pytest.mark.parametrize("uri", ["http://example.com/cb", "https://example.com/cb#frag",
-                                 "https://*.example.com/cb", "ftp://example.com", "/relative",
-                                 "https://user:pw@example.com/cb"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://example.com/cb",
+        "https://example.com/cb#frag",
+        "https://*.example.com/cb",
+        "ftp://example.com",
+        "/relative",
+        "https://user:pw@example.com/cb",
+    ],
+)
 async def test_redirect_uris_must_be_exact_https_or_localhost(services, uri):
     owner = await make_account(services, plan="pro")
     with pytest.raises(Exception) as exc:
-        await services.apps.register(owner_user_id=owner["user"].id, name="x",
-                                     redirect_uris=[uri], now=services.clock.now())
+        await services.apps.register(
+            owner_user_id=owner["user"].id, name="x", redirect_uris=[uri], now=services.clock.now()
+        )
     assert getattr(exc.value, "code", "") == "validation_error"
 
 
@@ -95,8 +128,9 @@ async def test_codes_are_single_use_bound_and_short_lived(client, services, cloc
     body = {"code": code, "redirect_uri": REDIRECT}
     auth = app["auth"]
     if case == "reuse":
-        assert (await client.post("/v1/connect/exchange", headers=auth, json=body)).status_code \
-            == 200
+        assert (
+            await client.post("/v1/connect/exchange", headers=auth, json=body)
+        ).status_code == 200
     elif case == "expired":
         clock.advance(minutes=10, seconds=1)
     elif case == "other_app":
@@ -113,8 +147,11 @@ async def test_codes_are_single_use_bound_and_short_lived(client, services, cloc
 
 async def test_exchange_needs_the_app_secret(client, services):
     acct = await make_account(services)
-    r = await client.post("/v1/connect/exchange", headers=acct["headers"],
-                          json={"code": "x", "redirect_uri": REDIRECT})
+    r = await client.post(
+        "/v1/connect/exchange",
+        headers=acct["headers"],
+        json={"code": "x", "redirect_uri": REDIRECT},
+    )
     assert r.status_code == 401
     r = await client.post("/v1/connect/exchange", json={"code": "x", "redirect_uri": REDIRECT})
     assert r.status_code == 401
@@ -151,8 +188,9 @@ async def test_pause_block_and_rotate(client, services, clock):
     new_secret = await services.apps.rotate_secret(owner_id, app["app"].id, clock.now())
     r = await client.get("/v1/images", headers=as_user(app, dan.id))
     assert r.status_code == 401  # the old secret stops working at once
-    r = await client.get("/v1/images", headers={"Authorization": f"Bearer {new_secret}",
-                                                "X-Img-User": dan.id})
+    r = await client.get(
+        "/v1/images", headers={"Authorization": f"Bearer {new_secret}", "X-Img-User": dan.id}
+    )
     assert r.status_code == 200
 
 
@@ -168,8 +206,12 @@ async def test_isolation_matrix(client, services):
     # Erin's own account (API key) and her two app workspaces are three separate places.
     from imgpro.keys.service import parse_abilities
 
-    key, _ = await services.keys.create(user_id=erin.id, workspace_id=erin.workspace_id,
-                                        name="own", abilities=parse_abilities("read,write"))
+    key, _ = await services.keys.create(
+        user_id=erin.id,
+        workspace_id=erin.workspace_id,
+        name="own",
+        abilities=parse_abilities("read,write"),
+    )
     erin_key = {"Authorization": f"Bearer {key}"}
     in_a = (await upload(client, imagegen.jpeg(20, 20), headers=as_user(app_a, erin.id))).json()
     own = (await upload(client, imagegen.jpeg(20, 20), headers=erin_key)).json()
@@ -180,13 +222,16 @@ async def test_isolation_matrix(client, services):
         "erin's API key": erin_key,
     }
     for who, headers in outsiders.items():
-        for method, path, body in [("GET", f"/v1/images/{in_a['id']}", None),
-                                   ("PATCH", f"/v1/images/{in_a['id']}", {"caption": "x"}),
-                                   ("DELETE", f"/v1/images/{in_a['id']}", None)]:
+        for method, path, body in [
+            ("GET", f"/v1/images/{in_a['id']}", None),
+            ("PATCH", f"/v1/images/{in_a['id']}", {"caption": "x"}),
+            ("DELETE", f"/v1/images/{in_a['id']}", None),
+        ]:
             r = await client.request(method, path, headers=headers, json=body)
             assert r.status_code == 404, (who, method)
-        r = await client.request("DELETE", "/v1/images/batch", headers=headers,
-                                 json={"ids": [in_a["id"]]})
+        r = await client.request(
+            "DELETE", "/v1/images/batch", headers=headers, json={"ids": [in_a["id"]]}
+        )
         assert r.json()["errors"][0]["error"]["code"] == "not_found", who
         ids = [i["id"] for i in (await client.get("/v1/images", headers=headers)).json()["data"]]
         assert in_a["id"] not in ids, who

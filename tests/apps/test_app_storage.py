@@ -28,12 +28,18 @@ def auth(secret: str) -> dict[str, str]:
 
 async def storage_of(services, app_id):
     async with services.db.read() as conn:
-        return (await conn.execute(sa.select(workspaces).where(
-            workspaces.c.app_id == app_id, workspaces.c.kind == "app"))).one()
+        return (
+            await conn.execute(
+                sa.select(workspaces).where(
+                    workspaces.c.app_id == app_id, workspaces.c.kind == "app"
+                )
+            )
+        ).one()
 
 
 async def test_a_free_owner_registers_an_app_and_its_secret_alone_uploads_to_app_storage(
-        client, services):
+    client, services
+):
     app = await make_app(services, plan="free")  # the free plan works (one app)
     storage = await storage_of(services, app["app"].id)
     assert (storage.plan, storage.user_id) == ("free", app["owner"]["user"].id)
@@ -48,11 +54,13 @@ async def test_a_free_owner_registers_an_app_and_its_secret_alone_uploads_to_app
     assert usage["plan"] == "free" and usage["limits"]["images"] == {"used": 1, "limit": 5000}
     assert usage["limits_enforced"] is True
     # Update and delete work too; the delete gives storage and the image count back.
-    r = await client.patch(f"/v1/images/{image['id']}", headers=app["auth"],
-                           json={"caption": "from the plugin"})
+    r = await client.patch(
+        f"/v1/images/{image['id']}", headers=app["auth"], json={"caption": "from the plugin"}
+    )
     assert r.status_code == 200 and r.json()["caption"] == "from the plugin"
-    assert (await client.delete(f"/v1/images/{image['id']}", headers=app["auth"])
-            ).status_code == 200
+    assert (
+        await client.delete(f"/v1/images/{image['id']}", headers=app["auth"])
+    ).status_code == 200
     row = await storage_of(services, app["app"].id)
     assert (row.images_count, row.storage_used, row.uploads_used) == (0, 0, 1)
 
@@ -65,7 +73,8 @@ async def test_app_storage_is_its_own_place(client, services):
     for_alice = (await upload(client, PNG, headers=as_user(app, alice.id))).json()
     owners_own = (await upload(client, PNG, headers=app["owner"]["headers"])).json()
     seen = {
-        "storage": app["auth"], "alice": as_user(app, alice.id),
+        "storage": app["auth"],
+        "alice": as_user(app, alice.id),
         "owner key": app["owner"]["headers"],
     }
     expected = {"storage": in_storage, "alice": for_alice, "owner key": owners_own}
@@ -86,8 +95,9 @@ async def test_app_storage_quotas_name_the_limit_and_upgrade_that_workspace(clie
     app = await make_app(services)
     storage = await storage_of(services, app["app"].id)
     async with services.db.write() as conn:
-        await conn.execute(workspaces.update().where(workspaces.c.id == storage.id)
-                           .values(images_count=5000))
+        await conn.execute(
+            workspaces.update().where(workspaces.c.id == storage.id).values(images_count=5000)
+        )
     r = await upload(client, PNG, headers=app["auth"])
     assert r.status_code == 403
     error = r.json()["error"]
@@ -101,8 +111,7 @@ async def test_app_storage_quotas_name_the_limit_and_upgrade_that_workspace(clie
     from imgpro.billing.service import UpgradeLink
 
     link = UpgradeLink(plan, **dict(p.split("=", 1) for p in query.split("&")))
-    change = await services.billing.apply_upgrade(storage.id, link,
-                                                  user_id=app["owner"]["user"].id)
+    change = await services.billing.apply_upgrade(storage.id, link, user_id=app["owner"]["user"].id)
     assert change.status == "requested"
     await services.billing.approve(change.request_id)
     assert (await upload(client, PNG, headers=app["auth"])).status_code == 201
@@ -111,8 +120,9 @@ async def test_app_storage_quotas_name_the_limit_and_upgrade_that_workspace(clie
     r = await client.get("/v1/usage", headers=app["owner"]["headers"])
     assert r.json()["plan"] == "pro"  # make_app's default owner plan, unchanged
     async with services.db.write() as conn:
-        await conn.execute(workspaces.update().where(workspaces.c.id == storage.id)
-                           .values(uploads_used=10_000))
+        await conn.execute(
+            workspaces.update().where(workspaces.c.id == storage.id).values(uploads_used=10_000)
+        )
     r = await upload(client, PNG, headers=app["auth"])
     assert r.json()["error"]["message"] == "Monthly upload limit reached."
 
@@ -120,8 +130,7 @@ async def test_app_storage_quotas_name_the_limit_and_upgrade_that_workspace(clie
 async def test_several_named_secrets_each_revocable_and_rotatable(client, services, clock):
     app = await make_app(services)
     owner = app["owner"]["user"].id
-    info, second = await services.apps.create_secret(owner, app["app"].id, "wordpress",
-                                                     clock.now())
+    info, second = await services.apps.create_secret(owner, app["app"].id, "wordpress", clock.now())
     assert info.name == "wordpress" and second.startswith("img_sk_live_")
     for secret in (app["secret"], second):
         assert (await upload(client, PNG, headers=auth(secret))).status_code == 201
@@ -134,15 +143,15 @@ async def test_several_named_secrets_each_revocable_and_rotatable(client, servic
     assert (await client.get("/v1/images", headers=app["auth"])).status_code == 200
     # Rotating one named secret keeps its name and stops the old one at once.
     first_id = next(s.id for s in listing.secrets if s.name == "default")
-    new = await services.apps.rotate_secret(owner, app["app"].id, clock.now(),
-                                            secret_id=first_id)
+    new = await services.apps.rotate_secret(owner, app["app"].id, clock.now(), secret_id=first_id)
     assert (await client.get("/v1/images", headers=app["auth"])).status_code == 401
     assert (await client.get("/v1/images", headers=auth(new))).status_code == 200
     names = [s.name for s in (await services.apps.list_owned(owner))[0].secrets]
     assert names == ["default"]
     # A revoked secret cannot exchange codes either.
-    r = await client.post("/v1/connect/exchange", headers=auth(second),
-                          json={"code": "x", "redirect_uri": REDIRECT})
+    r = await client.post(
+        "/v1/connect/exchange", headers=auth(second), json={"code": "x", "redirect_uri": REDIRECT}
+    )
     assert r.status_code == 401
 
 
@@ -158,25 +167,52 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
     env = {"IMGPRO_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
 
     def imgpro(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "imgpro.cli", *args], env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "imgpro.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert imgpro("migrate").returncode == 0  # maintenance commands never create a store
     r = imgpro("users", "create", "dev@example.com", "--password", "a good password")
     assert r.returncode == 0, r.stderr
-    r = imgpro("apps", "create", "dev@example.com", "--name", "Blog",
-               "--redirect-uri", "https://blog.example.com/cb",
-               "--redirect-uri", "http://localhost:8080/cb")
+    r = imgpro(
+        "apps",
+        "create",
+        "dev@example.com",
+        "--name",
+        "Blog",
+        "--redirect-uri",
+        "https://blog.example.com/cb",
+        "--redirect-uri",
+        "http://localhost:8080/cb",
+    )
     assert r.returncode == 0, r.stderr
     lines = dict(line.split(": ", 1) for line in r.stdout.splitlines() if ": " in line)
     app_id, secret = lines["app id"].strip(), lines["secret"].strip()
     assert len(app_id) == 8 and secret.startswith("img_sk_live_")
     # The free plan allows one app: a second is refused with a clear message.
-    r = imgpro("apps", "create", "dev@example.com", "--name", "Two",
-               "--redirect-uri", "https://two.example.com/cb")
+    r = imgpro(
+        "apps",
+        "create",
+        "dev@example.com",
+        "--name",
+        "Two",
+        "--redirect-uri",
+        "https://two.example.com/cb",
+    )
     assert r.returncode == 1 and "Free plan allows 1 app" in r.stderr
-    r = imgpro("apps", "create", "nobody@example.com", "--name", "X",
-               "--redirect-uri", "https://x.example.com/cb")
+    r = imgpro(
+        "apps",
+        "create",
+        "nobody@example.com",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "https://x.example.com/cb",
+    )
     assert r.returncode == 1 and "No account" in r.stderr
     assert app_id in imgpro("apps", "list").stdout
 
@@ -188,8 +224,9 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
     async def use() -> tuple[int, int]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            up = await c.post("/v1/images", headers=auth(secret),
-                              files={"file": ("a.png", PNG, "image/png")})
+            up = await c.post(
+                "/v1/images", headers=auth(secret), files={"file": ("a.png", PNG, "image/png")}
+            )
             usage = await c.get("/v1/usage", headers=auth(secret))
         await app.state.services.db.dispose()
         app.state.renderer.close()
@@ -204,10 +241,19 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
 
 async def test_the_app_limit_holds_under_concurrent_registrations(client, services):
     owner = await make_account(services, plan="free")
-    results = await asyncio.gather(*[
-        services.apps.register(owner_user_id=owner["user"].id, name=f"app {n}",
-                               redirect_uris=[REDIRECT], now=services.clock.now())
-        for n in range(4)], return_exceptions=True)
+    results = await asyncio.gather(
+        *[
+            services.apps.register(
+                owner_user_id=owner["user"].id,
+                name=f"app {n}",
+                redirect_uris=[REDIRECT],
+                now=services.clock.now(),
+            )
+            for n in range(4)
+        ],
+        return_exceptions=True,
+    )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
-    assert all(getattr(r, "code", None) == "forbidden" for r in results
-               if isinstance(r, BaseException))
+    assert all(
+        getattr(r, "code", None) == "forbidden" for r in results if isinstance(r, BaseException)
+    )

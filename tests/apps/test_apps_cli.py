@@ -22,11 +22,15 @@ def test_operator_blocks_and_unblocks_an_app(tmp_path):
     services = app.state.services
 
     async def setup() -> str:
-        owner = await services.accounts.create_user("owner@example.com", "a good password",
-                                                    plan="pro")
+        owner = await services.accounts.create_user(
+            "owner@example.com", "a good password", plan="pro"
+        )
         registered, _ = await services.apps.register(
-            owner_user_id=owner.id, name="Gallery", redirect_uris=["https://g.example.com/cb"],
-            now=services.clock.now())
+            owner_user_id=owner.id,
+            name="Gallery",
+            redirect_uris=["https://g.example.com/cb"],
+            now=services.clock.now(),
+        )
         await services.db.dispose()
         return registered.id
 

@@ -12,20 +12,23 @@ from imgpro.apps.service import validate_redirect_uri
 from imgpro.errors import ValidationFailed
 
 
-@pytest.mark.parametrize("uri", [
-    "https://app.example;frame-ancestors evil.example;x/cb",
-    "https://app.example/cb;script-src *",
-    "https://app.example/c b",
-    "https://app.example,evil.example/cb",
-    "https://app.example'/cb",
-    'https://app.example"/cb',
-    "https://app.example:99999/cb",
-    "https://app.example:x/cb",
-    "https://app_example.com/cb",
-    "https://app.example/\u00e9",
-    "https://app.example/cb\r\nSet-Cookie: a=b",
-    "https://app.example/%zz",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://app.example;frame-ancestors evil.example;x/cb",
+        "https://app.example/cb;script-src *",
+        "https://app.example/c b",
+        "https://app.example,evil.example/cb",
+        "https://app.example'/cb",
+        'https://app.example"/cb',
+        "https://app.example:99999/cb",
+        "https://app.example:x/cb",
+        "https://app_example.com/cb",
+        "https://app.example/\u00e9",
+        "https://app.example/cb\r\nSet-Cookie: a=b",
+        "https://app.example/%zz",
+    ],
+)
 def test_hostile_redirect_uris_are_refused(uri):
     assert not is_well_formed(uri)
     assert csp_origin(uri) is None
@@ -33,11 +36,17 @@ def test_hostile_redirect_uris_are_refused(uri):
         validate_redirect_uri(uri)
 
 
-@pytest.mark.parametrize("uri", [
-    "https://app.example/cb", "https://app.example:8443/oauth/cb?x=1&y=%20",
-    "http://localhost:3000/cb", "http://127.0.0.1/cb", "http://[::1]:8080/cb",
-    "https://xn--bcher-kva.example/cb",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://app.example/cb",
+        "https://app.example:8443/oauth/cb?x=1&y=%20",
+        "http://localhost:3000/cb",
+        "http://127.0.0.1/cb",
+        "http://[::1]:8080/cb",
+        "https://xn--bcher-kva.example/cb",
+    ],
+)
 def test_ordinary_redirect_uris_pass(uri):
     assert validate_redirect_uri(uri) == uri
     assert csp_origin(uri) == uri.split("/cb")[0].split("/oauth")[0]

@@ -23,8 +23,9 @@ def plans(*specs: dict[str, Any]) -> list[PlanSettings]:
 
 
 @contextlib.asynccontextmanager
-async def app_client(settings: Settings, clock: Clock, *, peer: str = TEST_PEER,
-                     **update: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+async def app_client(
+    settings: Settings, clock: Clock, *, peer: str = TEST_PEER, **update: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     """A client on an app built from ``settings`` with ``update`` applied; yields
     (client, services)."""
     app = create_app(settings.model_copy(update=update), clock=clock)
@@ -40,22 +41,28 @@ async def app_client(settings: Settings, clock: Clock, *, peer: str = TEST_PEER,
 
 async def workspace(services: Any, workspace_id: str) -> Any:
     async with services.db.read() as conn:
-        return (await conn.execute(sa.select(workspaces)
-                                   .where(workspaces.c.id == workspace_id))).one()
+        return (
+            await conn.execute(sa.select(workspaces).where(workspaces.c.id == workspace_id))
+        ).one()
 
 
 async def set_counters(services: Any, workspace_id: str, **values: Any) -> None:
     async with services.db.write() as conn:
-        await conn.execute(workspaces.update().where(workspaces.c.id == workspace_id)
-                           .values(**values))
+        await conn.execute(
+            workspaces.update().where(workspaces.c.id == workspace_id).values(**values)
+        )
 
 
 async def rows_of(services: Any, workspace_id: str) -> tuple[int, int]:
     """(image rows, sum of their bytes) of a workspace."""
     async with services.db.read() as conn:
-        n, total = (await conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(images.c.bytes), 0))
-            .where(images.c.workspace_id == workspace_id))).one()
+        n, total = (
+            await conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(images.c.bytes), 0)).where(
+                    images.c.workspace_id == workspace_id
+                )
+            )
+        ).one()
     return int(n), int(total)
 
 

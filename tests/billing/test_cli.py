@@ -32,8 +32,12 @@ class Result:
 
 def imgpro(data_dir: Path, *args: str, **env: str) -> Result:
     full_env: dict[str, str | None] = {
-        "IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_SECRET_KEY": "cli-key", "IMGPRO_PLANS": None,
-        "IMGPRO_BILLING__PROVIDER": None, **env}
+        "IMGPRO_DATA_DIR": str(data_dir),
+        "IMGPRO_SECRET_KEY": "cli-key",
+        "IMGPRO_PLANS": None,
+        "IMGPRO_BILLING__PROVIDER": None,
+        **env,
+    }
     r = CliRunner().invoke(cli, list(args), env=full_env)
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         # What the real process would do: a traceback on stderr, exit status 1.
@@ -84,8 +88,12 @@ def test_plans_list_and_set(data_dir):
     r = imgpro(data_dir, "plans", "set", "nobody@example.com", "pro")
     assert r.returncode == 1 and "nobody@example.com" in r.stderr
 
-    custom = json.dumps([{"name": "hobby", "uploads_per_month": 10, "storage_bytes": "50MB"},
-                         {"name": "pro", "price_usd_month": 29}])
+    custom = json.dumps(
+        [
+            {"name": "hobby", "uploads_per_month": 10, "storage_bytes": "50MB"},
+            {"name": "pro", "price_usd_month": 29},
+        ]
+    )
     r = imgpro(data_dir, "plans", "list", IMGPRO_PLANS=custom)
     assert r.returncode == 0, r.stderr
     assert "hobby" in r.stdout and "50 MB" in r.stdout and "$29/mo" in r.stdout
@@ -106,8 +114,9 @@ def test_manual_requests_are_listed_and_approved(data_dir):
         plan, query = url.split("/upgrade/", 1)[1].split("?", 1)
         link = UpgradeLink(plan, **dict(p.split("=", 1) for p in query.split("&")))
         async with s.db.read() as conn:
-            user_id = await conn.scalar(sa.select(workspaces.c.user_id)
-                                        .where(workspaces.c.id == wid))
+            user_id = await conn.scalar(
+                sa.select(workspaces.c.user_id).where(workspaces.c.id == wid)
+            )
         return await s.billing.apply_upgrade(wid, link, user_id=user_id)
 
     change = in_process(data_dir, open_link, billing=BillingSettings(provider="manual"))

@@ -75,10 +75,23 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "imgpro.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "imgpro.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
             env={**os.environ, **env, "IMGPRO_PUBLIC_BASE_URL": self.base},
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self, deadline: float) -> None:
         while True:
@@ -123,34 +136,55 @@ def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 
 async def account(db: Database, plan: str) -> tuple[str, dict[str, str]]:
     accounts = AccountService(db, Clock(), PasswordHasher(Settings().passwords))
-    user = await accounts.create_user(f"{plan}-{uuid.uuid4().hex[:8]}@example.com",
-                                      "correct horse battery", plan=plan)
+    user = await accounts.create_user(
+        f"{plan}-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery", plan=plan
+    )
     secret, _ = await KeyService(db, Clock()).create(
-        user_id=user.id, workspace_id=user.workspace_id, name="race",
-        abilities=parse_abilities("read,write"))
+        user_id=user.id,
+        workspace_id=user.workspace_id,
+        name="race",
+        abilities=parse_abilities("read,write"),
+    )
     return user.workspace_id, {"Authorization": f"Bearer {secret}"}
 
 
 async def state(db: Database, workspace_id: str) -> dict[str, Any]:
     async with db.read() as conn:
-        ws = (await conn.execute(sa.select(workspaces)
-                                 .where(workspaces.c.id == workspace_id))).one()
-        rows = (await conn.execute(sa.select(images.c.bytes)
-                                   .where(images.c.workspace_id == workspace_id))).all()
-    return {"uploads_used": ws.uploads_used, "images_count": ws.images_count,
-            "storage_used": ws.storage_used, "rows": len(rows),
-            "row_bytes": sum(r[0] for r in rows)}
+        ws = (
+            await conn.execute(sa.select(workspaces).where(workspaces.c.id == workspace_id))
+        ).one()
+        rows = (
+            await conn.execute(
+                sa.select(images.c.bytes).where(images.c.workspace_id == workspace_id)
+            )
+        ).all()
+    return {
+        "uploads_used": ws.uploads_used,
+        "images_count": ws.images_count,
+        "storage_used": ws.storage_used,
+        "rows": len(rows),
+        "row_bytes": sum(r[0] for r in rows),
+    }
 
 
-async def race(servers: list[Server], bodies: list[bytes],
-               headers: dict[str, str] | None = None) -> list[httpx.Response]:
+async def race(
+    servers: list[Server], bodies: list[bytes], headers: dict[str, str] | None = None
+) -> list[httpx.Response]:
     """Send every body at once, alternating between the servers."""
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        return list(await asyncio.gather(*(
-            client.post(f"{servers[i % len(servers)].base}/v1/images", headers=headers or {},
-                        files={"file": (f"r{i}.png", body, "image/png")})
-            for i, body in enumerate(bodies))))
+        return list(
+            await asyncio.gather(
+                *(
+                    client.post(
+                        f"{servers[i % len(servers)].base}/v1/images",
+                        headers=headers or {},
+                        files={"file": (f"r{i}.png", body, "image/png")},
+                    )
+                    for i, body in enumerate(bodies)
+                )
+            )
+        )
 
 
 def blob_count(data_dir: Path) -> int:
@@ -166,15 +200,18 @@ def temp_files(data_dir: Path) -> list[Path]:
 def test_quotas_are_exact_across_two_server_processes(shared_database, tmp_path, capsys):
     engine = "sqlite" if shared_database.startswith("sqlite") else "postgres"
     data_dir = tmp_path / "data"
-    storage_bodies = [imagegen.png(12 + 3 * (i % 11), 10 + 2 * (i % 7)) for i in
-                      range(STORAGE_RACERS)]
+    storage_bodies = [
+        imagegen.png(12 + 3 * (i % 11), 10 + 2 * (i % 7)) for i in range(STORAGE_RACERS)
+    ]
     storage_limit = sum(len(b) for b in storage_bodies) * 2 // 5  # room for ~40% of them
     plans = [dict(PLANS[0]), {**PLANS[1], "storage_bytes": storage_limit}]
     redis_prefix = f"imgpro-concurrency-{uuid.uuid4().hex}"
     use_redis = redis_available()
     env = {
-        "IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_DATABASE_URL": shared_database,
-        "IMGPRO_PLANS": json.dumps(plans), "IMGPRO_SECRET_KEY": "race-secret",
+        "IMGPRO_DATA_DIR": str(data_dir),
+        "IMGPRO_DATABASE_URL": shared_database,
+        "IMGPRO_PLANS": json.dumps(plans),
+        "IMGPRO_SECRET_KEY": "race-secret",
         "IMGPRO_AUTO_MIGRATE": "false",
         "IMGPRO_RATE_LIMITS__ANON_UPLOADS": f"{ANON_LIMIT}/hour",
         "IMGPRO_RATE_LIMITS__KEY_PREFIX": redis_prefix,
@@ -194,8 +231,9 @@ def test_quotas_are_exact_across_two_server_processes(shared_database, tmp_path,
         deadline = time.monotonic() + 60
         for server in servers:
             server.wait_ready(deadline)
-        results = asyncio.run(run_races(servers, tiny_headers, roomy_headers, storage_bodies,
-                                        use_redis))
+        results = asyncio.run(
+            run_races(servers, tiny_headers, roomy_headers, storage_bodies, use_redis)
+        )
     finally:
         for server in servers:
             server.stop()
@@ -207,18 +245,19 @@ def test_quotas_are_exact_across_two_server_processes(shared_database, tmp_path,
     codes = [r.status_code for r in uploads]
     assert codes.count(201) == UPLOADS_LEFT, codes
     assert codes.count(403) == UPLOAD_RACERS - UPLOADS_LEFT, codes
-    assert {r.json()["error"]["code"] for r in uploads if r.status_code == 403} == \
-        {"quota_exceeded"}
+    assert {r.json()["error"]["code"] for r in uploads if r.status_code == 403} == {
+        "quota_exceeded"
+    }
     admitted_servers = {r.url.port for r in uploads if r.status_code == 201}
     # -- the last bytes of storage: never past the limit, no false refusal -------------------
     stored = [len(b) for b, r in zip(storage_bodies, storage, strict=True) if r.status_code == 201]
-    refused = [len(b) for b, r in zip(storage_bodies, storage, strict=True)
-               if r.status_code == 403]
+    refused = [len(b) for b, r in zip(storage_bodies, storage, strict=True) if r.status_code == 403]
     assert len(stored) + len(refused) == STORAGE_RACERS, [r.status_code for r in storage]
     assert 0 < sum(stored) <= storage_limit
     assert all(sum(stored) + size > storage_limit for size in refused)
-    assert {r.json()["error"]["message"] for r in storage if r.status_code == 403} == \
-        {"Storage limit reached: this upload would exceed the plan's storage."}
+    assert {r.json()["error"]["message"] for r in storage if r.status_code == 403} == {
+        "Storage limit reached: this upload would exceed the plan's storage."
+    }
 
     async def check() -> tuple[dict[str, Any], dict[str, Any]]:
         db = Database(shared_database)
@@ -228,12 +267,20 @@ def test_quotas_are_exact_across_two_server_processes(shared_database, tmp_path,
             await db.dispose()
 
     tiny, roomy = asyncio.run(check())
-    assert tiny == {"uploads_used": UPLOADS_LEFT, "images_count": UPLOADS_LEFT,
-                    "storage_used": tiny["row_bytes"], "rows": UPLOADS_LEFT,
-                    "row_bytes": tiny["row_bytes"]}
-    assert roomy == {"uploads_used": len(stored), "images_count": len(stored),
-                     "storage_used": sum(stored), "rows": len(stored),
-                     "row_bytes": sum(stored)}
+    assert tiny == {
+        "uploads_used": UPLOADS_LEFT,
+        "images_count": UPLOADS_LEFT,
+        "storage_used": tiny["row_bytes"],
+        "rows": UPLOADS_LEFT,
+        "row_bytes": tiny["row_bytes"],
+    }
+    assert roomy == {
+        "uploads_used": len(stored),
+        "images_count": len(stored),
+        "storage_used": sum(stored),
+        "rows": len(stored),
+        "row_bytes": sum(stored),
+    }
     anon_admitted = [r.status_code for r in anon].count(201)
     # Nothing stored for a refusal: exactly the admitted originals, no temp files.
     assert blob_count(data_dir) == UPLOADS_LEFT + len(stored) + anon_admitted
@@ -246,16 +293,25 @@ def test_quotas_are_exact_across_two_server_processes(shared_database, tmp_path,
         assert all(r.headers["retry-after"] for r in anon if r.status_code == 429)
 
     with capsys.disabled():
-        print(f"\n[{engine}] uploads: {codes.count(201)}/{UPLOAD_RACERS} admitted with "
-              f"{UPLOADS_LEFT} left (servers {sorted(admitted_servers)}); storage: "
-              f"{len(stored)}/{STORAGE_RACERS} admitted, {sum(stored)}/{storage_limit} bytes; "
-              + (f"anonymous via Redis: {anon_admitted}/{ANON_RACERS} admitted (limit "
-                 f"{ANON_LIMIT})" if use_redis else "Redis not reachable: anonymous race skipped"))
+        print(
+            f"\n[{engine}] uploads: {codes.count(201)}/{UPLOAD_RACERS} admitted with "
+            f"{UPLOADS_LEFT} left (servers {sorted(admitted_servers)}); storage: "
+            f"{len(stored)}/{STORAGE_RACERS} admitted, {sum(stored)}/{storage_limit} bytes; "
+            + (
+                f"anonymous via Redis: {anon_admitted}/{ANON_RACERS} admitted (limit {ANON_LIMIT})"
+                if use_redis
+                else "Redis not reachable: anonymous race skipped"
+            )
+        )
 
 
-async def run_races(servers: list[Server], tiny_headers: dict[str, str],
-                    roomy_headers: dict[str, str], storage_bodies: list[bytes],
-                    use_redis: bool) -> tuple[list[httpx.Response], ...]:
+async def run_races(
+    servers: list[Server],
+    tiny_headers: dict[str, str],
+    roomy_headers: dict[str, str],
+    storage_bodies: list[bytes],
+    use_redis: bool,
+) -> tuple[list[httpx.Response], ...]:
     uploads = await race(servers, [imagegen.png(20, 14)] * UPLOAD_RACERS, tiny_headers)
     storage = await race(servers, storage_bodies, roomy_headers)
     anon = await race(servers, [imagegen.png(9, 9)] * ANON_RACERS) if use_redis else []

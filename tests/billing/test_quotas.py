@@ -21,12 +21,12 @@ from .support import app_client, plans, rows_of, set_counters, stored_files, wor
 PNG = imagegen.png(24, 16)
 
 
-async def test_free_account_at_1000_uploads_gets_quota_exceeded(client, services, settings,
-                                                                clock):
+async def test_free_account_at_1000_uploads_gets_quota_exceeded(client, services, settings, clock):
     acct = await make_account(services)
     wid = acct["user"].workspace_id
-    await set_counters(services, wid, uploads_used=1000, period=period_of(clock.now()),
-                       storage_used=5242880)
+    await set_counters(
+        services, wid, uploads_used=1000, period=period_of(clock.now()), storage_used=5242880
+    )
 
     r = await upload(client, PNG, headers=acct["headers"])
 
@@ -34,9 +34,15 @@ async def test_free_account_at_1000_uploads_gets_quota_exceeded(client, services
     error = r.json()["error"]
     assert error["type"] == "quota_error" and error["code"] == "quota_exceeded"
     assert error["message"] == "Monthly upload limit reached."
-    assert error["usage"] == {"plan": "free", "uploads_used": 1000, "uploads_limit": 1000,
-                              "storage_used_bytes": 5242880, "storage_limit_bytes": 5 * GB,
-                              "images_used": 0, "images_limit": 5000}
+    assert error["usage"] == {
+        "plan": "free",
+        "uploads_used": 1000,
+        "uploads_limit": 1000,
+        "storage_used_bytes": 5242880,
+        "storage_limit_bytes": 5 * GB,
+        "images_used": 0,
+        "images_limit": 5000,
+    }
     action = error["action"]
     assert action["type"] == "upgrade"
     assert action["label"] == "Upgrade to Pro ($20/mo) for 10,000 uploads"
@@ -55,7 +61,8 @@ async def test_free_account_at_1000_uploads_gets_quota_exceeded(client, services
 
 
 async def test_upload_that_would_pass_5_gb_is_refused_and_an_exact_fit_is_not(
-        client, services, settings):
+    client, services, settings
+):
     acct = await make_account(services)
     wid = acct["user"].workspace_id
     await set_counters(services, wid, storage_used=5 * GB - len(PNG) + 1)
@@ -76,7 +83,8 @@ async def test_upload_that_would_pass_5_gb_is_refused_and_an_exact_fit_is_not(
 
 
 async def test_the_free_plans_stored_image_limit_is_enforced_and_deletes_give_it_back(
-        client, services, clock):
+    client, services, clock
+):
     acct = await make_account(services)
     wid, headers = acct["user"].workspace_id, acct["headers"]
     kept = (await upload(client, PNG, headers=headers)).json()["id"]
@@ -97,8 +105,10 @@ async def test_the_free_plans_stored_image_limit_is_enforced_and_deletes_give_it
 
 async def test_small_plan_counts_real_uploads_and_resets_at_the_month_boundary(settings):
     clock = FrozenClock(dt.datetime(2026, 11, 30, 23, 59, 58, tzinfo=dt.UTC))
-    tiny = plans({"name": "tiny", "uploads_per_month": 3, "storage_bytes": None},
-                 {"name": "big", "price_usd_month": 5, "uploads_per_month": None})
+    tiny = plans(
+        {"name": "tiny", "uploads_per_month": 3, "storage_bytes": None},
+        {"name": "big", "price_usd_month": 5, "uploads_per_month": None},
+    )
     async with app_client(settings, clock, plans=tiny) as (client, services):
         acct = await make_account(services, plan="tiny")
         wid, headers = acct["user"].workspace_id, acct["headers"]
@@ -109,8 +119,9 @@ async def test_small_plan_counts_real_uploads_and_resets_at_the_month_boundary(s
             made.append(r.json()["id"])
         r = await upload(client, PNG, headers=headers)
         assert r.status_code == 403
-        assert r.json()["error"]["action"]["label"] == "Upgrade to Big ($5/mo) for unlimited " \
-                                                       "uploads"
+        assert (
+            r.json()["error"]["action"]["label"] == "Upgrade to Big ($5/mo) for unlimited uploads"
+        )
         # Deleting gives storage back, not this month's uploads.
         assert (await client.delete(f"/v1/images/{made[0]}", headers=headers)).status_code == 200
         assert (await upload(client, PNG, headers=headers)).status_code == 403
@@ -125,8 +136,7 @@ async def test_small_plan_counts_real_uploads_and_resets_at_the_month_boundary(s
         row = await workspace(services, wid)
         assert (row.period, row.uploads_used, row.images_count) == ("2026-12", 1, 3)
         usage = (await client.get("/v1/usage", headers=headers)).json()
-        assert usage["period"] == {"start": "2026-12-01T00:00:00Z",
-                                   "end": "2027-01-01T00:00:00Z"}
+        assert usage["period"] == {"start": "2026-12-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
         assert usage["limits"]["uploads"] == {"used": 1, "limit": 3}
 
 
@@ -143,16 +153,22 @@ async def test_deletes_give_storage_back_at_once(settings, clock):
         assert refused.json()["error"]["message"].startswith("Storage limit reached")
         # The top (only) plan's action points at the billing page.
         assert refused.json()["error"]["action"] == {
-            "type": "upgrade", "url": "http://testserver/billing",
-            "label": "Review your plan and usage"}
+            "type": "upgrade",
+            "url": "http://testserver/billing",
+            "label": "Review your plan and usage",
+        }
 
         assert (await client.delete(f"/v1/images/{first}", headers=headers)).status_code == 200
         assert (await workspace(services, wid)).storage_used == size
         third = await upload(client, PNG, headers=headers)
         assert third.status_code == 201
 
-        r = await client.request("DELETE", "/v1/images/batch", headers=headers,
-                                 json={"ids": [second, third.json()["id"]]})
+        r = await client.request(
+            "DELETE",
+            "/v1/images/batch",
+            headers=headers,
+            json={"ids": [second, third.json()["id"]]},
+        )
         assert r.status_code == 200 and not r.json()["errors"]
         row = await workspace(services, wid)
         assert (row.storage_used, row.images_count) == (0, 0)
@@ -162,21 +178,32 @@ async def test_deletes_give_storage_back_at_once(settings, clock):
 async def test_unlimited_plan_is_never_refused(client, services):
     acct = await make_account(services, plan="unlimited")
     wid = acct["user"].workspace_id
-    await set_counters(services, wid, uploads_used=10**9, storage_used=10**15,
-                       period=period_of(services.clock.now()))
+    await set_counters(
+        services,
+        wid,
+        uploads_used=10**9,
+        storage_used=10**15,
+        period=period_of(services.clock.now()),
+    )
     r = await upload(client, PNG, headers=acct["headers"])
     assert r.status_code == 201, r.text
 
 
 async def test_anonymous_uploads_have_no_account_quota(client, services):
-    await set_counters(services, ANONYMOUS_WORKSPACE_ID, uploads_used=10**9,
-                       storage_used=10**15, period=period_of(services.clock.now()))
+    await set_counters(
+        services,
+        ANONYMOUS_WORKSPACE_ID,
+        uploads_used=10**9,
+        storage_used=10**15,
+        period=period_of(services.clock.now()),
+    )
     r = await upload(client, PNG)
     assert r.status_code == 201, r.text
 
 
-async def test_a_failed_insert_changes_no_counter_and_keeps_no_blob(client, services, settings,
-                                                                    monkeypatch):
+async def test_a_failed_insert_changes_no_counter_and_keeps_no_blob(
+    client, services, settings, monkeypatch
+):
     from imgpro.images import repository
 
     acct = await make_account(services)

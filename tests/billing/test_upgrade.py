@@ -34,6 +34,7 @@ def verify(links: UpgradeLinks, link: UpgradeLink, now: dt.datetime = NOW):
 
 # -- signing and verification (no database) ------------------------------------------------------
 
+
 def test_a_link_binds_workspace_plan_and_expiry():
     url = LINKS.url("ws123", "pro", NOW)
     assert url.startswith("https://img.example/upgrade/pro?t=ws123&exp=")
@@ -51,15 +52,18 @@ def test_a_link_expires():
     assert e.value.reason == "expired" and e.value.status == 400
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    ({"plan": "unlimited"}, "bad_signature"),  # another plan in the path
-    ({"t": "ws999"}, "bad_signature"),  # another workspace
-    ({"exp": "99999999999"}, "bad_signature"),  # a later expiry
-    ({"sig": "A" * 43}, "bad_signature"),
-    ({"sig": ""}, "malformed"),
-    ({"exp": "soon"}, "malformed"),
-    ({"t": "ws 1; drop"}, "malformed"),
-])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"plan": "unlimited"}, "bad_signature"),  # another plan in the path
+        ({"t": "ws999"}, "bad_signature"),  # another workspace
+        ({"exp": "99999999999"}, "bad_signature"),  # a later expiry
+        ({"sig": "A" * 43}, "bad_signature"),
+        ({"sig": ""}, "malformed"),
+        ({"exp": "soon"}, "malformed"),
+        ({"t": "ws 1; drop"}, "malformed"),
+    ],
+)
 def test_a_tampered_link_is_refused(change, reason):
     link = link_of(LINKS.url("ws123", "pro", NOW))
     tampered = UpgradeLink(**{**link.__dict__, **change})
@@ -79,14 +83,16 @@ def test_a_link_to_a_plan_no_longer_offered_is_refused():
     link = link_of(LINKS.url("ws123", "pro", NOW))
     from imgpro.billing.plans import DEFAULT_PLANS
 
-    fewer = UpgradeLinks("secret-one", "https://img.example", 3600,
-                         PlanBook((DEFAULT_PLANS[0], DEFAULT_PLANS[2])))
+    fewer = UpgradeLinks(
+        "secret-one", "https://img.example", 3600, PlanBook((DEFAULT_PLANS[0], DEFAULT_PLANS[2]))
+    )
     with pytest.raises(InvalidUpgradeLink) as e:
         verify(fewer, link)
     assert e.value.reason == "unknown_plan"
 
 
 # -- the plan-change service (instant provider) --------------------------------------------------
+
 
 @pytest.fixture
 def settings(settings):
@@ -97,8 +103,12 @@ def settings(settings):
 
 async def quota_link(client, services, acct) -> UpgradeLink:
     """The link a real quota error hands out."""
-    await set_counters(services, acct["user"].workspace_id, uploads_used=1000,
-                       period=period_of(services.clock.now()))
+    await set_counters(
+        services,
+        acct["user"].workspace_id,
+        uploads_used=1000,
+        period=period_of(services.clock.now()),
+    )
     r = await upload(client, imagegen.png(8, 8), headers=acct["headers"])
     assert r.status_code == 403
     return link_of(r.json()["error"]["action"]["url"])
@@ -124,12 +134,14 @@ async def test_a_link_only_works_for_its_workspace_and_its_owner(client, service
     link = await quota_link(client, services, alice)
 
     with pytest.raises(UpgradeNotAllowed) as e:  # Mallory's session, her workspace
-        await services.billing.apply_upgrade(mallory["user"].workspace_id, link,
-                                             user_id=mallory["user"].id)
+        await services.billing.apply_upgrade(
+            mallory["user"].workspace_id, link, user_id=mallory["user"].id
+        )
     assert e.value.reason == "wrong_workspace" and e.value.status == 403
     with pytest.raises(UpgradeNotAllowed) as e:  # Mallory's session, Alice's workspace
-        await services.billing.apply_upgrade(alice["user"].workspace_id, link,
-                                             user_id=mallory["user"].id)
+        await services.billing.apply_upgrade(
+            alice["user"].workspace_id, link, user_id=mallory["user"].id
+        )
     assert e.value.reason == "wrong_account"
     assert (await workspace(services, alice["user"].workspace_id)).plan == "free"
     assert (await workspace(services, mallory["user"].workspace_id)).plan == "free"
@@ -141,7 +153,8 @@ async def test_expired_and_tampered_links_change_nothing(client, services, clock
     link = await quota_link(client, services, acct)
     with pytest.raises(InvalidUpgradeLink):
         await services.billing.apply_upgrade(
-            wid, UpgradeLink("unlimited", link.t, link.exp, link.sig), user_id=user.id)
+            wid, UpgradeLink("unlimited", link.t, link.exp, link.sig), user_id=user.id
+        )
     clock.advance(days=7)
     with pytest.raises(InvalidUpgradeLink) as e:
         await services.billing.apply_upgrade(wid, link, user_id=user.id)
@@ -163,13 +176,15 @@ async def test_operator_set_plan_validates(services):
     acct = await make_account(services)
     with pytest.raises(UnknownPlan):
         await services.billing.set_plan(acct["user"].workspace_id, "platinum")
-    assert await services.billing.workspace_of(acct["user"].email.upper()) == \
-        acct["user"].workspace_id
+    assert (
+        await services.billing.workspace_of(acct["user"].email.upper()) == acct["user"].workspace_id
+    )
     down = await services.billing.set_plan(acct["user"].workspace_id, "free")
     assert down.status == "unchanged"
 
 
 # -- the manual provider ------------------------------------------------------------------------
+
 
 async def test_manual_provider_records_a_request_the_operator_approves(settings, clock):
     manual = BillingSettings(provider="manual")
@@ -185,13 +200,21 @@ async def test_manual_provider_records_a_request_the_operator_approves(settings,
         assert twice.request_id == change.request_id  # one request, not two
 
         [pending] = await services.billing.requests()
-        assert (pending.id, pending.workspace_id, pending.email, pending.from_plan,
-                pending.plan, pending.status) == (change.request_id, wid, user.email, "free",
-                                                  "pro", "pending")
+        assert (
+            pending.id,
+            pending.workspace_id,
+            pending.email,
+            pending.from_plan,
+            pending.plan,
+            pending.status,
+        ) == (change.request_id, wid, user.email, "free", "pro", "pending")
         clock.advance(hours=1)
         approved = await services.billing.approve(change.request_id)
-        assert (approved.status, approved.plan, approved.previous_plan) == ("applied", "pro",
-                                                                            "free")
+        assert (approved.status, approved.plan, approved.previous_plan) == (
+            "applied",
+            "pro",
+            "free",
+        )
         assert (await workspace(services, wid)).plan == "pro"
         assert await services.billing.requests() == []
         [done] = await services.billing.requests(status=None)
@@ -202,11 +225,14 @@ async def test_manual_provider_records_a_request_the_operator_approves(settings,
 
 async def test_manual_provider_rejection_keeps_the_plan(settings, clock):
     async with app_client(settings, clock, billing=BillingSettings(provider="manual")) as (
-            client, services):
+        client,
+        services,
+    ):
         acct = await make_account(services)
         link = await quota_link(client, services, acct)
-        change = await services.billing.apply_upgrade(acct["user"].workspace_id, link,
-                                                      user_id=acct["user"].id)
+        change = await services.billing.apply_upgrade(
+            acct["user"].workspace_id, link, user_id=acct["user"].id
+        )
         rejected = await services.billing.reject(change.request_id)
         assert rejected.status == "unchanged"
         assert (await workspace(services, acct["user"].workspace_id)).plan == "free"

@@ -12,8 +12,9 @@ from imgpro.principal import ANONYMOUS_WORKSPACE_ID
 from .support import rows_of, set_counters, workspace
 
 
-async def test_counters_agree_with_rows_after_uploads_deletes_and_a_new_month(client, services,
-                                                                               clock):
+async def test_counters_agree_with_rows_after_uploads_deletes_and_a_new_month(
+    client, services, clock
+):
     acct = await make_account(services)
     wid, headers = acct["user"].workspace_id, acct["headers"]
     ids = []
@@ -63,7 +64,11 @@ async def test_drift_is_reported_per_workspace_and_fixed(client, services, clock
     assert await services.usage.verify() == []
     row = await workspace(services, wid)
     assert (row.images_count, row.storage_used, row.uploads_used, row.period) == (
-        2, total, 2, period_of(clock.now()))
+        2,
+        total,
+        2,
+        period_of(clock.now()),
+    )
 
 
 async def test_a_stale_period_is_not_drift(client, services, clock):

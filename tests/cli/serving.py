@@ -19,9 +19,13 @@ def free_port() -> int:
 
 
 def start(port: int, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port),
-                             *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def first_upload(port: int, *, timeout: float = 60) -> httpx.Response:
@@ -29,8 +33,10 @@ def first_upload(port: int, *, timeout: float = 60) -> httpx.Response:
     deadline = time.time() + timeout
     while True:
         try:
-            return httpx.post(f"http://127.0.0.1:{port}/v1/images",
-                              files={"file": ("p.png", imagegen.png(40, 30), "image/png")})
+            return httpx.post(
+                f"http://127.0.0.1:{port}/v1/images",
+                files={"file": ("p.png", imagegen.png(40, 30), "image/png")},
+            )
         except httpx.ConnectError:
             assert time.time() < deadline, "server did not start"
             time.sleep(0.2)

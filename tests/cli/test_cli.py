@@ -42,8 +42,9 @@ def test_users_keys_and_migrate(data_dir):
     assert "ops@example.com" in r.stdout
     r = imgpro(data_dir, "users", "create", "ops@example.com", "--password", "s3cret-pass")
     assert r.returncode == 1 and "already exists" in r.stderr
-    r = imgpro(data_dir, "keys", "create", "ops@example.com", "--name", "ci",
-               "--abilities", "read,write")
+    r = imgpro(
+        data_dir, "keys", "create", "ops@example.com", "--name", "ci", "--abilities", "read,write"
+    )
     assert r.returncode == 0, r.stderr
     key = r.stdout.strip()
     assert key.startswith("img_live_") and "\n" not in key  # only the key on stdout
@@ -81,8 +82,11 @@ def test_gc_removes_expired_and_orphans(data_dir, tmp_path):
 
 def test_serve_starts_and_answers(data_dir, tmp_path):
     port = serving.free_port()
-    env = {**os.environ, "IMGPRO_DATA_DIR": str(data_dir),
-           "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "IMGPRO_DATA_DIR": str(data_dir),
+        "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     proc = serving.start(port, env)
     try:
         r = serving.first_upload(port)

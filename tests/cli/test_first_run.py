@@ -71,9 +71,14 @@ class Server:
 
 
 def start(cwd: Path, *args: str) -> Server:
-    proc = subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", *args], cwd=cwd,
-                            env=bare_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgpro.cli", "serve", *args],
+        cwd=cwd,
+        env=bare_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     server = Server(proc)
     threading.Thread(target=server.read, daemon=True).start()
     return server
@@ -107,14 +112,16 @@ def test_banner_and_links_name_the_port_actually_served(first_run):
     base, port, cwd = first_run
     assert base == f"http://127.0.0.1:{port}"
     assert (cwd / "imgpro-data" / "imgpro.db").is_file()  # serve creates the default store
-    r = httpx.post(f"{base}/v1/images", files={"file": ("p.png", imagegen.png(400, 300),
-                                                        "image/png")})
+    r = httpx.post(
+        f"{base}/v1/images", files={"file": ("p.png", imagegen.png(400, 300), "image/png")}
+    )
     assert r.status_code == 201, r.text
     image = r.json()
     assert image["url"].startswith(f"{base}/i/")
     assert image["page_url"] == f"{base}/{image['id']}"
-    assert image["sizes"] and all(s["url"].startswith(f"{base}/i/")
-                                  for s in image["sizes"].values())
+    assert image["sizes"] and all(
+        s["url"].startswith(f"{base}/i/") for s in image["sizes"].values()
+    )
     assert httpx.get(image["url"]).status_code == 200
     assert httpx.get(image["page_url"]).status_code == 200
 
@@ -172,8 +179,11 @@ def test_sign_up_log_in_and_try_it_under_either_host_name(first_run, host):
         page = anonymous.get(f"{origin}/")
         action = urljoin(f"{origin}/", _FORM.search(page.text).group(1))
         assert action == f"{origin}/try"
-        r = anonymous.post(action, data={"csrf_token": _CSRF.search(page.text).group(1)},
-                           files={"file": ("p.png", imagegen.png(64, 48), "image/png")})
+        r = anonymous.post(
+            action,
+            data={"csrf_token": _CSRF.search(page.text).group(1)},
+            files={"file": ("p.png", imagegen.png(64, 48), "image/png")},
+        )
         assert r.status_code == 303, r.text
         result = anonymous.get(urljoin(action, r.headers["location"]))
         assert result.status_code == 200 and "expires" in result.text
@@ -185,19 +195,22 @@ def test_the_session_of_one_host_name_is_not_sent_to_the_other(first_run):
     _, port, _ = first_run
     with httpx.Client(timeout=30) as browser:
         email = f"two-names-{os.getpid()}@example.com"
-        r = _follow_form(browser, f"http://localhost:{port}/signup",
-                         {"email": email, "password": PASSWORD})
+        r = _follow_form(
+            browser, f"http://localhost:{port}/signup", {"email": email, "password": PASSWORD}
+        )
         assert r.status_code == 303
         # Another origin: not signed in there (cookies are per host), as in a real browser.
         assert browser.get(f"http://127.0.0.1:{port}/dashboard").status_code == 303
         # A form posted to the other name without its cookie is refused, not accepted.
         page = browser.get(f"http://localhost:{port}/keys")
         token = _CSRF.search(page.text).group(1)
-        cross = browser.post(f"http://127.0.0.1:{port}/keys", data={
-            "csrf_token": token, "name": "x", "abilities": "read"})
+        cross = browser.post(
+            f"http://127.0.0.1:{port}/keys",
+            data={"csrf_token": token, "name": "x", "abilities": "read"},
+        )
         assert cross.status_code == 303 and cross.headers["location"].startswith("/login")
         keys = browser.get(f"http://localhost:{port}/keys")
-        assert "<td data-label=\"Name\">x</td>" not in keys.text
+        assert '<td data-label="Name">x</td>' not in keys.text
 
 
 def test_a_taken_port_fails_without_a_banner(tmp_path):
@@ -223,8 +236,9 @@ def test_port_zero_picks_a_free_port_and_says_which(tmp_path):
         base = server.wait_ready()
         port = int(base.rsplit(":", 1)[1])
         assert port > 0
-        r = httpx.post(f"{base}/v1/images", files={"file": ("p.png", imagegen.png(40, 30),
-                                                            "image/png")})
+        r = httpx.post(
+            f"{base}/v1/images", files={"file": ("p.png", imagegen.png(40, 30), "image/png")}
+        )
         assert r.status_code == 201 and r.json()["url"].startswith(f"{base}/i/")
     finally:
         stop(server)

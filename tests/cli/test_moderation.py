@@ -20,8 +20,9 @@ SECRET = "moderation-cli"
 
 
 def run(data_dir: Path, *args: str):
-    return CliRunner().invoke(cli, list(args), env={"IMGPRO_DATA_DIR": str(data_dir),
-                                                    "IMGPRO_SECRET_KEY": SECRET})
+    return CliRunner().invoke(
+        cli, list(args), env={"IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_SECRET_KEY": SECRET}
+    )
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def through_app(data_dir: Path, work: Any) -> Any:
 def _cdn_status(data_dir: Path, image: dict[str, Any]) -> int:
     async def get(c: httpx.AsyncClient) -> int:
         return (await c.get(image["url"].removeprefix("http://testserver"))).status_code
+
     return int(through_app(data_dir, get))
 
 

@@ -24,8 +24,11 @@ def test_one_process_per_core_and_one_render_per_core_on_the_host(tmp_path):
     plan = plan_server(settings(tmp_path), None, cpus=8, environ={})
     # Every process may render on every core; the host-wide tokens keep it to 8 at once.
     assert (plan.processes, plan.render_threads, plan.host_renders) == (8, 8, 8)
-    assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false", "IMGPRO_RENDER__HOST_RENDERS": "8",
-                        "MALLOC_ARENA_MAX": "2"}
+    assert plan.env == {
+        "IMGPRO_AUTO_MIGRATE": "false",
+        "IMGPRO_RENDER__HOST_RENDERS": "8",
+        "MALLOC_ARENA_MAX": "2",
+    }
     plan = plan_server(settings(tmp_path), 3, cpus=8, environ={})
     assert (plan.processes, plan.render_threads, plan.host_renders) == (3, 8, 8)
     plan = plan_server(settings(tmp_path, workers=16), None, cpus=8, environ={})
@@ -33,8 +36,7 @@ def test_one_process_per_core_and_one_render_per_core_on_the_host(tmp_path):
 
 
 def test_what_the_operator_set_wins(tmp_path):
-    configured = settings(tmp_path, workers=2,
-                          render=RenderSettings(workers=5, host_renders=6))
+    configured = settings(tmp_path, workers=2, render=RenderSettings(workers=5, host_renders=6))
     plan = plan_server(configured, None, cpus=8, environ={"MALLOC_ARENA_MAX": "8"})
     assert (plan.processes, plan.render_threads, plan.host_renders) == (2, 5, 6)
     assert plan.env == {"IMGPRO_AUTO_MIGRATE": "false"}  # no render tokens, no arenas
@@ -60,8 +62,11 @@ def test_the_banner_warns_of_per_process_rate_limits_only_when_they_are(tmp_path
     assert any("counted per process" in line for line in lines), lines
     one = plan_server(split, 1, cpus=2, environ={})  # one process: nothing is split
     assert not any("rate limits" in line for line in banner_lines(split, one, "127.0.0.1"))
-    redis = settings(tmp_path, redis_url="redis://127.0.0.1:6379/5",
-                     rate_limits=RateLimitSettings(store="memory"))
+    redis = settings(
+        tmp_path,
+        redis_url="redis://127.0.0.1:6379/5",
+        rate_limits=RateLimitSettings(store="memory"),
+    )
     lines = banner_lines(redis, plan_server(redis, 2, cpus=2, environ={}), "0.0.0.0")
     assert not any("rate limits" in line for line in lines), lines
     assert any("every interface" in line for line in lines)
@@ -94,10 +99,18 @@ def _environ(pid: int) -> dict[str, str]:
 def test_two_processes_share_the_work(tmp_path):
     port = serving.free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("IMGPRO_") and k != "MALLOC_ARENA_MAX"}
-    env.update({"IMGPRO_DATA_DIR": str(tmp_path / "data"), "IMGPRO_PUBLIC_BASE_URL": base,
-                "IMGPRO_ACCESS_LOG": "true"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("IMGPRO_") and k != "MALLOC_ARENA_MAX"
+    }
+    env.update(
+        {
+            "IMGPRO_DATA_DIR": str(tmp_path / "data"),
+            "IMGPRO_PUBLIC_BASE_URL": base,
+            "IMGPRO_ACCESS_LOG": "true",
+        }
+    )
     proc = serving.start(port, env, "--workers", "2")
     try:
         r = serving.first_upload(port)

@@ -18,10 +18,18 @@ from . import serving
 
 
 def _env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("IMGPRO_") and k != "MALLOC_ARENA_MAX"}
-    env.update({"IMGPRO_DATA_DIR": str(tmp_path / "data"),
-                "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **extra})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("IMGPRO_") and k != "MALLOC_ARENA_MAX"
+    }
+    env.update(
+        {
+            "IMGPRO_DATA_DIR": str(tmp_path / "data"),
+            "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            **extra,
+        }
+    )
     return env
 
 
@@ -29,8 +37,9 @@ async def _burst(url: str, n: int) -> list[httpx.Response]:
     """n concurrent cold requests, each a distinct variant."""
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        return await asyncio.gather(*(client.get(f"{url}?w={300 + i}&fit=contain")
-                                      for i in range(n)))
+        return await asyncio.gather(
+            *(client.get(f"{url}?w={300 + i}&fit=contain") for i in range(n))
+        )
 
 
 def _serve_and_burst(tmp_path: Path, n: int, **extra: str) -> list[httpx.Response]:
@@ -39,8 +48,11 @@ def _serve_and_burst(tmp_path: Path, n: int, **extra: str) -> list[httpx.Respons
     try:
         r = serving.first_upload(port)
         assert r.status_code == 201, r.text
-        source = httpx.post(f"http://127.0.0.1:{port}/v1/images", timeout=60,
-                            files={"file": ("p.jpg", imagegen.jpeg(1600, 1200), "image/jpeg")})
+        source = httpx.post(
+            f"http://127.0.0.1:{port}/v1/images",
+            timeout=60,
+            files={"file": ("p.jpg", imagegen.jpeg(1600, 1200), "image/jpeg")},
+        )
         assert source.status_code == 201, source.text
         return asyncio.run(_burst(source.json()["url"], n))
     finally:
@@ -52,8 +64,9 @@ def _serve_and_burst(tmp_path: Path, n: int, **extra: str) -> list[httpx.Respons
 def test_a_burst_of_8_per_core_waits_its_turn(tmp_path):
     n = 8 * available_cpus()
     answers = _serve_and_burst(tmp_path, n)  # the default configuration
-    assert [a.status_code for a in answers] == [200] * n, [a.text for a in answers
-                                                           if a.status_code != 200][:3]
+    assert [a.status_code for a in answers] == [200] * n, [
+        a.text for a in answers if a.status_code != 200
+    ][:3]
     assert len({a.headers["etag"] for a in answers}) == n  # n distinct renders
 
 

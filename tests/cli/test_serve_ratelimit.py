@@ -19,8 +19,12 @@ from . import serving
 def test_two_processes_admit_exactly_20_anonymous_uploads(tmp_path):
     port = serving.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-    env.update({"IMGPRO_DATA_DIR": str(tmp_path / "data"),
-                "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"})
+    env.update(
+        {
+            "IMGPRO_DATA_DIR": str(tmp_path / "data"),
+            "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
     proc = serving.start(port, env, "--workers", "2")
     try:
         first = serving.first_upload(port)  # waits until the server listens; takes slot 1
@@ -29,8 +33,11 @@ def test_two_processes_admit_exactly_20_anonymous_uploads(tmp_path):
 
         def post(_: int) -> httpx.Response:
             # A fresh connection each: the kernel spreads them over both processes.
-            return httpx.post(f"http://127.0.0.1:{port}/v1/images", timeout=60,
-                              files={"file": ("p.png", png, "image/png")})
+            return httpx.post(
+                f"http://127.0.0.1:{port}/v1/images",
+                timeout=60,
+                files={"file": ("p.png", png, "image/png")},
+            )
 
         with ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(post, range(29)))

@@ -38,8 +38,15 @@ MAINTENANCE = [
 def imgpro(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
     full.update(env)
-    return subprocess.run([sys.executable, "-m", "imgpro.cli", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "imgpro.cli", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def in_process(cwd: Path, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str):
@@ -86,10 +93,17 @@ def test_every_maintenance_command_refuses_a_missing_store(home, monkeypatch, ar
     assert list(home.iterdir()) == []
 
 
-def test_with_the_data_dir_given_it_works_from_anywhere_and_says_which(home, store,
-                                                                      monkeypatch):
-    r = in_process(home, monkeypatch, "users", "create", "ops@example.com", "--password",
-                   "s3cret-pass", IMGPRO_DATA_DIR=str(store))
+def test_with_the_data_dir_given_it_works_from_anywhere_and_says_which(home, store, monkeypatch):
+    r = in_process(
+        home,
+        monkeypatch,
+        "users",
+        "create",
+        "ops@example.com",
+        "--password",
+        "s3cret-pass",
+        IMGPRO_DATA_DIR=str(store),
+    )
     assert r.exit_code == 0, r.stderr
     assert f"database: sqlite+aiosqlite:///{(store / 'imgpro.db').resolve()}" in r.stderr
     r = in_process(home, monkeypatch, "gc", IMGPRO_DATA_DIR=str(store))
@@ -102,8 +116,19 @@ def test_with_the_data_dir_given_it_works_from_anywhere_and_says_which(home, sto
 
 def test_every_maintenance_command_names_its_database(home, store, monkeypatch):
     url = f"sqlite+aiosqlite:///{(store / 'imgpro.db').resolve()}"
-    assert in_process(home, monkeypatch, "users", "create", "ops@example.com", "--password",
-                      "s3cret-pass", IMGPRO_DATA_DIR=str(store)).exit_code == 0
+    assert (
+        in_process(
+            home,
+            monkeypatch,
+            "users",
+            "create",
+            "ops@example.com",
+            "--password",
+            "s3cret-pass",
+            IMGPRO_DATA_DIR=str(store),
+        ).exit_code
+        == 0
+    )
     for args in MAINTENANCE:
         r = in_process(home, monkeypatch, *args, IMGPRO_DATA_DIR=str(store))
         assert r.exit_code == 0, (args, r.stdout, r.stderr)
@@ -136,8 +161,9 @@ def test_maintenance_commands_honour_auto_migrate(home, tmp_path, monkeypatch):
     url = f"sqlite+aiosqlite:///{store / 'imgpro.db'}"
     migrate.upgrade(url, "0009_app_storage")
     (store / "blobs").mkdir()
-    r = in_process(home, monkeypatch, "plans", "list", IMGPRO_DATA_DIR=str(store),
-                   IMGPRO_AUTO_MIGRATE="false")
+    r = in_process(
+        home, monkeypatch, "plans", "list", IMGPRO_DATA_DIR=str(store), IMGPRO_AUTO_MIGRATE="false"
+    )
     assert r.exit_code == 0, r.stderr
     assert _schema_revision(store) == "0009_app_storage"
     r = in_process(home, monkeypatch, "plans", "list", IMGPRO_DATA_DIR=str(store))
@@ -162,18 +188,21 @@ def test_a_postgres_database_without_the_schema_is_refused(home, postgres_url, m
     asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
     url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
     try:
-        r = in_process(home, monkeypatch, "users", "list", IMGPRO_DATABASE_URL=url,
-                       IMGPRO_STORAGE="memory")
+        r = in_process(
+            home, monkeypatch, "users", "list", IMGPRO_DATABASE_URL=url, IMGPRO_STORAGE="memory"
+        )
         assert r.exit_code == 1
         assert f"{name} has no imgpro schema" in r.stderr and "imgpro migrate" in r.stderr
         run_migrations(url)
-        r = in_process(home, monkeypatch, "users", "list", IMGPRO_DATABASE_URL=url,
-                       IMGPRO_STORAGE="memory")
+        r = in_process(
+            home, monkeypatch, "users", "list", IMGPRO_DATABASE_URL=url, IMGPRO_STORAGE="memory"
+        )
         assert r.exit_code == 0, r.stderr
         assert f"database: {url}" in r.stderr and "no accounts yet" in r.stdout
         wrong = url.replace(name, name + "_absent")
-        r = in_process(home, monkeypatch, "users", "list", IMGPRO_DATABASE_URL=wrong,
-                       IMGPRO_STORAGE="memory")
+        r = in_process(
+            home, monkeypatch, "users", "list", IMGPRO_DATABASE_URL=wrong, IMGPRO_STORAGE="memory"
+        )
         assert r.exit_code == 1 and "cannot open the database" in r.stderr
         assert list(home.iterdir()) == []
     finally:

@@ -31,9 +31,12 @@ from imgpro.web.sessions import principal_for
 
 
 def run(data_dir: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input,
-                              env={"IMGPRO_DATA_DIR": str(data_dir),
-                                   "IMGPRO_SECRET_KEY": "users-cli"})
+    return CliRunner().invoke(
+        cli,
+        list(args),
+        input=input,
+        env={"IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_SECRET_KEY": "users-cli"},
+    )
 
 
 @pytest.fixture
@@ -59,8 +62,14 @@ def _terminal(data_dir: Path, *args: str, answers: list[str], timeout: float = 6
     """Run the CLI on a pseudo-terminal, answering each prompt in turn; all it printed."""
     leader, follower = pty.openpty()
     env = {**os.environ, "IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_SECRET_KEY": "users-cli"}
-    proc = subprocess.Popen([sys.executable, "-m", "imgpro.cli", *args], stdin=follower,
-                            stdout=follower, stderr=follower, env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgpro.cli", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
     os.close(follower)
     seen = b""
     pending = list(answers)
@@ -92,8 +101,13 @@ def _terminal(data_dir: Path, *args: str, answers: list[str], timeout: float = 6
 
 def test_create_prompts_for_a_hidden_confirmed_password(data_dir):
     secret = "typed-not-echoed-1"
-    screen = _terminal(data_dir, "users", "create", "tty@example.com",
-                       answers=[secret, "a-typo-here", secret, secret])
+    screen = _terminal(
+        data_dir,
+        "users",
+        "create",
+        "tty@example.com",
+        answers=[secret, "a-typo-here", secret, secret],
+    )
     assert "Password:" in screen and "Repeat for confirmation:" in screen
     assert "do not match" in screen  # a mismatch asks again
     assert secret not in screen  # hidden: never echoed
@@ -115,9 +129,11 @@ def test_create_with_a_piped_password_and_the_checks(data_dir):
 
 
 def test_list_and_set_password(data_dir):
-    assert run(data_dir, "users", "list").stdout.strip().endswith("no accounts yet "
-                                                                   "(`imgpro users create "
-                                                                   "EMAIL`)")
+    assert (
+        run(data_dir, "users", "list")
+        .stdout.strip()
+        .endswith("no accounts yet (`imgpro users create EMAIL`)")
+    )
     for email in ("a@example.com", "b@example.com"):
         assert run(data_dir, "users", "create", email, "--password", "first-pass").exit_code == 0
     r = run(data_dir, "users", "list")
@@ -136,10 +152,16 @@ def test_list_and_set_password(data_dir):
 
     async def after(s: Any) -> tuple[Any, Any, int]:
         async with s.db.read() as conn:
-            live = await conn.scalar(sa.select(sa.func.count()).select_from(sessions)
-                                     .where(sessions.c.user_id == user.id))
-        return (await s.accounts.authenticate("a@example.com", "first-pass"),
-                await s.accounts.authenticate("a@example.com", "second-pass"), live)
+            live = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(sessions)
+                .where(sessions.c.user_id == user.id)
+            )
+        return (
+            await s.accounts.authenticate("a@example.com", "first-pass"),
+            await s.accounts.authenticate("a@example.com", "second-pass"),
+            live,
+        )
 
     old, new, live = in_app(data_dir, after)
     assert old is None and new is not None and live == 0
@@ -148,27 +170,42 @@ def test_list_and_set_password(data_dir):
 
 
 def test_delete_removes_the_account_its_images_blobs_and_keys(data_dir, tmp_path):
-    assert run(data_dir, "users", "create", "gone@example.com", "--password",
-               "a-good-pass").exit_code == 0
-    assert run(data_dir, "users", "create", "stays@example.com", "--password",
-               "a-good-pass").exit_code == 0
+    assert (
+        run(data_dir, "users", "create", "gone@example.com", "--password", "a-good-pass").exit_code
+        == 0
+    )
+    assert (
+        run(data_dir, "users", "create", "stays@example.com", "--password", "a-good-pass").exit_code
+        == 0
+    )
 
     async def upload(s: Any, email: str, n: int) -> list[dict[str, Any]]:
         u = await s.accounts.authenticate(email, "a-good-pass")
         await s.accounts.start_session(u.id)
-        principal = principal_for(SessionUser(user_id=u.id, email=u.email,
-                                              workspace_id=u.workspace_id,
-                                              workspace_prefix=shard_prefix(u.workspace_id),
-                                              plan="free"))
-        await s.keys.create(user_id=u.id, workspace_id=u.workspace_id, name="k",
-                            abilities=principal.abilities)
+        principal = principal_for(
+            SessionUser(
+                user_id=u.id,
+                email=u.email,
+                workspace_id=u.workspace_id,
+                workspace_prefix=shard_prefix(u.workspace_id),
+                plan="free",
+            )
+        )
+        await s.keys.create(
+            user_id=u.id, workspace_id=u.workspace_id, name="k", abilities=principal.abilities
+        )
         made = []
         for i in range(n):
             data = imagegen.png(50 + i, 40)
             path = s.images.tmp_dir / f"upload-{email}-{i}"
             path.write_bytes(data)
-            spooled = SpooledFile(path=path, size=len(data), head=data[:4096],
-                                  filename=f"{i}.png", digest_hex=hashlib.sha256(data).hexdigest())
+            spooled = SpooledFile(
+                path=path,
+                size=len(data),
+                head=data[:4096],
+                filename=f"{i}.png",
+                digest_hex=hashlib.sha256(data).hexdigest(),
+            )
             made.append(await s.images.create(principal, spooled, UploadOptions()))
         return made
 
@@ -192,7 +229,8 @@ def test_delete_removes_the_account_its_images_blobs_and_keys(data_dir, tmp_path
                 "keys": await conn.scalar(sa.select(sa.func.count()).select_from(api_keys)),
                 "sessions": await conn.scalar(sa.select(sa.func.count()).select_from(sessions)),
                 "tombstones": await conn.scalar(
-                    sa.select(sa.func.count()).select_from(image_tombstones)),
+                    sa.select(sa.func.count()).select_from(image_tombstones)
+                ),
                 "workspaces": (await conn.execute(sa.select(workspaces.c.kind))).scalars().all(),
             }
 
@@ -208,14 +246,28 @@ def test_delete_removes_the_account_its_images_blobs_and_keys(data_dir, tmp_path
 
 
 def test_delete_refuses_an_app_owner(data_dir):
-    assert run(data_dir, "users", "create", "owner@example.com", "--password", "a-good-pass",
-               "--plan", "pro").exit_code == 0
+    assert (
+        run(
+            data_dir,
+            "users",
+            "create",
+            "owner@example.com",
+            "--password",
+            "a-good-pass",
+            "--plan",
+            "pro",
+        ).exit_code
+        == 0
+    )
 
     async def register(s: Any) -> str:
         u = await s.accounts.authenticate("owner@example.com", "a-good-pass")
-        app, _ = await s.apps.register(owner_user_id=u.id, name="Gallery",
-                                       redirect_uris=["https://g.example.com/cb"],
-                                       now=s.clock.now())
+        app, _ = await s.apps.register(
+            owner_user_id=u.id,
+            name="Gallery",
+            redirect_uris=["https://g.example.com/cb"],
+            now=s.clock.now(),
+        )
         return str(app.id)
 
     app_id = in_app(data_dir, register)

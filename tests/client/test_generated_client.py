@@ -27,8 +27,12 @@ def generator() -> Path:
     exe = GENERATOR_VENV / "bin" / "openapi-python-client"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(GENERATOR_VENV)], check=True)
-        installed = subprocess.run([str(GENERATOR_VENV / "bin" / "pip"), "install", "-q",
-                                    GENERATOR], capture_output=True, text=True, timeout=600)
+        installed = subprocess.run(
+            [str(GENERATOR_VENV / "bin" / "pip"), "install", "-q", GENERATOR],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if installed.returncode != 0:
             if os.environ.get("IMGPRO_TEST_REQUIRE_SERVICES") == "1":
                 raise RuntimeError(f"could not install {GENERATOR}: {installed.stderr}")
@@ -39,9 +43,21 @@ def generator() -> Path:
 def test_generated_client_compiles_and_uploads(server, tmp_path, generator):
     spec = tmp_path / "openapi.json"
     spec.write_bytes(httpx.get(f"{server.url}/openapi.json").content)
-    result = subprocess.run([str(generator), "generate", "--path", str(spec), "--output-path",
-                             str(tmp_path / "imgpro_generated"), "--meta", "none"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(generator),
+            "generate",
+            "--path",
+            str(spec),
+            "--output-path",
+            str(tmp_path / "imgpro_generated"),
+            "--meta",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert compileall.compile_dir(tmp_path / "imgpro_generated", quiet=1)
 
@@ -56,8 +72,11 @@ def test_generated_client_compiles_and_uploads(server, tmp_path, generator):
 
         client = generated.AuthenticatedClient(base_url=server.url, token=server.key)
         body = models.CreateImageFilesBody(
-            file=types.File(payload=imagegen.png(33, 22), file_name="gen.png",
-                            mime_type="image/png"), caption="generated")
+            file=types.File(
+                payload=imagegen.png(33, 22), file_name="gen.png", mime_type="image/png"
+            ),
+            caption="generated",
+        )
         image = create.sync(client=client, body=body, idempotency_key="generated-1")
         assert isinstance(image, models.ImageOut), image
         assert (image.width, image.height, image.caption) == (33, 22, "generated")

@@ -13,13 +13,20 @@ async def test_mcp_tools_over_stdio(server, tmp_path):
 
     path = tmp_path / "agent.png"
     path.write_bytes(imagegen.png(60, 40))
-    params = StdioServerParameters(command=sys.executable, args=["-m", "imgpro.cli", "mcp"],
-                                   env=server.env)
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "imgpro.cli", "mcp"], env=server.env
+    )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = {t.name for t in (await session.list_tools()).tools}
-        assert {"upload_image", "list_images", "get_image", "update_image", "delete_image",
-                "build_transform_url"} <= tools
+        assert {
+            "upload_image",
+            "list_images",
+            "get_image",
+            "update_image",
+            "delete_image",
+            "build_transform_url",
+        } <= tools
 
         async def call(name: str, **arguments: object) -> dict:
             result = await session.call_tool(name, arguments)

@@ -25,10 +25,17 @@ def test_client_round_trip(server, tmp_path):
         assert via_upload.width == 20
         # list iterates every page (pages of 2 here)
         listed = list(img.list(labels={"set": "sdk"}, limit=2))
-        assert [i.id for i in listed] == [via_upload.id, imported.id, from_file.id,
-                                          from_bytes.id, from_path.id]
+        assert [i.id for i in listed] == [
+            via_upload.id,
+            imported.id,
+            from_file.id,
+            from_bytes.id,
+            from_path.id,
+        ]
         assert [i.id for i in img.list(ids=[from_path.id, imported.id])] == [
-            imported.id, from_path.id]
+            imported.id,
+            from_path.id,
+        ]
         updated = img.update(from_path.id, caption="b", public=True)
         assert (updated.caption, updated.public) == ("b", True)
         assert img.get(from_path.id).caption == "b"
@@ -43,8 +50,11 @@ def test_client_round_trip(server, tmp_path):
         assert img.delete(from_path.id) is True
         with pytest.raises(ImgproError) as e:
             img.get(from_path.id)
-        assert (e.value.status, e.value.code, e.value.type) == (404, "not_found",
-                                                                "invalid_request_error")
+        assert (e.value.status, e.value.code, e.value.type) == (
+            404,
+            "not_found",
+            "invalid_request_error",
+        )
         batch = img.delete_many([from_bytes.id, "zz9zz9zz"])
         assert batch.ids == [from_bytes.id] and batch.errors["zz9zz9zz"]["code"] == "not_found"
 
@@ -83,8 +93,11 @@ class _Flaky(httpx.BaseTransport):
         if len(self.calls) == 1:
             raise httpx.ConnectError("dropped", request=request)
         if len(self.calls) == 2:
-            return httpx.Response(503, headers={"Retry-After": "0"}, json={"error": {
-                "type": "api_error", "code": "busy", "message": "busy"}})
+            return httpx.Response(
+                503,
+                headers={"Retry-After": "0"},
+                json={"error": {"type": "api_error", "code": "busy", "message": "busy"}},
+            )
         return self.real.handle_request(request)
 
 
@@ -101,8 +114,7 @@ def test_retries_reuse_one_idempotency_key(server):
 def test_no_retry_on_client_errors(server):
     flaky = _Flaky()
     flaky.calls = [None, None]  # type: ignore[list-item]  # skip the injected failures
-    with Client(server.url, api_key=server.key, transport=flaky) as img, pytest.raises(
-            ImgproError):
+    with Client(server.url, api_key=server.key, transport=flaky) as img, pytest.raises(ImgproError):
         img.get("zz9zz9zz")
     assert len(flaky.calls) == 3  # one real request, not retried
 

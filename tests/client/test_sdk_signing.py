@@ -15,8 +15,9 @@ def secret(server) -> str:
     auth = {"Authorization": f"Bearer {server.key}"}
     r = httpx.patch(f"{server.url}/v1/settings", json={"signed_transforms": True}, headers=auth)
     assert r.status_code == 200, r.text
-    r2 = httpx.put(f"{server.url}/v1/presets/thumb", json={"w": 24, "fit": "cover", "h": 24},
-                   headers=auth)
+    r2 = httpx.put(
+        f"{server.url}/v1/presets/thumb", json={"w": 24, "fit": "cover", "h": 24}, headers=auth
+    )
     assert r2.status_code in (200, 201), r2.text
     return str(r.json()["signing_secret"])
 
@@ -32,8 +33,7 @@ def test_signed_urls_load_and_unsigned_or_tampered_ones_do_not(server, secret):
         r = httpx.get(unsigned)
         assert r.status_code == 403 and r.json()["error"]["code"] == "signature_required"
         assert r.headers["cache-control"] == "no-store"
-        for tampered in (url.replace("w=40", "w=41"), url + "&q=10",
-                         url.replace(".jpg?", ".png?")):
+        for tampered in (url.replace("w=40", "w=41"), url + "&q=10", url.replace(".jpg?", ".png?")):
             r = httpx.get(tampered)
             assert r.status_code == 403, tampered
             assert r.json()["error"]["code"] == "signature_required"

@@ -14,8 +14,18 @@ def test_upload_folder_resumes_and_summarises(server, tmp_path):
     (folder / "a.png").write_bytes(imagegen.png(30, 20))
     (folder / "sub" / "b.jpg").write_bytes(imagegen.jpeg(40, 30))
     (folder / "notes.txt").write_text("not an image")
-    args = ("upload", str(folder), "--recursive", "--label", "batch=cli", "--public", "false",
-            "--concurrency", "2", "--json")
+    args = (
+        "upload",
+        str(folder),
+        "--recursive",
+        "--label",
+        "batch=cli",
+        "--public",
+        "false",
+        "--concurrency",
+        "2",
+        "--json",
+    )
     first = json.loads(server.cli(*args).stdout)
     assert [r["path"].rsplit("/", 1)[1] for r in first] == ["a.png", "b.jpg"]
     assert all(r["url"].startswith(server.url + "/i/") for r in first)
@@ -33,15 +43,13 @@ def test_upload_reports_a_file_that_failed(server, tmp_path):
     bad.write_bytes(b"definitely not a png")
     result = server.cli("upload", str(bad), "--json", check=False)
     assert result.returncode == 1
-    assert json.loads(result.stdout)[0]["error"]["code"] in ("unsupported_format",
-                                                              "invalid_image")
+    assert json.loads(result.stdout)[0]["error"]["code"] in ("unsupported_format", "invalid_image")
 
 
 def test_get_delete_export_import(server, tmp_path):
     src = tmp_path / "one.png"
     src.write_bytes(imagegen.png(50, 40))
-    image = json.loads(server.cli("upload", str(src), "--label", "set=export",
-                                  "--json").stdout)[0]
+    image = json.loads(server.cli("upload", str(src), "--label", "set=export", "--json").stdout)[0]
     got = json.loads(server.cli("images", "get", image["id"]).stdout)
     assert got["labels"] == {"set": "export"}
     backup = tmp_path / "backup"
@@ -68,6 +76,13 @@ def test_login_writes_a_private_profile(server, tmp_path):
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert json.loads(config.read_text()) == {"server": server.url, "key": server.key}
     assert server.cli("images", "list", "--json", env=env).returncode == 0  # uses the profile
-    bad = server.cli("login", "--server", server.url, "--key", "img_live_wrong",
-                     env={**env, "XDG_CONFIG_HOME": str(tmp_path / "other")}, check=False)
+    bad = server.cli(
+        "login",
+        "--server",
+        server.url,
+        "--key",
+        "img_live_wrong",
+        env={**env, "XDG_CONFIG_HOME": str(tmp_path / "other")},
+        check=False,
+    )
     assert bad.returncode == 1 and not (tmp_path / "other" / "imgpro").exists()

@@ -17,8 +17,7 @@ THE_ROW = sa.select(workspaces.c.id).where(workspaces.c.id == "ws_test")
 
 
 def _insert(workspace_id: str = "ws_test") -> sa.Insert:
-    return workspaces.insert().values(id=workspace_id, kind="account", prefix="abc",
-                                      created_at=NOW)
+    return workspaces.insert().values(id=workspace_id, kind="account", prefix="abc", created_at=NOW)
 
 
 @pytest.fixture
@@ -72,16 +71,23 @@ async def test_sqlite_writers_of_one_process_take_turns_in_order(sqlite_db):
     async def writer(n: int) -> None:
         async with db.write() as conn:
             entered.append(n)
-            used = await conn.scalar(sa.select(workspaces.c.uploads_used)
-                                     .where(workspaces.c.id == "ws_test"))
+            used = await conn.scalar(
+                sa.select(workspaces.c.uploads_used).where(workspaces.c.id == "ws_test")
+            )
             await asyncio.sleep(0)  # let the others try to get in
-            await conn.execute(workspaces.update().where(workspaces.c.id == "ws_test")
-                               .values(uploads_used=used + 1))
+            await conn.execute(
+                workspaces.update()
+                .where(workspaces.c.id == "ws_test")
+                .values(uploads_used=used + 1)
+            )
 
     await asyncio.gather(*(writer(n) for n in range(12)))
     assert entered == list(range(12))
-    assert (await db.fetch_first(sa.select(workspaces.c.uploads_used).where(
-        workspaces.c.id == "ws_test"))).uploads_used == 12
+    assert (
+        await db.fetch_first(
+            sa.select(workspaces.c.uploads_used).where(workspaces.c.id == "ws_test")
+        )
+    ).uploads_used == 12
 
 
 async def test_sqlite_writers_wait_no_longer_than_the_busy_timeout(sqlite_db, monkeypatch):
@@ -115,8 +121,10 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(sqlite_
     async with db.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
         await raw.execute("BEGIN")  # behind SQLAlchemy's back
-        await raw.execute("INSERT INTO workspaces (id, kind, prefix, created_at) "
-                          "VALUES ('ws_test', 'account', 'abc', '2026-11-15 12:00:00')")
+        await raw.execute(
+            "INSERT INTO workspaces (id, kind, prefix, created_at) "
+            "VALUES ('ws_test', 'account', 'abc', '2026-11-15 12:00:00')"
+        )
     assert await db.fetch(THE_ROW) == []
     async with db.write() as conn:  # the same pooled connection, not stuck in a transaction
         await conn.execute(_insert())
@@ -124,8 +132,9 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(sqlite_
 
 
 @pytest.mark.parametrize("ping_after", [10.0, 0.0])
-async def test_postgres_replaces_connections_the_server_closed(postgres_url, monkeypatch,
-                                                               ping_after):
+async def test_postgres_replaces_connections_the_server_closed(
+    postgres_url, monkeypatch, ping_after
+):
     """No ping per checkout (it was three round trips): a connection the server closed is
     known closed to asyncpg, one idle too long is pinged; either way the read succeeds."""
     import asyncpg
@@ -142,7 +151,8 @@ async def test_postgres_replaces_connections_the_server_closed(postgres_url, mon
                 assert await conn.scalar(sa.select(sa.literal(2))) == 2
             killed = await admin.fetch(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             assert killed and all(r[0] for r in killed)
             await asyncio.sleep(0.2)  # the server's goodbye reaches asyncpg's protocol
     finally:

@@ -9,8 +9,14 @@ import pyvips
 from factories import make_account, upload
 
 
-async def new_image(client: Any, data: bytes, *, filename: str = "photo.jpg",
-                    headers: dict[str, str] | None = None, **fields: str) -> dict[str, Any]:
+async def new_image(
+    client: Any,
+    data: bytes,
+    *,
+    filename: str = "photo.jpg",
+    headers: dict[str, str] | None = None,
+    **fields: str,
+) -> dict[str, Any]:
     """Upload (anonymously unless ``headers`` carry a key: accounts cost an Argon2 hash)."""
     r = await upload(client, data, headers=headers or {}, filename=filename, **fields)
     assert r.status_code == 201, r.text

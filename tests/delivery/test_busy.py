@@ -22,8 +22,9 @@ from .support import new_image, owner, path_of
 @pytest.fixture
 def settings(settings):
     """One render token on the host; a wait of more than 2.5 renders is refused."""
-    settings.render = RenderSettings(workers=1, host_renders=1, max_wait_seconds=2.5,
-                                     vips_concurrency=1)
+    settings.render = RenderSettings(
+        workers=1, host_renders=1, max_wait_seconds=2.5, vips_concurrency=1
+    )
     settings.trusted_proxies = ["203.0.113.7"]  # the test client's address: a trusted proxy,
     # so X-Forwarded-For names the clients
     return settings
@@ -104,14 +105,18 @@ async def test_a_client_flooding_the_pool_waits_behind_its_own_requests(client, 
     image = await new_image(client, imagegen.jpeg(64, 48))
     flood = []
     for w in (20, 21, 22, 23):  # one running, three waiting (the last 3 s)
-        flood.append(asyncio.create_task(
-            client.get(path_of(image, f"w={w}"), headers=as_client("203.0.113.1"))))
+        flood.append(
+            asyncio.create_task(
+                client.get(path_of(image, f"w={w}"), headers=as_client("203.0.113.1"))
+            )
+        )
         await until(lambda n=len(flood): renderer._pending == n)
     r = await client.get(path_of(image, "w=24"), headers=as_client("203.0.113.1"))
     assert r.status_code == 503 and r.headers["retry-after"] == "4"  # 4 s > 3.5 s: refused
     # Another client goes past the flood: one of the flooder's renders is ahead of it (2 s).
     other = asyncio.create_task(
-        client.get(path_of(image, "w=40"), headers=as_client("198.51.100.7")))
+        client.get(path_of(image, "w=40"), headers=as_client("198.51.100.7"))
+    )
     await until(lambda: renderer._pending == 5)
     gate.allow()
     answers = await asyncio.gather(*flood, other)

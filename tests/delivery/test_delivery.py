@@ -25,6 +25,7 @@ async def variant_keys(services, image) -> list[str]:
 
 # -- what the Image object promised -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("dims", [(900, 600), (500, 760)], ids=["landscape", "portrait"])
 async def test_sizes_are_exactly_what_the_image_object_promised(client, services, dims):
     image = await new_image(client, imagegen.jpeg(*dims))
@@ -48,17 +49,22 @@ async def test_no_parameters_is_the_upright_original_without_metadata(client, se
 
 
 async def test_transforms_combine(client, services):
-    image = await new_image(client, imagegen.png(90, 60, alpha=True),
-                            filename="a.png")
-    r = await client.get(path_of(image, "w=40&h=50&fit=cover&g=east&rotate=90&flip=h&"
-                                        "brightness=1.2&contrast=1.1&saturation=0.5&gamma=1.1&"
-                                        "blur=1&sharp=1&format=webp&q=70"))
+    image = await new_image(client, imagegen.png(90, 60, alpha=True), filename="a.png")
+    r = await client.get(
+        path_of(
+            image,
+            "w=40&h=50&fit=cover&g=east&rotate=90&flip=h&"
+            "brightness=1.2&contrast=1.1&saturation=0.5&gamma=1.1&"
+            "blur=1&sharp=1&format=webp&q=70",
+        )
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
     im = decode(r.content)
     assert (im.width, im.height) == (40, 50) and im.hasalpha()
 
 
 # -- headers ----------------------------------------------------------------------------------
+
 
 async def test_headers_head_and_conditional_get(client, services):
     image = await new_image(client, imagegen.jpeg(64, 48))
@@ -76,7 +82,8 @@ async def test_headers_head_and_conditional_get(client, services):
     head = await client.head(path)
     assert head.status_code == 200 and head.content == b""
     assert {k: head.headers[k] for k in ("etag", "content-length", "content-type")} == {
-        k: r.headers[k] for k in ("etag", "content-length", "content-type")}
+        k: r.headers[k] for k in ("etag", "content-length", "content-type")
+    }
 
     for inm in (etag, f'"nope", W/{etag}', "*"):
         again = await client.get(path, headers={"If-None-Match": inm})
@@ -112,13 +119,18 @@ async def test_invalid_values_are_ignored_and_listed(client, services):
 
 # -- formats ----------------------------------------------------------------------------------
 
+
 async def test_path_extension_and_format_parameter(client, services, app):
     image = await new_image(client, imagegen.jpeg(64, 48))
-    cases = [(path_of(image, ext="png"), "image/png"), (path_of(image, ext="webp"), "image/webp"),
-             (path_of(image, ext="jpeg"), "image/jpeg"), (path_of(image, ext="JPG"), "image/jpeg"),
-             (path_of(image, "format=gif"), "image/gif"),
-             (path_of(image, "format=avif&w=16"), "image/avif"),
-             (path_of(image, "format=png", ext="webp"), "image/png")]
+    cases = [
+        (path_of(image, ext="png"), "image/png"),
+        (path_of(image, ext="webp"), "image/webp"),
+        (path_of(image, ext="jpeg"), "image/jpeg"),
+        (path_of(image, ext="JPG"), "image/jpeg"),
+        (path_of(image, "format=gif"), "image/gif"),
+        (path_of(image, "format=avif&w=16"), "image/avif"),
+        (path_of(image, "format=png", ext="webp"), "image/png"),
+    ]
     for path, mime in cases:
         r = await client.get(path)
         assert (r.status_code, r.headers["content-type"]) == (200, mime), path
@@ -127,24 +139,31 @@ async def test_path_extension_and_format_parameter(client, services, app):
         assert (await client.get(path_of(image, ext=bad))).status_code == 404
 
 
-@pytest.mark.parametrize(("accept", "mime"), [
-    ("image/avif,image/webp,*/*", "image/avif"),
-    ("image/webp,image/*;q=0.8", "image/webp"),
-    ("image/avif;q=0.5,image/webp", "image/webp"),
-    ("*/*", "image/jpeg"),
-    (None, "image/jpeg"),
-])
+@pytest.mark.parametrize(
+    ("accept", "mime"),
+    [
+        ("image/avif,image/webp,*/*", "image/avif"),
+        ("image/webp,image/*;q=0.8", "image/webp"),
+        ("image/avif;q=0.5,image/webp", "image/webp"),
+        ("*/*", "image/jpeg"),
+        (None, "image/jpeg"),
+    ],
+)
 async def test_format_auto_follows_accept(client, services, accept, mime):
     image = await new_image(client, imagegen.jpeg(32, 24))
     headers = {"Accept": accept} if accept else {}
     r = await client.get(path_of(image, "format=auto"), headers=headers)
     assert r.headers["content-type"] == mime and r.headers["vary"] == "Accept"
     explicit = await client.get(path_of(image, f"format={mime.split('/')[1]}"))
-    expected_etag = explicit.headers["etag"] if mime != "image/jpeg" else (
-        await client.get(path_of(image))).headers["etag"]
+    expected_etag = (
+        explicit.headers["etag"]
+        if mime != "image/jpeg"
+        else (await client.get(path_of(image))).headers["etag"]
+    )
     assert r.headers["etag"] == expected_etag  # auto shares the explicit format's variant
-    r304 = await client.get(path_of(image, "format=auto"),
-                            headers={**headers, "If-None-Match": r.headers["etag"]})
+    r304 = await client.get(
+        path_of(image, "format=auto"), headers={**headers, "If-None-Match": r.headers["etag"]}
+    )
     assert r304.status_code == 304 and r304.headers["vary"] == "Accept"
 
 
@@ -175,9 +194,11 @@ async def test_heic_serves_as_jpeg_and_animations_stay_animated(client, services
 
 
 async def test_svg_bmp_ico_are_served_as_stored(client, services):
-    for data, fmt, mime in [(imagegen.svg(), "svg", "image/svg+xml"),
-                            (imagegen.bmp(), "bmp", "image/bmp"),
-                            (imagegen.ico(), "ico", "image/x-icon")]:
+    for data, fmt, mime in [
+        (imagegen.svg(), "svg", "image/svg+xml"),
+        (imagegen.bmp(), "bmp", "image/bmp"),
+        (imagegen.ico(), "ico", "image/x-icon"),
+    ]:
         image = await new_image(client, data, filename=f"x.{fmt}")
         r = await client.get(path_of(image, "w=10&format=png"))
         assert r.status_code == 200 and r.content == data
@@ -186,19 +207,33 @@ async def test_svg_bmp_ico_are_served_as_stored(client, services):
         assert STRONG_ETAG.fullmatch(r.headers["etag"]) is None  # the original's own hash
         if fmt == "svg":
             assert r.headers["content-security-policy"] == (
-                "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+            )
         assert (await client.get(path_of(image, ext="png"))).status_code == 404
-        assert (await client.get(path_of(image),
-                                 headers={"If-None-Match": r.headers["etag"]})).status_code == 304
+        assert (
+            await client.get(path_of(image), headers={"If-None-Match": r.headers["etag"]})
+        ).status_code == 304
 
 
 # -- one render per canonical variant ---------------------------------------------------------
 
+
 async def test_equivalent_queries_render_once(client, services, app):
     image = await new_image(client, imagegen.jpeg(400, 300))
-    queries = ["w=200", "w=200&h=150", "h=150", "w=200&q=80", "quality=80&w=200",
-               "w=200&fit=scale-down&g=north", "w=100&dpr=2", "w=200&bogus=1", "h=150&w=200",
-               "w=200&rotate=0&flip=&brightness=1", "w=200&format=jpeg", "w=200&h=150&fit=cover"]
+    queries = [
+        "w=200",
+        "w=200&h=150",
+        "h=150",
+        "w=200&q=80",
+        "quality=80&w=200",
+        "w=200&fit=scale-down&g=north",
+        "w=100&dpr=2",
+        "w=200&bogus=1",
+        "h=150&w=200",
+        "w=200&rotate=0&flip=&brightness=1",
+        "w=200&format=jpeg",
+        "w=200&h=150&fit=cover",
+    ]
     before = renders(app)
     etags = set()
     for q in queries:
@@ -213,8 +248,9 @@ async def test_equivalent_queries_render_once(client, services, app):
 async def test_concurrent_identical_requests_render_once(client, services, app):
     image = await new_image(client, imagegen.jpeg(600, 400))
     before = renders(app)
-    answers = await asyncio.gather(*(client.get(path_of(image, "w=123&format=webp"))
-                                     for _ in range(12)))
+    answers = await asyncio.gather(
+        *(client.get(path_of(image, "w=123&format=webp")) for _ in range(12))
+    )
     assert {r.status_code for r in answers} == {200}
     assert len({r.content for r in answers}) == 1
     assert renders(app) - before == 1
@@ -225,6 +261,7 @@ async def test_concurrent_identical_requests_render_once(client, services, app):
 
 
 # -- gone is gone -----------------------------------------------------------------------------
+
 
 async def test_delete_removes_every_variant_at_once(client, services):
     headers = await owner(services)
@@ -252,8 +289,13 @@ async def test_expired_images_404_on_every_variant(client, services, clock):
 async def test_not_found(client, services):
     image = await new_image(client, imagegen.jpeg(32, 24))
     prefix = image["url"].split("/")[-2]
-    for path in [f"/i/zzz/{image['id']}.jpg", f"/i/{prefix}/zz99zz99.jpg",
-                 f"/i/{prefix}/{image['id']}", f"/i/{prefix}/.jpg", f"/i/{prefix}/{'a' * 80}.jpg"]:
+    for path in [
+        f"/i/zzz/{image['id']}.jpg",
+        f"/i/{prefix}/zz99zz99.jpg",
+        f"/i/{prefix}/{image['id']}",
+        f"/i/{prefix}/.jpg",
+        f"/i/{prefix}/{'a' * 80}.jpg",
+    ]:
         r = await client.get(path)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
 

@@ -31,7 +31,9 @@ async def test_the_route_is_documented(app):
         paths = app.openapi()["paths"]
     operations = paths["/i/{prefix}/{name}"]
     assert {m: op["operationId"] for m, op in operations.items()} == {
-        "get": "serve_image", "head": "serve_image_head"}
+        "get": "serve_image",
+        "head": "serve_image_head",
+    }
     names = {p["name"] for p in operations["get"]["parameters"]}
     assert {"prefix", "name", "w", "h", "fit", "format"} <= names  # the transforms, documented
 
@@ -56,8 +58,9 @@ async def test_mounted_under_a_root_path(app, client):
         assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
 
 
-@pytest.mark.parametrize("path", ["/i/", "/i/abc", "/i/abc/", "/i//x1.jpg", "/i/abc/x1.jpg/",
-                                  "/i/abc/def/x1.jpg"])
+@pytest.mark.parametrize(
+    "path", ["/i/", "/i/abc", "/i/abc/", "/i//x1.jpg", "/i/abc/x1.jpg/", "/i/abc/def/x1.jpg"]
+)
 async def test_paths_outside_the_route_are_404_envelopes(client, path):
     r = await client.get(path)
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path

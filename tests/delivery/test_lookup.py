@@ -38,8 +38,9 @@ async def test_lookup_sees_changes_at_once(client, services, clock, lookup):
 async def test_an_open_write_transaction_does_not_block_reads(client, services, clock, lookup):
     image = await new_image(client, imagegen.jpeg(32, 24))
     async with services.db.write() as conn:  # holds SQLite's write lock until the end
-        await conn.execute(images.update().where(images.c.id == image["id"])
-                           .values(caption="pending"))
+        await conn.execute(
+            images.update().where(images.c.id == image["id"]).values(caption="pending")
+        )
         row = await lookup.get(image["id"], clock.now())
         assert row is not None and row.id == image["id"]
 
@@ -62,11 +63,17 @@ async def test_busy_sqlite_falls_back_to_a_thread(client, services, clock, monke
     assert tuple(fast) == tuple(slow) and fast.public is True and slow.transformable is True
 
 
-@pytest.mark.parametrize("failure", [asyncpg.InterfaceError("pool is closed"),
-                                     asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
-                                     ConnectionResetError("reset")])
-async def test_a_failed_raw_postgres_read_falls_back_to_the_engine(client, services, clock,
-                                                                   monkeypatch, lookup, failure):
+@pytest.mark.parametrize(
+    "failure",
+    [
+        asyncpg.InterfaceError("pool is closed"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
+        ConnectionResetError("reset"),
+    ],
+)
+async def test_a_failed_raw_postgres_read_falls_back_to_the_engine(
+    client, services, clock, monkeypatch, lookup, failure
+):
     if services.db.is_sqlite:
         pytest.skip("PostgreSQL only")
     image = await new_image(client, imagegen.jpeg(32, 24))
@@ -90,14 +97,16 @@ async def test_the_row_brings_the_workspace_signing_policy(client, services, clo
     image = await new_image(client, imagegen.jpeg(32, 24), headers=headers)
     row = await lookup.get(image["id"], clock.now())
     assert not row.signed_transforms and row.signing_secret is None  # never saved: NULLs
-    secret = (await client.patch("/v1/settings", json={"signed_transforms": True},
-                                 headers=headers)).json()["signing_secret"]
+    secret = (
+        await client.patch("/v1/settings", json={"signed_transforms": True}, headers=headers)
+    ).json()["signing_secret"]
     row = await lookup.get(image["id"], clock.now())
     assert row.signed_transforms is True and row.signing_secret == secret
     assert row.workspace_id
     async with services.db.engine.connect() as conn:
-        by_engine = (await conn.execute(_LIVE_BY_ID, {"image_id": image["id"],
-                                                      "now": clock.now()})).first()
+        by_engine = (
+            await conn.execute(_LIVE_BY_ID, {"image_id": image["id"], "now": clock.now()})
+        ).first()
     assert tuple(by_engine) == tuple(row)
     await client.patch("/v1/settings", json={"signed_transforms": False}, headers=headers)
     assert (await lookup.get(image["id"], clock.now())).signed_transforms is False

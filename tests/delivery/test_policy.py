@@ -23,8 +23,9 @@ async def account_image(client, services, data=None, filename="photo.jpg"):
     from factories import make_account
 
     account = await make_account(services)
-    image = await new_image(client, data or imagegen.jpeg(120, 80), filename=filename,
-                            headers=account["headers"])
+    image = await new_image(
+        client, data or imagegen.jpeg(120, 80), filename=filename, headers=account["headers"]
+    )
     return account["headers"], image
 
 
@@ -57,10 +58,14 @@ def signed(image, params: list[tuple[str, str]], secret: str) -> str:
 
 # -- presets ------------------------------------------------------------------------------------
 
+
 async def test_preset_applies_and_url_parameters_override(client, services):
     headers, image = await account_image(client, services)
-    r = await client.put("/v1/presets/thumb", headers=headers,
-                         json={"w": 40, "h": 40, "fit": "cover", "format": "webp"})
+    r = await client.put(
+        "/v1/presets/thumb",
+        headers=headers,
+        json={"w": 40, "h": 40, "fit": "cover", "format": "webp"},
+    )
     assert r.status_code == 201
     r = await client.get(path_of(image, "preset=thumb"))
     assert r.status_code == 200 and "x-img-ignored" not in r.headers
@@ -86,13 +91,16 @@ async def test_preset_and_its_explicit_parameters_share_one_variant(client, serv
     assert by_preset.headers["etag"] == explicit.headers["etag"]
     assert by_preset.content == explicit.content
     assert len(await variant_keys(services, image)) == 1
-    r = await client.get(path_of(image, "preset=card"),
-                         headers={"if-none-match": explicit.headers["etag"]})
+    r = await client.get(
+        path_of(image, "preset=card"), headers={"if-none-match": explicit.headers["etag"]}
+    )
     assert r.status_code == 304
 
 
-@pytest.mark.parametrize("query", ["preset=nope", "preset=", "preset=Bad%20Name",
-                                   "preset=nope&w=30", "preset=" + "x" * 300])
+@pytest.mark.parametrize(
+    "query",
+    ["preset=nope", "preset=", "preset=Bad%20Name", "preset=nope&w=30", "preset=" + "x" * 300],
+)
 async def test_an_unknown_preset_is_ignored(client, services, query):
     _, image = await account_image(client, services)
     r = await client.get(path_of(image, query))
@@ -145,8 +153,14 @@ async def test_preset_changes_apply_and_the_cache_is_bounded(client, services):
     from imgpro.transforms import repository
 
     async with services.db.write() as conn:
-        await repository.upsert_preset(conn, await _workspace_of(services, image), "p",
-                                       {"w": "50"}, services.clock.now(), limit=100)
+        await repository.upsert_preset(
+            conn,
+            await _workspace_of(services, image),
+            "p",
+            {"w": "50"},
+            services.clock.now(),
+            limit=100,
+        )
     r = await client.get(path_of(image, "preset=p"))
     assert r.headers["x-img-ignored"] == "preset"
     # ... and with the bound at 0 the next request reads it.
@@ -161,8 +175,9 @@ async def _workspace_of(services, image) -> str:
     async with services.db.read() as conn:
         import sqlalchemy as sa
 
-        return (await conn.execute(sa.select(images.c.workspace_id).where(
-            images.c.id == image["id"]))).scalar_one()
+        return (
+            await conn.execute(sa.select(images.c.workspace_id).where(images.c.id == image["id"]))
+        ).scalar_one()
 
 
 async def test_the_preset_cache_expires_by_time(services, monkeypatch):
@@ -223,8 +238,9 @@ async def test_presets_stay_open(client, services):
         assert (await client.get(path_of(image, query))).status_code == 200, query
     # a preset plus any other parameter is a new parameter set: it needs a signature
     assert_signature_required(await client.get(path_of(image, "preset=thumb&w=31")))
-    r = await client.get(signed(image, [("preset", "thumb"), ("w", "31")],
-                                await _secret_of(services, image)))
+    r = await client.get(
+        signed(image, [("preset", "thumb"), ("w", "31")], await _secret_of(services, image))
+    )
     assert r.status_code == 200 and decode(r.content).width == 31
 
 
@@ -234,9 +250,21 @@ async def _secret_of(services, image) -> str:
     return policy.secret
 
 
-@pytest.mark.parametrize("query", ["w=50", "size=xl", "size=s&size=m", "size=s&w=10",
-                                   "format=webp", "fit=cover", "zzz=1", "w=abc", "size=s&q=10",
-                                   "preset=a&preset=b"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "w=50",
+        "size=xl",
+        "size=s&size=m",
+        "size=s&w=10",
+        "format=webp",
+        "fit=cover",
+        "zzz=1",
+        "w=abc",
+        "size=s&q=10",
+        "preset=a&preset=b",
+    ],
+)
 async def test_anything_else_needs_a_signature(client, services, query):
     headers, image = await account_image(client, services)
     await signing_on(client, headers)
@@ -258,8 +286,7 @@ async def test_signed_urls_work_and_tampering_does_not(client, services):
     s = sign(secret, path_of(image), params)
     r2 = await client.get(path_of(image, f"format=webp&s={s}&fit=cover&h=30&w=60"))
     assert r2.status_code == 200 and r2.headers["etag"] == r.headers["etag"]
-    assert (await client.get(url, headers={"if-none-match": r.headers["etag"]})
-            ).status_code == 304
+    assert (await client.get(url, headers={"if-none-match": r.headers["etag"]})).status_code == 304
 
     tampered = url.replace("w=60", "w=61")
     assert_signature_required(await client.get(tampered))
@@ -270,11 +297,13 @@ async def test_signed_urls_work_and_tampering_does_not(client, services):
     assert_signature_required(await client.get(url.replace(f"s={s}", "s=")))
     # another image's path with the same parameters and signature
     other = await new_image(client, imagegen.jpeg(50, 50), headers=headers)
-    assert_signature_required(await client.get(
-        path_of(other, f"w=60&h=30&fit=cover&format=webp&s={s}")))
+    assert_signature_required(
+        await client.get(path_of(other, f"w=60&h=30&fit=cover&format=webp&s={s}"))
+    )
     # the same image under another extension is another path
-    assert_signature_required(await client.get(
-        path_of(image, f"w=60&h=30&fit=cover&format=webp&s={s}", ext="png")))
+    assert_signature_required(
+        await client.get(path_of(image, f"w=60&h=30&fit=cover&format=webp&s={s}", ext="png"))
+    )
     # a 403 never comes from a cache: 304 needs a valid signature first
     r = await client.get(tampered, headers={"if-none-match": r.headers["etag"]})
     assert_signature_required(r)
@@ -314,8 +343,7 @@ async def test_signing_is_per_workspace(client, services):
 
 
 async def test_stored_images_follow_the_same_rule(client, services):
-    headers, image = await account_image(client, services, imagegen.svg(40, 30),
-                                         filename="a.svg")
+    headers, image = await account_image(client, services, imagegen.svg(40, 30), filename="a.svg")
     await signing_on(client, headers)
     assert (await client.get(path_of(image))).status_code == 200
     assert_signature_required(await client.get(path_of(image, "w=10")))

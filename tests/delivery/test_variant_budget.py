@@ -44,8 +44,7 @@ async def render(client: Any, app: Any, image: dict[str, Any], query: str) -> st
     row = await app.cdn._lookup(image["id"])
     ext = image["url"].rsplit(".", 1)[1]
     params = [tuple(p.split("=", 1)) for p in query.split("&")]
-    variant = await app.state.renderer.plan(row, ext, params, None,
-                                            app.state.settings.limits)
+    variant = await app.state.renderer.plan(row, ext, params, None, app.state.settings.limits)
     return str(variant.key)
 
 
@@ -63,7 +62,8 @@ async def test_every_stored_variant_is_counted(client, app, services):
 
 async def test_per_image_count_evicts_the_least_recently_used(client, app, services, clock):
     services.settings.variants = app.state.renderer.budget.settings = VariantSettings(
-        max_per_image=2)
+        max_per_image=2
+    )
     budget = app.state.renderer.budget
     image = await new_image(client, imagegen.jpeg(64, 48))
     first = await render(client, app, image, "w=10")
@@ -107,7 +107,8 @@ async def test_the_host_budget_spans_images(client, app, services, clock):
     # Over budget with a fourth; evicting down to 90 % takes one variant: the least recently
     # used, which the hit below makes the second image's, not the first's.
     budget.settings = VariantSettings(
-        max_bytes=int((sizes[keys[0]] + 2 * sizes[keys[2]]) / 0.9) + 1)
+        max_bytes=int((sizes[keys[0]] + 2 * sizes[keys[2]]) / 0.9) + 1
+    )
     assert (await client.get(path_of(images[0], "w=40"))).status_code == 200  # a hit: touched
     await budget.flush_touches()
     clock.advance(seconds=60)

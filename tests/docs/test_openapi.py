@@ -28,7 +28,8 @@ async def test_document_validates_as_openapi_3_1(client: Any) -> None:
 def _refs(node: Any) -> list[str]:
     if isinstance(node, dict):
         return [v for k, v in node.items() if k == "$ref"] + [
-            r for v in node.values() for r in _refs(v)]
+            r for v in node.values() for r in _refs(v)
+        ]
     if isinstance(node, list):
         return [r for v in node for r in _refs(v)]
     return []
@@ -68,8 +69,12 @@ async def test_errors_use_the_envelope_with_an_example_per_code(client: Any) -> 
     examples = doc["components"]["examples"]
     for code in ERROR_CODES:
         assert examples[f"error_{code}"]["value"]["error"]["code"] == code
-    create = next(op for item in doc["paths"].values() for op in item.values()
-                  if op["operationId"] == "create_image")
+    create = next(
+        op
+        for item in doc["paths"].values()
+        for op in item.values()
+        if op["operationId"] == "create_image"
+    )
     for status in ("401", "403", "409", "413", "415", "422", "429", "503"):
         content = create["responses"][status]["content"]["application/json"]
         assert content["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -108,14 +113,18 @@ async def test_patch_schema_refuses_null_public_like_the_api(client: Any, api_ke
     update = doc["components"]["schemas"]["ImageUpdate"]["properties"]
     assert update["public"] == {"title": "Public", "type": "boolean"}
     auth = {"Authorization": f"Bearer {api_key}"}
-    image = (await client.post("/v1/images", headers=auth, files={
-        "file": ("p.png", imagegen.png(8, 8), "image/png")})).json()
+    image = (
+        await client.post(
+            "/v1/images", headers=auth, files={"file": ("p.png", imagegen.png(8, 8), "image/png")}
+        )
+    ).json()
     r = await client.patch(f"/v1/images/{image['id']}", json={"public": None}, headers=auth)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
     assert "ImageUpdate" in doc["components"]["schemas"]  # the batch body's $ref resolves
     batch = doc["paths"]["/v1/images/batch"]["patch"]["requestBody"]["content"]
     assert batch["application/json"]["schema"]["properties"]["set"] == {
-        "$ref": "#/components/schemas/ImageUpdate"}
+        "$ref": "#/components/schemas/ImageUpdate"
+    }
 
 
 @pytest.fixture

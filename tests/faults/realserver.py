@@ -27,16 +27,23 @@ def free_port() -> int:
 
 def environment(data_dir: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-    env.update({"IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_DATABASE_URL": database_url,
-                "IMGPRO_SECRET_KEY": "test-secret-key",
-                "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **extra})
+    env.update(
+        {
+            "IMGPRO_DATA_DIR": str(data_dir),
+            "IMGPRO_DATABASE_URL": database_url,
+            "IMGPRO_SECRET_KEY": "test-secret-key",
+            "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            **extra,
+        }
+    )
     return env
 
 
 async def account(data_dir: Path, database_url: str) -> dict[str, Any]:
     """An account and a key, made in process before the server starts (and migrations run)."""
-    app = create_app(Settings(data_dir=data_dir, database_url=database_url,
-                              secret_key="test-secret-key"))
+    app = create_app(
+        Settings(data_dir=data_dir, database_url=database_url, secret_key="test-secret-key")
+    )
     try:
         return await make_account(app.state.services)
     finally:
@@ -50,8 +57,11 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port), *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)  # its own process group: kill -9 takes every worker
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # its own process group: kill -9 takes every worker
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.time() + timeout

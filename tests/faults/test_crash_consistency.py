@@ -34,19 +34,29 @@ def _pixels(data: bytes) -> bytes:
     return Image.open(io.BytesIO(data)).convert("RGBA").tobytes()
 
 
-def _upload(base: str, headers: dict[str, str], key: str, data: bytes,
-            timeout: float = 20) -> httpx.Response:
-    return httpx.post(f"{base}/v1/images", headers={**headers, "Idempotency-Key": key},
-                      files={"file": (f"{key}.png", data, "image/png")},
-                      data={"caption": key}, timeout=timeout)
+def _upload(
+    base: str, headers: dict[str, str], key: str, data: bytes, timeout: float = 20
+) -> httpx.Response:
+    return httpx.post(
+        f"{base}/v1/images",
+        headers={**headers, "Idempotency-Key": key},
+        files={"file": (f"{key}.png", data, "image/png")},
+        data={"caption": key},
+        timeout=timeout,
+    )
 
 
 async def test_kill_9_during_idempotent_uploads(database_url, tmp_path):
     data_dir = tmp_path / "data"
     acct = await account(data_dir, database_url)
     port = free_port()
-    env = environment(data_dir, database_url, port, IMGPRO_WORKERS="2",
-                      IMGPRO_LIMITS__IDEMPOTENCY_LEASE_SECONDS=str(LEASE))
+    env = environment(
+        data_dir,
+        database_url,
+        port,
+        IMGPRO_WORKERS="2",
+        IMGPRO_LIMITS__IDEMPOTENCY_LEASE_SECONDS=str(LEASE),
+    )
     rng = random.Random(12)
     sources: dict[str, bytes] = {}
     got_201: dict[str, dict[str, Any]] = {}
@@ -95,13 +105,17 @@ async def test_kill_9_during_idempotent_uploads(database_url, tmp_path):
         listed = httpx.get(f"{server.base}/v1/images?limit=100", headers=acct["headers"]).json()
         assert sorted(i["id"] for i in listed["data"]) == sorted(ids.values())
         for key, image_id in ids.items():
-            body = httpx.get(f"{server.base}/v1/images/{image_id}",
-                             headers=acct["headers"]).json()
+            body = httpx.get(f"{server.base}/v1/images/{image_id}", headers=acct["headers"]).json()
             served = httpx.get(body["url"], timeout=30)
             assert served.status_code == 200
             assert _pixels(served.content) == _pixels(sources[key]), key
     finally:
         server.stop()
-    verify = subprocess.run([sys.executable, "-m", "imgpro.cli", "usage", "verify"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    verify = subprocess.run(
+        [sys.executable, "-m", "imgpro.cli", "usage", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr

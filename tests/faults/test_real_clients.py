@@ -35,10 +35,28 @@ async def served(tmp_path):
 def _curl(base: str, key: str, idem: str, path, caption: str) -> tuple[int, dict, str]:
     body = path.with_suffix(".out")
     head = subprocess.run(
-        ["curl", "-s", "-D", "-", "-o", str(body), "-H", f"Authorization: Bearer {key}",
-         "-H", f"Idempotency-Key: {idem}", "-F", f"file=@{path};type=image/png", "-F",
-         f"caption={caption}", f"{base}/v1/images"], capture_output=True, text=True,
-        timeout=60, check=True).stdout
+        [
+            "curl",
+            "-s",
+            "-D",
+            "-",
+            "-o",
+            str(body),
+            "-H",
+            f"Authorization: Bearer {key}",
+            "-H",
+            f"Idempotency-Key: {idem}",
+            "-F",
+            f"file=@{path};type=image/png",
+            "-F",
+            f"caption={caption}",
+            f"{base}/v1/images",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     final = head.strip().split("\r\n\r\n")[-1]  # after any "100 Continue" block
     return int(final.split()[1]), json.loads(body.read_text()), final.lower()
 
@@ -64,20 +82,39 @@ def test_curl_httpx_and_requests_retries_replay(served, tmp_path):
     r2 = httpx.post(f"{server.base}/v1/images", headers=h, files=files, data={"caption": "x"})
     assert r1.status_code == r2.status_code == 201 and r1.json() == r2.json()
     assert r2.headers["idempotent-replayed"] == "true"
-    r3 = httpx.post(f"{server.base}/v1/images", headers=h,
-                    files={"file": ("photo.png", other, "image/png")}, data={"caption": "x"})
+    r3 = httpx.post(
+        f"{server.base}/v1/images",
+        headers=h,
+        files={"file": ("photo.png", other, "image/png")},
+        data={"caption": "x"},
+    )
     assert r3.status_code == 409
 
     # requests
     h = {**acct["headers"], "Idempotency-Key": "requests-1"}
-    q1 = requests.post(f"{server.base}/v1/images", headers=h, timeout=60,
-                       files={"file": ("photo.png", png, "image/png")}, data={"caption": "q"})
-    q2 = requests.post(f"{server.base}/v1/images", headers=h, timeout=60,
-                       files={"file": ("photo.png", png, "image/png")}, data={"caption": "q"})
+    q1 = requests.post(
+        f"{server.base}/v1/images",
+        headers=h,
+        timeout=60,
+        files={"file": ("photo.png", png, "image/png")},
+        data={"caption": "q"},
+    )
+    q2 = requests.post(
+        f"{server.base}/v1/images",
+        headers=h,
+        timeout=60,
+        files={"file": ("photo.png", png, "image/png")},
+        data={"caption": "q"},
+    )
     assert q1.status_code == q2.status_code == 201 and q1.json() == q2.json()
     assert q2.headers["Idempotent-Replayed"] == "true"
-    q3 = requests.post(f"{server.base}/v1/images", headers=h, timeout=60,
-                       files={"file": ("renamed.png", png, "image/png")}, data={"caption": "q"})
+    q3 = requests.post(
+        f"{server.base}/v1/images",
+        headers=h,
+        timeout=60,
+        files={"file": ("renamed.png", png, "image/png")},
+        data={"caption": "q"},
+    )
     assert q3.status_code == 409
 
     # Three keys, three images: the replays created nothing.

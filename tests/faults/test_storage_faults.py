@@ -62,8 +62,12 @@ def mounted(path: Path, *args: str) -> Iterator[Path]:
 
 
 def _settings(data: Path) -> Settings:
-    return Settings(data_dir=data, public_base_url="http://testserver",
-                    secret_key="test-secret-key", disk_reserve_bytes=256 * 1024)
+    return Settings(
+        data_dir=data,
+        public_base_url="http://testserver",
+        secret_key="test-secret-key",
+        disk_reserve_bytes=256 * 1024,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -88,8 +92,7 @@ def _fill(fs: Path, leave: int) -> Path:
 
 
 def _leftovers(data: Path) -> list[Path]:
-    return [p for d in (data / "tmp", data / "blobs" / ".tmp") if d.is_dir()
-            for p in d.iterdir()]
+    return [p for d in (data / "tmp", data / "blobs" / ".tmp") if d.is_dir() for p in d.iterdir()]
 
 
 async def test_full_disk_answers_503_keeps_reads_and_deletes_free_space(mountable, tmp_path):
@@ -114,8 +117,7 @@ async def test_full_disk_answers_503_keeps_reads_and_deletes_free_space(mountabl
             # Squeeze out the last bytes: a delete must still go through and free space.
             with contextlib.suppress(OSError), open(data / "last", "wb") as f:
                 f.write(b"\0" * (1 << 20))
-            gone = await client.delete(f"/v1/images/{kept.json()['id']}",
-                                       headers=acct["headers"])
+            gone = await client.delete(f"/v1/images/{kept.json()['id']}", headers=acct["headers"])
             assert gone.status_code == 200, gone.text
             ballast.unlink()
             (data / "last").unlink(missing_ok=True)
@@ -126,8 +128,10 @@ async def test_full_disk_answers_503_keeps_reads_and_deletes_free_space(mountabl
 async def test_gc_sweeps_stale_temp_files(tmp_path):
     async with serving(_settings(tmp_path / "data")) as (app, _):
         services = app.state.services
-        stale = [tmp_path / "data" / "tmp" / "upload-dead",
-                 tmp_path / "data" / "blobs" / ".tmp" / "tmpdead"]
+        stale = [
+            tmp_path / "data" / "tmp" / "upload-dead",
+            tmp_path / "data" / "blobs" / ".tmp" / "tmpdead",
+        ]
         fresh = tmp_path / "data" / "blobs" / ".tmp" / "tmpfresh"
         for p in [*stale, fresh]:
             p.write_bytes(b"partial")
@@ -158,10 +162,11 @@ async def test_read_only_store_serves_reads(mountable, tmp_path):
             assert (await client.get("/v1/usage", headers=h)).status_code == 200
             cdn = await client.get(image["url"].removeprefix("http://testserver") + "?w=40")
             assert cdn.status_code == 200  # rendered, served, just not cached
-            for r in (await upload(client, imagegen.png(10, 10), headers=h),
-                      await client.delete(f"/v1/images/{image['id']}", headers=h),
-                      await client.patch(f"/v1/images/{image['id']}", headers=h,
-                                         json={"caption": "x"})):
+            for r in (
+                await upload(client, imagegen.png(10, 10), headers=h),
+                await client.delete(f"/v1/images/{image['id']}", headers=h),
+                await client.patch(f"/v1/images/{image['id']}", headers=h, json={"caption": "x"}),
+            ):
                 assert r.status_code == 503, r.text
                 assert r.json()["error"]["code"] == "storage_unavailable"
                 assert r.headers["retry-after"]

@@ -39,9 +39,12 @@ def aspect_queries() -> list[tuple[str, tuple[int, int] | None]]:
         out.append((f"w=200&h=200&fit={fit}", (200, 200) if exact else None))
         out.append((f"w=2000&h=2000&fit={fit}", (2000, 2000) if exact else None))
     out += [(f"w=300&h=100&fit=cover&g={g}", (300, 100)) for g in GRAVITIES]
-    out += [("w=200&h=200&fit=cover&rotate=90&g=se", (200, 200)),
-            ("w=500&h=500&fit=cover&dpr=4&blur=250", (2000, 2000)),
-            ("size=social", (1200, 630)), ("w=8192&h=8192&fit=cover", (2048, 2048))]
+    out += [
+        ("w=200&h=200&fit=cover&rotate=90&g=se", (200, 200)),
+        ("w=500&h=500&fit=cover&dpr=4&blur=250", (2000, 2000)),
+        ("size=social", (1200, 630)),
+        ("w=8192&h=8192&fit=cover", (2048, 2048)),
+    ]
     return out
 
 
@@ -75,8 +78,10 @@ def truncated() -> dict[str, bytes]:
 def svg_fanout(levels: int = 7, fan: int = 10) -> bytes:
     """~2 KB, no intrinsic size: each <use> references a group of ``fan`` <use>s, ``levels``
     deep (10^7 rectangles for librsvg to lay out when asked to measure it)."""
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
-             '<defs><g id="l0"><rect width="1" height="1" fill="red"/></g>']
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<defs><g id="l0"><rect width="1" height="1" fill="red"/></g>'
+    ]
     for i in range(1, levels):
         uses = "".join(f'<use xlink:href="#l{i - 1}" x="{j}"/>' for j in range(fan))
         parts.append(f'<g id="l{i}">{uses}</g>')
@@ -92,6 +97,6 @@ def ico_with_text() -> bytes:
     chunk = imagegen._png_chunk(b"tEXt", b"Author\x00Secret Person <me@example.com>")
     data[iend:iend] = chunk
     size_field = 6 + 8  # first directory entry: bytes-in-resource
-    size = int.from_bytes(data[size_field:size_field + 4], "little") + len(chunk)
-    data[size_field:size_field + 4] = size.to_bytes(4, "little")
+    size = int.from_bytes(data[size_field : size_field + 4], "little") + len(chunk)
+    data[size_field : size_field + 4] = size.to_bytes(4, "little")
     return bytes(data)

@@ -63,13 +63,31 @@ class Server:
         self.port = serving.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-        env.update({"IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_PUBLIC_BASE_URL": self.base,
-                    "IMGPRO_RATE_LIMITS__ANON_UPLOADS": "",
-                    "IMGPRO_RENDER__WORKERS": str(render_workers)})
+        env.update(
+            {
+                "IMGPRO_DATA_DIR": str(data_dir),
+                "IMGPRO_PUBLIC_BASE_URL": self.base,
+                "IMGPRO_RATE_LIMITS__ANON_UPLOADS": "",
+                "IMGPRO_RENDER__WORKERS": str(render_workers),
+            }
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "imgpro.cli", "serve", "--port", str(self.port),
-             "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, preexec_fn=_cap_address_space)
+            [
+                sys.executable,
+                "-m",
+                "imgpro.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_cap_address_space,
+        )
         serving.first_upload(self.port)
         self.client = httpx.Client(base_url=self.base, timeout=120)
 

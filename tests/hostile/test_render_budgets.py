@@ -20,8 +20,10 @@ import pyvips
 from hostile import families
 from hostile.served import Server
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc"),
+]
 
 
 @pytest.fixture(scope="module")

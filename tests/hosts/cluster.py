@@ -152,9 +152,17 @@ class Host:
 class Cluster:
     """``count`` hosts (started by :meth:`start`) and nginx in front of them."""
 
-    def __init__(self, count: int, *, database_url: str, redis_url: str, s3_url: str,
-                 bucket: str, env: dict[str, str] | None = None,
-                 use_namespaces: bool | None = None) -> None:
+    def __init__(
+        self,
+        count: int,
+        *,
+        database_url: str,
+        redis_url: str,
+        s3_url: str,
+        bucket: str,
+        env: dict[str, str] | None = None,
+        use_namespaces: bool | None = None,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="imgpro-hosts-"))
         self.use_namespaces = namespaces_possible() if use_namespaces is None else use_namespaces
         self.relay = Relay() if self.use_namespaces else None
@@ -199,13 +207,16 @@ class Cluster:
             if self.relay is None:
                 return url
             relayed = self.relay.add(host.service_address, port)
-            netloc = parsed.netloc.replace(f"{parsed.hostname}:{port}",
-                                           f"{host.service_address}:{relayed}")
+            netloc = parsed.netloc.replace(
+                f"{parsed.hostname}:{port}", f"{host.service_address}:{relayed}"
+            )
             return parsed._replace(netloc=netloc).geturl()
 
-        return {"IMGPRO_DATABASE_URL": moved(self.database_url),
-                "IMGPRO_REDIS_URL": moved(self.redis_url),
-                "IMGPRO_S3__ENDPOINT_URL": moved(self.s3_url)}
+        return {
+            "IMGPRO_DATABASE_URL": moved(self.database_url),
+            "IMGPRO_REDIS_URL": moved(self.redis_url),
+            "IMGPRO_S3__ENDPOINT_URL": moved(self.s3_url),
+        }
 
     def start(self, *, timeout: float = 60) -> None:
         for host in self.hosts:
@@ -215,25 +226,40 @@ class Cluster:
 
     def start_host(self, host: Host) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-        env.update({
-            "IMGPRO_DATA_DIR": str(self.root / f"host{host.index}"),
-            "IMGPRO_STORAGE": "s3", "IMGPRO_S3__BUCKET": self.bucket,
-            "IMGPRO_S3__REGION": "us-east-1",
-            "IMGPRO_AUTO_MIGRATE": "false", "IMGPRO_SECRET_KEY": "many-hosts-secret",
-            "IMGPRO_PUBLIC_BASE_URL": self.url,
-            # nginx's address as each host sees it: its X-Forwarded-For is believed.
-            "IMGPRO_TRUSTED_PROXIES": '["127.0.0.0/8", "10.0.0.0/8"]',
-        })
+        env.update(
+            {
+                "IMGPRO_DATA_DIR": str(self.root / f"host{host.index}"),
+                "IMGPRO_STORAGE": "s3",
+                "IMGPRO_S3__BUCKET": self.bucket,
+                "IMGPRO_S3__REGION": "us-east-1",
+                "IMGPRO_AUTO_MIGRATE": "false",
+                "IMGPRO_SECRET_KEY": "many-hosts-secret",
+                "IMGPRO_PUBLIC_BASE_URL": self.url,
+                # nginx's address as each host sees it: its X-Forwarded-For is believed.
+                "IMGPRO_TRUSTED_PROXIES": '["127.0.0.0/8", "10.0.0.0/8"]',
+            }
+        )
         env.update(self._service_urls(host))
         env.update(self.extra_env)
         host.log = self.root / f"host{host.index}.log"
-        cmd = [sys.executable, "-m", "imgpro.cli", "serve", "--host", host.address,
-               "--port", str(host.port), "--workers", "1"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "imgpro.cli",
+            "serve",
+            "--host",
+            host.address,
+            "--port",
+            str(host.port),
+            "--workers",
+            "1",
+        ]
         if host.netns:
             cmd = ["ip", "netns", "exec", host.netns, *cmd]
         with open(host.log, "ab") as log:
-            host.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            host.proc = subprocess.Popen(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def wait_ready(self, *, timeout: float = 60, hosts: list[Host] | None = None) -> None:
         import httpx
@@ -255,15 +281,17 @@ class Cluster:
     def _start_nginx(self) -> None:
         for name in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
             (self.root / name).mkdir(exist_ok=True)
-        servers = "\n".join(f"    server {h.address}:{h.port} max_fails=1 fail_timeout=5s;"
-                            for h in self.hosts)
+        servers = "\n".join(
+            f"    server {h.address}:{h.port} max_fails=1 fail_timeout=5s;" for h in self.hosts
+        )
         conf = self.root / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(root=self.root, servers=servers,
-                                          port=self.nginx_port))
+        conf.write_text(NGINX_CONF.format(root=self.root, servers=servers, port=self.nginx_port))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.nginx = subprocess.Popen([nginx, "-c", str(conf), "-p", str(self.root),
-                                       "-g", "daemon off; user root;"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.nginx = subprocess.Popen(
+            [nginx, "-c", str(conf), "-p", str(self.root), "-g", "daemon off; user root;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 15
         while True:
             try:

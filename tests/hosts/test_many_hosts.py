@@ -46,11 +46,15 @@ def cluster(s3_server: Any) -> Iterator[Cluster]:
     url = _async_url(PG_ADMIN_URL, name)
     run_migrations(url)
     bucket = s3_server.new_bucket(versioned=True)  # versions count how often a key was written
-    env = {"IMGPRO_PLANS": PLANS, "IMGPRO_RATE_LIMITS__ANON_UPLOADS": "4/hour",
-           "IMGPRO_RATE_LIMITS__KEY_PREFIX": f"hosts-{uuid.uuid4().hex[:8]}",
-           "IMGPRO_LIMITS__IDEMPOTENCY_STALE_SECONDS": "3"}
-    hosts = Cluster(2, database_url=url, redis_url=REDIS_URL, s3_url=s3_server.url,
-                    bucket=bucket, env=env)
+    env = {
+        "IMGPRO_PLANS": PLANS,
+        "IMGPRO_RATE_LIMITS__ANON_UPLOADS": "4/hour",
+        "IMGPRO_RATE_LIMITS__KEY_PREFIX": f"hosts-{uuid.uuid4().hex[:8]}",
+        "IMGPRO_LIMITS__IDEMPOTENCY_STALE_SECONDS": "3",
+    }
+    hosts = Cluster(
+        2, database_url=url, redis_url=REDIS_URL, s3_url=s3_server.url, bucket=bucket, env=env
+    )
     hosts.database_name = name  # type: ignore[attr-defined]
     try:
         hosts.start()
@@ -72,11 +76,15 @@ def _account(cluster: Cluster, plan: str) -> dict[str, str]:
         db = Database(_async_url(PG_ADMIN_URL, cluster.database_name))  # type: ignore[attr-defined]
         try:
             accounts = AccountService(db, Clock(), PasswordHasher(Settings().passwords))
-            user = await accounts.create_user(f"{uuid.uuid4().hex[:10]}@example.com",
-                                              "correct horse battery", plan=plan)
+            user = await accounts.create_user(
+                f"{uuid.uuid4().hex[:10]}@example.com", "correct horse battery", plan=plan
+            )
             secret, _ = await KeyService(db, Clock()).create(
-                user_id=user.id, workspace_id=user.workspace_id, name="k",
-                abilities=parse_abilities("read,write"))
+                user_id=user.id,
+                workspace_id=user.workspace_id,
+                name="k",
+                abilities=parse_abilities("read,write"),
+            )
             return secret
         finally:
             await db.dispose()
@@ -88,10 +96,14 @@ def _png(n: int) -> bytes:
     return imagegen.png(40 + n, 30 + n)
 
 
-async def _post(client: httpx.AsyncClient, base: str, data: bytes,
-                headers: dict[str, str]) -> httpx.Response:
-    return await client.post(f"{base}/v1/images", headers=headers,
-                             files={"file": (f"{len(data)}.png", data, "image/png")})
+async def _post(
+    client: httpx.AsyncClient, base: str, data: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    return await client.post(
+        f"{base}/v1/images",
+        headers=headers,
+        files={"file": (f"{len(data)}.png", data, "image/png")},
+    )
 
 
 def test_namespaces_or_loopback_addresses(cluster: Cluster) -> None:
@@ -103,16 +115,20 @@ def test_namespaces_or_loopback_addresses(cluster: Cluster) -> None:
 
 def test_a_variant_renders_once_across_hosts(cluster: Cluster) -> None:
     headers = _account(cluster, "unlimited")
-    reply = httpx.post(f"{cluster.url}/v1/images", headers=headers,
-                       files={"file": ("a.jpg", imagegen.jpeg(1600, 1200), "image/jpeg")})
+    reply = httpx.post(
+        f"{cluster.url}/v1/images",
+        headers=headers,
+        files={"file": ("a.jpg", imagegen.jpeg(1600, 1200), "image/jpeg")},
+    )
     assert reply.status_code == 201, reply.text
     image = reply.json()
     path = image["url"].removeprefix(cluster.url)
 
     async def everyone() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=30) as client:
-            return await asyncio.gather(*(client.get(f"{h.url}{path}?w=321")
-                                          for _ in range(4) for h in cluster.hosts))
+            return await asyncio.gather(
+                *(client.get(f"{h.url}{path}?w=321") for _ in range(4) for h in cluster.hosts)
+            )
 
     replies = asyncio.run(everyone())
     assert {r.status_code for r in replies} == {200}
@@ -123,8 +139,9 @@ def test_a_variant_renders_once_across_hosts(cluster: Cluster) -> None:
     from s3server import MotoServer
 
     s3 = MotoServer.client(type("S", (), {"url": cluster.s3_url})())  # type: ignore[arg-type]
-    versions = s3.list_object_versions(Bucket=cluster.bucket,
-                                       Prefix=f"variants/{image['id']}/").get("Versions", [])
+    versions = s3.list_object_versions(
+        Bucket=cluster.bucket, Prefix=f"variants/{image['id']}/"
+    ).get("Versions", [])
     assert len(versions) == 1, f"rendered and stored {len(versions)} times"
 
 
@@ -133,8 +150,9 @@ def test_quotas_are_exact_across_hosts(cluster: Cluster) -> None:
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=30) as client:
-            return await asyncio.gather(*(
-                _post(client, cluster.hosts[i % 2].url, _png(i), headers) for i in range(12)))
+            return await asyncio.gather(
+                *(_post(client, cluster.hosts[i % 2].url, _png(i), headers) for i in range(12))
+            )
 
     codes = sorted(r.status_code for r in asyncio.run(burst()))
     assert codes.count(201) == 5 and codes.count(403) == 7, codes
@@ -165,9 +183,11 @@ def test_kill_9_of_a_host_loses_nothing(cluster: Cluster) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                reply = await client.post(f"{cluster.url}/v1/images",
-                                          headers={**headers, "Idempotency-Key": key},
-                                          files={"file": ("x.png", data, "image/png")})
+                reply = await client.post(
+                    f"{cluster.url}/v1/images",
+                    headers={**headers, "Idempotency-Key": key},
+                    files={"file": ("x.png", data, "image/png")},
+                )
                 if reply.status_code == 201:
                     got[key] = reply.json()["id"]
                     finished += 1

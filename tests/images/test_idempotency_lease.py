@@ -18,20 +18,34 @@ from imgpro.images.idempotency import Claim
 PNG = imagegen.png(50, 40)
 
 
-def _multipart(boundary: str, filename: str = "a.png", ctype: str = "image/png",
-               caption: str = "hi", data: bytes = PNG) -> tuple[bytes, str]:
+def _multipart(
+    boundary: str,
+    filename: str = "a.png",
+    ctype: str = "image/png",
+    caption: str = "hi",
+    data: bytes = PNG,
+) -> tuple[bytes, str]:
     b = boundary.encode()
-    body = (b"--" + b + b"\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\n"
-            + caption.encode() + b"\r\n--" + b
-            + f"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-              f"Content-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n--" + b + b"--\r\n")
+    body = (
+        b"--"
+        + b
+        + b'\r\nContent-Disposition: form-data; name="caption"\r\n\r\n'
+        + caption.encode()
+        + b"\r\n--"
+        + b
+        + f'\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n".encode()
+        + data
+        + b"\r\n--"
+        + b
+        + b"--\r\n"
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 async def _post(client, headers, **kw):
     body, ctype = _multipart(**kw)
-    return await client.post("/v1/images", content=body,
-                             headers={**headers, "Content-Type": ctype})
+    return await client.post("/v1/images", content=body, headers={**headers, "Content-Type": ctype})
 
 
 async def test_a_new_boundary_is_the_same_request(client, services):
@@ -43,8 +57,12 @@ async def test_a_new_boundary_is_the_same_request(client, services):
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.json() == first.json()
     # Each parsed part counts: filename, part content type, field values, file content.
-    for change in ({"filename": "b.png"}, {"ctype": "image/x-png"}, {"caption": "other"},
-                   {"data": imagegen.png(51, 40)}):
+    for change in (
+        {"filename": "b.png"},
+        {"ctype": "image/x-png"},
+        {"caption": "other"},
+        {"data": imagegen.png(51, 40)},
+    ):
         r = await _post(client, h, boundary="cccc", **change)
         assert r.status_code == 409, change
         assert r.json()["error"]["code"] == "idempotency_key_conflict"
@@ -60,11 +78,13 @@ async def test_import_retry_is_recognised_by_canonical_json(client, services):
     scope = f"api_key:{acct['user'].workspace_id}"
     fp = import_fingerprint({"url": "https://example.com/a.png", "caption": "c"})
     await services.idempotency.claim(scope, "imp", fp, services.clock.now())
-    same = await client.post("/v1/images", headers=h,
-                             content=b'{ "caption" : "c",\n "url":"https://example.com/a.png"}')
+    same = await client.post(
+        "/v1/images", headers=h, content=b'{ "caption" : "c",\n "url":"https://example.com/a.png"}'
+    )
     assert same.json()["error"]["code"] == "idempotency_key_in_progress"
-    other = await client.post("/v1/images", headers=h,
-                              content=b'{"url":"https://example.com/a.png","caption":"d"}')
+    other = await client.post(
+        "/v1/images", headers=h, content=b'{"url":"https://example.com/a.png","caption":"d"}'
+    )
     assert other.json()["error"]["code"] == "idempotency_key_conflict"
 
 
@@ -72,8 +92,12 @@ async def test_a_dead_claim_is_taken_over_after_its_lease(client, services, cloc
     acct = await make_account(services)
     h = {**acct["headers"], "Idempotency-Key": "crash"}
     scope = f"api_key:{acct['user'].workspace_id}"
-    fp = upload_fingerprint(file_sha256=hashlib.sha256(PNG).hexdigest(), filename="a.png",
-                            content_type="image/png", fields={"caption": "hi"})
+    fp = upload_fingerprint(
+        file_sha256=hashlib.sha256(PNG).hexdigest(),
+        filename="a.png",
+        content_type="image/png",
+        fields={"caption": "hi"},
+    )
     dead = await services.idempotency.claim(scope, "crash", fp, clock.now())
     assert isinstance(dead, Claim)  # …and its process is killed: nobody renews it
     r = await _post(client, h, boundary="b1")

@@ -54,13 +54,16 @@ async def test_refused_addresses_are_cheap_and_indistinguishable(client, service
     built = []
     monkeypatch.setattr(net, "_tls_context", None)
     real = net.httpx.create_ssl_context
-    monkeypatch.setattr(net.httpx, "create_ssl_context",
-                        lambda **kw: built.append(1) or real(**kw))
+    monkeypatch.setattr(net.httpx, "create_ssl_context", lambda **kw: built.append(1) or real(**kw))
     acct = await make_account(services, plan="unlimited")
     messages = set()
     started = time.monotonic()
-    for url in ("http://127.0.0.1/x.png", "http://10.1.2.3/x.png",
-                "http://no-such-host.invalid/x.png", "http://169.254.169.254/latest"):
+    for url in (
+        "http://127.0.0.1/x.png",
+        "http://10.1.2.3/x.png",
+        "http://no-such-host.invalid/x.png",
+        "http://169.254.169.254/latest",
+    ):
         r = await client.post("/v1/images", headers=acct["headers"], json={"url": url})
         assert r.status_code == 422 and r.json()["error"]["code"] == "fetch_failed"
         messages.add(r.json()["error"]["message"])
@@ -76,22 +79,23 @@ async def test_failed_imports_are_rate_limited(app, client, services):
     acct = await make_account(services)
     codes = []
     for _ in range(5):
-        r = await client.post("/v1/images", headers=acct["headers"],
-                              json={"url": "http://127.0.0.1/x.png"})
+        r = await client.post(
+            "/v1/images", headers=acct["headers"], json={"url": "http://127.0.0.1/x.png"}
+        )
         codes.append(r.json()["error"]["code"])
     assert codes == ["fetch_failed"] * 3 + ["rate_limited"] * 2
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
-async def test_concurrent_imports_per_principal_are_bounded(app, client, services,
-                                                            slow_source):
+async def test_concurrent_imports_per_principal_are_bounded(app, client, services, slow_source):
     app.state.settings.imports.allow_private_networks = True
     services.import_gate.max_per_principal = 2
     acct = await make_account(services)
 
     async def one(i: int):
-        return await client.post("/v1/images", headers=acct["headers"],
-                                 json={"url": f"{slow_source}/{i}.png"})
+        return await client.post(
+            "/v1/images", headers=acct["headers"], json={"url": f"{slow_source}/{i}.png"}
+        )
 
     results = await asyncio.gather(*(one(i) for i in range(4)))
     statuses = sorted(r.status_code for r in results)

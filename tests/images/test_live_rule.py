@@ -31,8 +31,9 @@ EXPECTED = {
 }
 
 
-async def _make(state: str, client: Any, services: Any, clock: Any,
-                acct: dict[str, Any], image: dict[str, Any]) -> None:
+async def _make(
+    state: str, client: Any, services: Any, clock: Any, acct: dict[str, Any], image: dict[str, Any]
+) -> None:
     headers, path = acct["headers"], f"/v1/images/{image['id']}"
     if state == "expired":
         soon = clock.now() + dt.timedelta(hours=1)
@@ -50,11 +51,11 @@ async def _make(state: str, client: Any, services: Any, clock: Any,
         raise AssertionError(state)
 
 
-async def _answers(client: Any, app: Any, services: Any, clock: Any, acct: dict[str, Any],
-                   image: dict[str, Any]) -> dict[str, int]:
+async def _answers(
+    client: Any, app: Any, services: Any, clock: Any, acct: dict[str, Any], image: dict[str, Any]
+) -> dict[str, int]:
     answers = {
-        "api": (await client.get(f"/v1/images/{image['id']}",
-                                 headers=acct["headers"])).status_code,
+        "api": (await client.get(f"/v1/images/{image['id']}", headers=acct["headers"])).status_code,
         "cdn": (await client.get(path_of(image))).status_code,
         "page": (await client.get(f"/{image['id']}")).status_code,
     }
@@ -65,8 +66,9 @@ async def _answers(client: Any, app: Any, services: Any, clock: Any, acct: dict[
     # The CDN's fast path (raw sqlite3 / asyncpg) served the request above; its engine path
     # (the fallback) runs the same compiled statement and must say the same.
     async with services.db.engine.connect() as conn:
-        row = (await conn.execute(_LIVE_BY_ID, {"image_id": image["id"],
-                                                "now": clock.now()})).first()
+        row = (
+            await conn.execute(_LIVE_BY_ID, {"image_id": image["id"], "now": clock.now()})
+        ).first()
     lookup = DeliveryLookup(services.db)
     try:
         fast = await lookup.get(image["id"], clock.now())
@@ -88,7 +90,8 @@ async def test_cdn_api_and_viewer_agree(state, client, app, services, clock):
 
 
 async def test_a_blocked_image_still_counts_until_deleted_and_unblocks_unchanged(
-        client, services, clock):
+    client, services, clock
+):
     acct = await make_account(services)
     image = await new_image(client, imagegen.jpeg(40, 30), headers=acct["headers"])
     before = (await client.get("/v1/usage", headers=acct["headers"])).json()

@@ -23,11 +23,14 @@ from web.support import csrf_of, sign_up, token_for, user_of
 def settings(tmp_path, database_url) -> Settings:
     """Caps that are not the defaults (so no literal "20 MB" / "70 MB" can pass), and the
     default anonymous rate limit of 20 an hour."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url,
-                    public_base_url="http://testserver", secret_key="test-secret-key",
-                    limits=LimitSettings(anon_max_bytes=1 * MB, key_max_bytes=3 * MB,
-                                         svg_max_bytes=512 * 1024),
-                    rate_limits=RateLimitSettings(anon_uploads="20/hour"))
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_base_url="http://testserver",
+        secret_key="test-secret-key",
+        limits=LimitSettings(anon_max_bytes=1 * MB, key_max_bytes=3 * MB, svg_max_bytes=512 * 1024),
+        rate_limits=RateLimitSettings(anon_uploads="20/hour"),
+    )
 
 
 class Body:
@@ -60,14 +63,21 @@ async def test_the_caps_and_the_signup_prompt_are_the_settings_on_every_entry(cl
     assert r.status_code == 413
     error = r.json()["error"]
     assert error["code"] == "file_too_large" and error["message"] == "File exceeds the 1 MB limit."
-    assert error["action"] == {"type": "signup", "url": "http://testserver/signup",
-                               "label": "Sign up for 3 MB uploads"}
+    assert error["action"] == {
+        "type": "signup",
+        "url": "http://testserver/signup",
+        "label": "Sign up for 3 MB uploads",
+    }
     token = csrf_of((await client.get("/")).text)
-    r = await client.post("/try", data={"csrf_token": token},
-                          files={"file": ("big.png", too_big(1 * MB))})
+    r = await client.post(
+        "/try", data={"csrf_token": token}, files={"file": ("big.png", too_big(1 * MB))}
+    )
     assert r.status_code == 413 and "File exceeds the 1 MB limit." in r.text
-    assert re.search(r'data-action="signup" href="http://testserver/signup">'
-                     r"Sign up for 3 MB uploads</a>", r.text)
+    assert re.search(
+        r'data-action="signup" href="http://testserver/signup">'
+        r"Sign up for 3 MB uploads</a>",
+        r.text,
+    )
     home = (await client.get("/")).text
     assert 'data-signup-label="Sign up for 3 MB uploads"' in home and "70 MB" not in home
     # A key and the dashboard: the same key cap, the same message, no sign-up prompt.
@@ -78,14 +88,18 @@ async def test_the_caps_and_the_signup_prompt_are_the_settings_on_every_entry(cl
     api_error = r.json()["error"]
     assert api_error["message"] == "File exceeds the 3 MB limit." and "action" not in api_error
     token = await token_for(client, "/dashboard")
-    r = await client.post("/dashboard/upload", headers={"X-CSRF-Token": token,
-                                                        "Accept": "application/json"},
-                          files={"file": ("big.png", too_big(3 * MB))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("big.png", too_big(3 * MB))},
+    )
     assert r.status_code == 413 and r.json() == {"error": api_error}
     # Under the key cap but over the anonymous one: taken from the dashboard.
-    r = await client.post("/dashboard/upload", headers={"X-CSRF-Token": token,
-                                                        "Accept": "application/json"},
-                          files={"file": ("mid.png", too_big(1 * MB)[: 2 * MB])})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("mid.png", too_big(1 * MB)[: 2 * MB])},
+    )
     assert r.status_code != 413
     assert tmp_files(services) == []
 
@@ -103,9 +117,15 @@ async def test_a_declared_length_over_the_cap_is_refused_before_reading(client, 
     token = await token_for(client, "/dashboard")
     # The dashboard's plain form may carry 20 files: its bound is 20 of the key cap.
     body = Body()
-    r = await client.post("/dashboard/upload", content=body, headers={
-        **multipart_headers(21 * 3 * MB + 21 * 2 * MB), "X-CSRF-Token": token,
-        "Accept": "application/json"})
+    r = await client.post(
+        "/dashboard/upload",
+        content=body,
+        headers={
+            **multipart_headers(21 * 3 * MB + 21 * 2 * MB),
+            "X-CSRF-Token": token,
+            "Accept": "application/json",
+        },
+    )
     assert r.status_code == 413 and not body.read
     assert r.json()["error"]["message"] == "File exceeds the 3 MB limit."
 
@@ -117,8 +137,9 @@ async def test_the_21st_anonymous_upload_is_refused_before_its_body_is_read(clie
         r = await upload(client, imagegen.png(8, 8), filename=f"api{i}.png")
         assert r.status_code == 201, r.text
         assert r.headers["ratelimit-remaining"] == str(19 - 2 * i)
-        r = await client.post("/try", data={"csrf_token": token},
-                              files={"file": (f"form{i}.png", imagegen.png(8, 8))})
+        r = await client.post(
+            "/try", data={"csrf_token": token}, files={"file": (f"form{i}.png", imagegen.png(8, 8))}
+        )
         assert r.status_code == 303, r.text
         assert r.headers["ratelimit-remaining"] == str(18 - 2 * i)
     body = Body(b"--xyz\r\n")
@@ -133,8 +154,11 @@ async def test_the_21st_anonymous_upload_is_refused_before_its_body_is_read(clie
     # A signed-in dashboard upload is not anonymous: no rate limit, the plan's quota instead.
     await sign_up(client)
     token = await token_for(client, "/dashboard")
-    r = await client.post("/dashboard/upload", data={"csrf_token": token},
-                          files={"file": ("mine.png", imagegen.png(8, 8))})
+    r = await client.post(
+        "/dashboard/upload",
+        data={"csrf_token": token},
+        files={"file": ("mine.png", imagegen.png(8, 8))},
+    )
     assert r.status_code == 303
 
 
@@ -150,8 +174,11 @@ async def test_the_same_errors_on_every_entry(client, services):
     assert r.status_code == 422 and message in r.text
     await sign_up(client)
     token = await token_for(client, "/dashboard")
-    r = await client.post("/dashboard/upload", files={"file": text},
-                          headers={"X-CSRF-Token": token, "Accept": "application/json"})
+    r = await client.post(
+        "/dashboard/upload",
+        files={"file": text},
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )
     assert r.status_code == 422 and r.json()["error"]["message"] == message
 
 
@@ -182,8 +209,9 @@ async def test_a_double_submitted_dashboard_form_creates_one_image(client, servi
     key2 = upload_key_of((await client.get("/dashboard")).text)
     form2 = {"csrf_token": token, "idempotency_key": key2}
     files = [("file", ("b.png", imagegen.png(30, 10))), ("file", ("c.png", imagegen.png(40, 10)))]
-    answers = await asyncio.gather(*(client.post("/dashboard/upload", data=form2, files=files)
-                                     for _ in range(2)))
+    answers = await asyncio.gather(
+        *(client.post("/dashboard/upload", data=form2, files=files) for _ in range(2))
+    )
     assert [a.status_code for a in answers] == [303, 303]
     assert all(a.headers["location"] == "/dashboard?notice=uploaded&n=2" for a in answers)
     assert len(await listed(client, services, email)) == 3

@@ -10,8 +10,13 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "imgpro"
 ALLOWED = {
     # The imaging.vips package (load, ops, encode, models) is the one home of libvips.
-    "pyvips": {"imaging/vips/__init__.py", "imaging/vips/encode.py", "imaging/vips/load.py",
-               "imaging/vips/models.py", "imaging/vips/ops.py"},
+    "pyvips": {
+        "imaging/vips/__init__.py",
+        "imaging/vips/encode.py",
+        "imaging/vips/load.py",
+        "imaging/vips/models.py",
+        "imaging/vips/ops.py",
+    },
     "PIL": {"imaging/heif.py", "imaging/probe.py"},
     "pillow_heif": {"imaging/heif.py"},
 }

@@ -21,6 +21,10 @@ def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url,
-                    public_base_url="http://testserver", secret_key="test-secret-key",
-                    smtp={"url": smtp.url, "from_address": "imgpro <noreply@example.com>"})
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_base_url="http://testserver",
+        secret_key="test-secret-key",
+        smtp={"url": smtp.url, "from_address": "imgpro <noreply@example.com>"},
+    )

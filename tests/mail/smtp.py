@@ -89,9 +89,28 @@ def link_in(message: EmailMessage) -> str:
 def self_signed(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 (and its key), made with the openssl command."""
     cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -111,17 +130,26 @@ class SmtpServer:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.cert, key)
             if mode == "starttls":
-                kwargs.update(tls_context=context, require_starttls=True,
-                              authenticator=self._authenticate, auth_required=True)
+                kwargs.update(
+                    tls_context=context,
+                    require_starttls=True,
+                    authenticator=self._authenticate,
+                    auth_required=True,
+                )
             else:
                 kwargs.update(ssl_context=context)
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
-                                     server_hostname="127.0.0.1", **kwargs)
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="127.0.0.1", **kwargs
+        )
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> AuthResult:
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.USER
-              and auth_data.password.decode() == self.PASSWORD)
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.USER
+            and auth_data.password.decode() == self.PASSWORD
+        )
         if ok:
             self.inbox.logins.append(self.USER)
         return AuthResult(success=ok)

@@ -17,11 +17,11 @@ async def deliver(services: Any) -> int:
 
 async def ask_code(client: httpx.AsyncClient, email: str, **extra: str) -> httpx.Response:
     token = await token_for(client, "/")
-    return await client.post("/login/code", data={"csrf_token": token, "email": email,
-                                                  **extra})
+    return await client.post("/login/code", data={"csrf_token": token, "email": email, **extra})
 
 
 async def enter_code(client: httpx.AsyncClient, code: str, **extra: str) -> httpx.Response:
     token = await token_for(client, "/")
-    return await client.post("/login/code/verify", data={"csrf_token": token, "code": code,
-                                                         **extra})
+    return await client.post(
+        "/login/code/verify", data={"csrf_token": token, "code": code, **extra}
+    )

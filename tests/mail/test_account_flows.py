@@ -41,8 +41,9 @@ async def test_verification_link_banner_and_policy(client, services, smtp, setti
     await sign_up(other)
     page = await other.get("/keys")
     assert "you cannot create API keys" in page.text
-    r = await other.post("/keys", data={"csrf_token": csrf_of(page.text), "name": "x",
-                                        "abilities": "read"})
+    r = await other.post(
+        "/keys", data={"csrf_token": csrf_of(page.text), "name": "x", "abilities": "read"}
+    )
     assert r.status_code == 403 and "verify your email" in r.text
 
 
@@ -53,8 +54,9 @@ async def test_password_reset_end_to_end(client, services, smtp, clock):
     assert (await log_in(elsewhere, email)).status_code == 303
     stranger = new_client(app, ip="198.51.100.40")
     r = await stranger.get("/password/forgot")
-    r = await stranger.post("/password/forgot", data={"csrf_token": csrf_of(r.text),
-                                                      "email": email})
+    r = await stranger.post(
+        "/password/forgot", data={"csrf_token": csrf_of(r.text), "email": email}
+    )
     assert r.status_code == 200 and "If an account uses" in r.text
     await deliver(services)
     message = smtp.inbox.last(email)
@@ -65,12 +67,19 @@ async def test_password_reset_end_to_end(client, services, smtp, clock):
         form = await stranger.get(link)
         assert form.status_code == 200 and email in form.text
     token = link.split("t=")[1]
-    r = await stranger.post("/password/reset", data={"csrf_token": csrf_of(form.text),
-                                                     "token": token, "password": "short"})
+    r = await stranger.post(
+        "/password/reset",
+        data={"csrf_token": csrf_of(form.text), "token": token, "password": "short"},
+    )
     assert r.status_code == 422
-    r = await stranger.post("/password/reset", data={"csrf_token": csrf_of(form.text),
-                                                     "token": token,
-                                                     "password": "a brand new passphrase"})
+    r = await stranger.post(
+        "/password/reset",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "token": token,
+            "password": "a brand new passphrase",
+        },
+    )
     assert r.status_code == 303 and r.headers["location"] == "/account?notice=password_reset"
     assert (await stranger.get("/account")).status_code == 200
     # Every other session is gone; the old password is dead; the link is used up.
@@ -110,19 +119,24 @@ async def test_account_page_password_email_and_notifications(client, services, s
     token = csrf_of(page.text)
 
     # Password change: the current password confirms; other browsers are signed out.
-    r = await client.post("/account/password", data={"csrf_token": token, "confirm": "wrong!!!",
-                                                     "password": "another passphrase"})
+    r = await client.post(
+        "/account/password",
+        data={"csrf_token": token, "confirm": "wrong!!!", "password": "another passphrase"},
+    )
     assert r.status_code == 403
-    r = await client.post("/account/password", data={"csrf_token": token, "confirm": PASSWORD,
-                                                     "password": "another passphrase"})
+    r = await client.post(
+        "/account/password",
+        data={"csrf_token": token, "confirm": PASSWORD, "password": "another passphrase"},
+    )
     assert r.status_code == 303
     assert (await client.get("/account")).status_code == 200
     assert (await other_session.get("/account")).status_code == 303
 
     # Email change: a link to the new address; the old one is told when it is opened.
     new = new_email()
-    r = await client.post("/account/email", data={"csrf_token": token, "email": new,
-                                                  "confirm": "another passphrase"})
+    r = await client.post(
+        "/account/email", data={"csrf_token": token, "email": new, "confirm": "another passphrase"}
+    )
     assert r.headers["location"] == "/account?notice=email_sent"
     await deliver(services)
     link = path_of(link_in(smtp.inbox.last(new)))
@@ -136,13 +150,13 @@ async def test_account_page_password_email_and_notifications(client, services, s
     assert (await log_in(new_client(app), new, "another passphrase")).status_code == 303
 
     # Notifications: a new key is reported; switched off, it is not.
-    r = await client.post("/keys", data={"csrf_token": token, "name": "laptop",
-                                         "abilities": "read"})
+    r = await client.post(
+        "/keys", data={"csrf_token": token, "name": "laptop", "abilities": "read"}
+    )
     assert r.status_code == 201
     await deliver(services)
     assert "laptop" in smtp.inbox.last(new)["Subject"]
-    r = await client.post("/account/notifications", data={"csrf_token": token,
-                                                          "notify": "quota"})
+    r = await client.post("/account/notifications", data={"csrf_token": token, "notify": "quota"})
     assert r.status_code == 303
     before = len(smtp.inbox.to(new))
     await client.post("/keys", data={"csrf_token": token, "name": "quiet", "abilities": "read"})
@@ -179,10 +193,20 @@ async def test_delete_passwordless_account_with_a_code(client, services, smtp):
     r = await client.post("/account/delete", data={"csrf_token": token, "confirm": code})
     assert r.status_code == 200 and "deleted" in r.text
     async with services.db.read() as conn:
-        assert await conn.scalar(sa.select(sa.func.count()).select_from(users)
-                                 .where(users.c.id == user_id)) == 0
-        assert await conn.scalar(sa.select(sa.func.count()).select_from(api_keys)
-                                 .where(api_keys.c.user_id == user_id)) == 0
+        assert (
+            await conn.scalar(
+                sa.select(sa.func.count()).select_from(users).where(users.c.id == user_id)
+            )
+            == 0
+        )
+        assert (
+            await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(api_keys)
+                .where(api_keys.c.user_id == user_id)
+            )
+            == 0
+        )
         assert await conn.scalar(sa.select(sa.func.count()).select_from(images)) == 0
     assert (await client.get(cdn_path)).status_code == 404
     assert (await client.get("/v1/images", headers=headers)).status_code == 401

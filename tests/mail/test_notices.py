@@ -15,11 +15,14 @@ from .smtp import SmtpServer
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url,
-                    public_base_url="http://testserver", secret_key="test-secret-key",
-                    smtp={"url": smtp.url},
-                    plans=[{"name": "free", "uploads_per_month": 5},
-                           {"name": "pro", "price_usd_month": 20}])
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_base_url="http://testserver",
+        secret_key="test-secret-key",
+        smtp={"url": smtp.url},
+        plans=[{"name": "free", "uploads_per_month": 5}, {"name": "pro", "price_usd_month": 20}],
+    )
 
 
 async def test_quota_notices_once_per_period(client, services, smtp, clock):
@@ -27,8 +30,9 @@ async def test_quota_notices_once_per_period(client, services, smtp, clock):
     email = account["user"].email
     subjects = []
     for i in range(6):
-        r = await upload(client, imagegen.png(20 + i, 20), headers=account["headers"],
-                         filename="p.png")
+        r = await upload(
+            client, imagegen.png(20 + i, 20), headers=account["headers"], filename="p.png"
+        )
         assert r.status_code == (201 if i < 5 else 403)
         await services.mail.deliver_due()
         subjects.append([m["Subject"] for m in smtp.inbox.to(email)])
@@ -38,7 +42,6 @@ async def test_quota_notices_once_per_period(client, services, smtp, clock):
     assert len(subjects[5]) == 2  # nothing more this period
     clock.advance(days=31)  # next month: counters and notices start over
     for i in range(4):
-        await upload(client, imagegen.png(30 + i, 20), headers=account["headers"],
-                     filename="p.png")
+        await upload(client, imagegen.png(30 + i, 20), headers=account["headers"], filename="p.png")
     await services.mail.deliver_due()
     assert len(smtp.inbox.to(email)) == 3

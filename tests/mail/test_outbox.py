@@ -24,8 +24,9 @@ from .smtp import SmtpServer, free_port, text_of
 
 async def _row(services, message_id):
     async with services.db.read() as conn:
-        return (await conn.execute(sa.select(mail_outbox)
-                                   .where(mail_outbox.c.id == message_id))).one()
+        return (
+            await conn.execute(sa.select(mail_outbox).where(mail_outbox.c.id == message_id))
+        ).one()
 
 
 async def test_retries_with_backoff_then_delivers(services, clock, tmp_path):
@@ -58,7 +59,8 @@ async def test_retries_with_backoff_then_delivers(services, clock, tmp_path):
 
 async def test_gives_up_after_the_cap(services, clock, tmp_path):
     services.mail.transport = make_transport(
-        SmtpSettings(url=f"smtp://127.0.0.1:{free_port()}", timeout_seconds=2))
+        SmtpSettings(url=f"smtp://127.0.0.1:{free_port()}", timeout_seconds=2)
+    )
     services.mail.max_attempts = 3
     message_id = await services.mail.send("never@example.com", "test")
     for _ in range(3):
@@ -76,13 +78,13 @@ async def test_tls_and_auth_with_a_private_ca(mode, services, tmp_path):
     server = SmtpServer(tmp_path, mode).start()
     try:
         # Without trusting the test's certificate, TLS verification refuses the server.
-        services.mail.transport = make_transport(SmtpSettings(url=server.url,
-                                                              timeout_seconds=5))
+        services.mail.transport = make_transport(SmtpSettings(url=server.url, timeout_seconds=5))
         message_id = await services.mail.send("secure@example.com", "test")
         assert await services.mail.deliver_due() == 0
         assert "CERTIFICATE" in (await _row(services, message_id)).last_error.upper()
-        services.mail.transport = make_transport(SmtpSettings(
-            url=server.url, ca_file=str(server.cert), timeout_seconds=5))
+        services.mail.transport = make_transport(
+            SmtpSettings(url=server.url, ca_file=str(server.cert), timeout_seconds=5)
+        )
         services.clock.advance(minutes=1)
         assert await services.mail.deliver_due() == 1
         assert server.inbox.last("secure@example.com")
@@ -103,22 +105,35 @@ async def test_without_smtp_messages_go_to_the_log_and_the_cli(tmp_path, caplog)
     settings.resolved_storage_dir.mkdir(parents=True)  # a whole store, as `imgpro migrate` makes
     assert isinstance(make_transport(settings.smtp), LogTransport)
     db = Database(settings.resolved_database_url)
-    mailer = Mailer(db, FrozenClock(), LogTransport(), web_base="http://127.0.0.1:8000",
-                    max_attempts=3)
+    mailer = Mailer(
+        db, FrozenClock(), LogTransport(), web_base="http://127.0.0.1:8000", max_attempts=3
+    )
     try:
-        await mailer.send("solo@example.com", "login_code", code="123456", minutes=10,
-                          new_account=True)
+        await mailer.send(
+            "solo@example.com", "login_code", code="123456", minutes=10, new_account=True
+        )
         with caplog.at_level(logging.WARNING, logger="imgpro.mail"):
             assert await mailer.deliver_due() == 1
     finally:
         await db.dispose()
     assert "123456" in caplog.text and "solo@example.com" in caplog.text
     env = {**os.environ, "IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_SECRET_KEY": "k"}
-    r = subprocess.run([sys.executable, "-m", "imgpro.cli", "mail", "outbox", "--to",
-                        "solo@example.com"], env=env, capture_output=True, text=True,
-                       timeout=120, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "imgpro.cli", "mail", "outbox", "--to", "solo@example.com"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert "sent (log)" in r.stdout and "123456" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "imgpro.cli", "mail", "test", "ops@example.com"],
-                       env=env, capture_output=True, text=True, timeout=120, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "imgpro.cli", "mail", "test", "ops@example.com"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0 and "sent (log)" in r.stdout, r.stdout + r.stderr

@@ -47,8 +47,9 @@ async def test_code_sign_up_and_sign_in(client, services, smtp):
     other = new_client(client._transport.app)
     token = re.search(r'name="csrf_token" value="([^"]+)"', (await other.get("/")).text)
     for guess in ("", "imgpro-timing-equaliser"):
-        r = await other.post("/login", data={"csrf_token": token.group(1), "email": email,
-                                             "password": guess})
+        r = await other.post(
+            "/login", data={"csrf_token": token.group(1), "email": email, "password": guess}
+        )
         assert r.status_code == 401
 
 
@@ -149,8 +150,14 @@ async def test_answers_do_not_tell_whether_an_account_exists(client, services, s
         token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
         r = await browser.post(path, data={"csrf_token": token, "email": email})
         body = r.text.replace(token, "TOKEN").replace(email, "EMAIL")
-        answers.append((r.status_code, r.headers.get("location"), body,
-                        sorted(c.split("=")[0] for c in r.headers.get_list("set-cookie"))))
+        answers.append(
+            (
+                r.status_code,
+                r.headers.get("location"),
+                body,
+                sorted(c.split("=")[0] for c in r.headers.get_list("set-cookie")),
+            )
+        )
     assert answers[0] == answers[1]
     await deliver(services)
     # Both addresses got a message; only their owners learn the difference.

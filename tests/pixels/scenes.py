@@ -42,8 +42,11 @@ def object_scene(w: int, h: int, *, textured: bool) -> tuple[bytes, np.ndarray]:
 def face_near_edge(width: int = 1200, height: int = 400, *, side: str = "left") -> bytes:
     """The corpus's face photo pasted near one edge of a wide plain canvas (JPEG)."""
     face = pyvips.Image.new_from_file(str(FACE_PHOTO)).thumbnail_image(10_000, height=height)
-    canvas = pyvips.Image.black(width, height).new_from_image([120, 130, 140]).copy(
-        interpretation="srgb")
+    canvas = (
+        pyvips.Image.black(width, height)
+        .new_from_image([120, 130, 140])
+        .copy(interpretation="srgb")
+    )
     left = 10 if side == "left" else width - face.width - 10
     return bytes(canvas.insert(face, left, 0).cast("uchar").jpegsave_buffer(Q=90))
 

@@ -45,23 +45,35 @@ async def test_mark_goes_in_the_corner_with_its_size_and_alpha(client, services)
     assert 120 < r_ < 140 and 90 < g_ < 115  # half red over green
 
 
-@pytest.mark.parametrize(("ext", "query"), [("jpg", ""), ("webp", "w=200"), ("avif", "w=200"),
-                                            ("png", "w=200&h=100&fit=pad&bg=0000ff"),
-                                            ("png", "segment=foreground&w=200")])
+@pytest.mark.parametrize(
+    ("ext", "query"),
+    [
+        ("jpg", ""),
+        ("webp", "w=200"),
+        ("avif", "w=200"),
+        ("png", "w=200&h=100&fit=pad&bg=0000ff"),
+        ("png", "segment=foreground&w=200"),
+    ],
+)
 async def test_mark_with_formats_resize_and_segment(client, services, ext, query):
     headers = await owner(services)
     base = await new_image(client, _base(), filename="b.png", headers=headers)
     mark = await new_image(client, _logo(), filename="m.png", headers=headers)
     r = await client.get(path_of(base, f"{query}&mark={mark['id']}".lstrip("&"), ext=ext))
     assert r.status_code == 200 and "x-img-ignored" not in r.headers
-    assert _red(decode(r.content).flatten() if decode(r.content).hasalpha()
-                else decode(r.content)).sum() > 100
+    assert (
+        _red(
+            decode(r.content).flatten() if decode(r.content).hasalpha() else decode(r.content)
+        ).sum()
+        > 100
+    )
 
 
 async def test_mark_on_an_animation_marks_every_frame(client, services):
     headers = await owner(services)
-    base = await new_image(client, imagegen.gif(200, 100, frames=3), filename="a.gif",
-                           headers=headers)
+    base = await new_image(
+        client, imagegen.gif(200, 100, frames=3), filename="a.gif", headers=headers
+    )
     mark = await new_image(client, _logo(), filename="m.png", headers=headers)
     r = await client.get(path_of(base, f"mark={mark['id']}&mark_w=0.5"))
     assert r.status_code == 200 and pages(r.content) == 3
@@ -93,12 +105,23 @@ async def test_deleting_the_mark_renders_marked_urls_without_it(client, services
     assert after.headers["etag"] != marked.headers["etag"]
 
 
-@pytest.mark.parametrize(("query", "ignored"), [
-    ("mark_w=2", "mark_w"), ("mark_w=0", "mark_w"), ("mark_alpha=1.5", "mark_alpha"),
-    ("mark_alpha=-1", "mark_alpha"), ("mark_pad=x", "mark_pad"), ("mark_pad=5000", "mark_pad"),
-    ("mark_g=face", "mark_g"), ("mark_g=up", "mark_g"), ("mark_w=0.01", None),
-    ("mark_alpha=0", None), ("mark_pad=0", None), ("mark_g=SW", None),
-])
+@pytest.mark.parametrize(
+    ("query", "ignored"),
+    [
+        ("mark_w=2", "mark_w"),
+        ("mark_w=0", "mark_w"),
+        ("mark_alpha=1.5", "mark_alpha"),
+        ("mark_alpha=-1", "mark_alpha"),
+        ("mark_pad=x", "mark_pad"),
+        ("mark_pad=5000", "mark_pad"),
+        ("mark_g=face", "mark_g"),
+        ("mark_g=up", "mark_g"),
+        ("mark_w=0.01", None),
+        ("mark_alpha=0", None),
+        ("mark_pad=0", None),
+        ("mark_g=SW", None),
+    ],
+)
 async def test_mark_parameters_and_their_invalid_values(client, services, query, ignored):
     headers = await owner(services)
     base = await new_image(client, _base(), filename="b.png", headers=headers)

@@ -24,16 +24,19 @@ async def test_segment_matches_the_known_mask(client, textured):
     assert scenes.iou(out.numpy()[..., 3], mask) >= 0.9
 
 
-@pytest.mark.parametrize(("query", "ext", "alpha"), [
-    ("segment=foreground&w=300", "png", True),
-    ("segment=foreground&w=300", "webp", True),
-    ("segment=foreground&w=200", "avif", True),
-    ("segment=foreground&w=300&format=png", "jpg", True),
-    ("segment=foreground&w=300&h=300&fit=cover", "png", True),
-    ("segment=foreground&rotate=90&flip=h", "png", True),
-    ("segment=foreground&w=300", "jpg", False),
-    ("segment=FOREGROUND&w=300&bg=000000", "jpg", False),
-])
+@pytest.mark.parametrize(
+    ("query", "ext", "alpha"),
+    [
+        ("segment=foreground&w=300", "png", True),
+        ("segment=foreground&w=300", "webp", True),
+        ("segment=foreground&w=200", "avif", True),
+        ("segment=foreground&w=300&format=png", "jpg", True),
+        ("segment=foreground&w=300&h=300&fit=cover", "png", True),
+        ("segment=foreground&rotate=90&flip=h", "png", True),
+        ("segment=foreground&w=300", "jpg", False),
+        ("segment=FOREGROUND&w=300&bg=000000", "jpg", False),
+    ],
+)
 async def test_segment_combines_with_resize_and_formats(client, query, ext, alpha):
     data, _ = scenes.object_scene(600, 450, textured=False)
     image = await new_image(client, data)
@@ -92,9 +95,11 @@ async def test_face_crop_keeps_a_face_near_the_edge(client, side, fit):
 async def test_face_crop_on_the_real_photo_and_with_formats(client):
     data = scenes.FACE_PHOTO.read_bytes()
     image = await new_image(client, data)
-    for query, ext in (("w=180&h=300&fit=crop&g=face", "jpg"),
-                       ("w=200&h=300&fit=cover&g=face&format=webp", "jpg"),
-                       ("w=300&h=200&fit=cover&g=face&rotate=90", "png")):
+    for query, ext in (
+        ("w=180&h=300&fit=crop&g=face", "jpg"),
+        ("w=200&h=300&fit=cover&g=face&format=webp", "jpg"),
+        ("w=300&h=200&fit=cover&g=face&rotate=90", "png"),
+    ):
         r = await client.get(path_of(image, query, ext=ext))
         assert r.status_code == 200 and "x-img-ignored" not in r.headers
         out = decode(r.content)
@@ -120,12 +125,15 @@ async def test_face_crop_on_an_animation_crops_every_frame_alike(client):
     assert r.status_code == 200 and pages(r.content) == 3
 
 
-@pytest.mark.parametrize(("query", "ignored"), [
-    ("g=faces&w=50&h=50&fit=cover", "g"),
-    ("g=FACE&w=50&h=50&fit=cover", None),
-    ("g=face&w=50", None),  # valid, without effect (no box to trim)
-    ("g=face&fit=pad&w=50&h=50", None),
-])
+@pytest.mark.parametrize(
+    ("query", "ignored"),
+    [
+        ("g=faces&w=50&h=50&fit=cover", "g"),
+        ("g=FACE&w=50&h=50&fit=cover", None),
+        ("g=face&w=50", None),  # valid, without effect (no box to trim)
+        ("g=face&fit=pad&w=50&h=50", None),
+    ],
+)
 async def test_g_face_values(client, query, ignored):
     image = await new_image(client, imagegen.jpeg(120, 80))
     r = await client.get(path_of(image, query))

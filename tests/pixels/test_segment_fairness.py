@@ -17,8 +17,9 @@ from imgpro.transforms import pipeline
 
 @pytest.fixture
 def settings(settings):
-    settings.render = RenderSettings(workers=2, host_renders=1, max_wait_seconds=60,
-                                     vips_concurrency=1)
+    settings.render = RenderSettings(
+        workers=2, host_renders=1, max_wait_seconds=60, vips_concurrency=1
+    )
     settings.trusted_proxies = ["203.0.113.7"]
     return settings
 
@@ -43,8 +44,10 @@ async def test_plain_render_completes_while_segment_renders_queue(client, monkey
     monkeypatch.setattr(pipeline, "render", slow)
     image = await new_image(client, imagegen.jpeg(200, 150))
     a, b = {"X-Forwarded-For": "198.51.100.1"}, {"X-Forwarded-For": "198.51.100.2"}
-    segments = [asyncio.create_task(client.get(path_of(image, f"segment=foreground&w={w}"),
-                                               headers=a)) for w in (100, 110, 120)]
+    segments = [
+        asyncio.create_task(client.get(path_of(image, f"segment=foreground&w={w}"), headers=a))
+        for w in (100, 110, 120)
+    ]
     try:
         for _ in range(500):
             if slow.segments_started:

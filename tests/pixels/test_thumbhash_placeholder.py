@@ -34,8 +34,9 @@ async def test_images_from_before_the_column_answer_null(client, services):
     account = await make_account(services)
     body = (await upload(client, imagegen.jpeg(64, 48), headers=account["headers"])).json()
     async with services.db.write() as conn:
-        await conn.execute(sa.update(images).where(images.c.id == body["id"])
-                           .values(thumbhash=None))
+        await conn.execute(
+            sa.update(images).where(images.c.id == body["id"]).values(thumbhash=None)
+        )
     got = (await client.get(f"/v1/images/{body['id']}", headers=account["headers"])).json()
     assert got["placeholder"]["thumbhash"] is None
     assert got["placeholder"]["blurhash"] == body["placeholder"]["blurhash"]

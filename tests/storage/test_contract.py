@@ -120,19 +120,38 @@ async def test_delete(store: Any) -> None:
 
 
 async def test_delete_prefix_takes_exactly_the_prefix(store: Any) -> None:
-    for key in ("variants/abc/1.webp", "variants/abc/2.png", "variants/abcd/3.webp",
-                "variants/xyz/4.webp", "originals/ab/abc"):
+    for key in (
+        "variants/abc/1.webp",
+        "variants/abc/2.png",
+        "variants/abcd/3.webp",
+        "variants/xyz/4.webp",
+        "originals/ab/abc",
+    ):
         await store.put_bytes(key, b"v")
     assert await store.delete_prefix("variants/abc/") == 2
-    assert await _keys(store) == ["originals/ab/abc", "variants/abcd/3.webp",
-                                  "variants/xyz/4.webp"]
+    assert await _keys(store) == ["originals/ab/abc", "variants/abcd/3.webp", "variants/xyz/4.webp"]
     assert await store.delete_prefix("variants/ab") == 1  # a name prefix, not only folders
     assert await _keys(store) == ["originals/ab/abc", "variants/xyz/4.webp"]
     assert await store.delete_prefix("variants/nothing/") == 0
 
 
-@pytest.mark.parametrize("prefix", ["", "/", "//", "../", "..", "variants/../", "../blobs2/",
-                                    "/etc/", "a\\b", "x\0", ".tmp/", "."])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        "/",
+        "//",
+        "../",
+        "..",
+        "variants/../",
+        "../blobs2/",
+        "/etc/",
+        "a\\b",
+        "x\0",
+        ".tmp/",
+        ".",
+    ],
+)
 async def test_delete_prefix_refuses_empty_and_unsafe(store: Any, prefix: str) -> None:
     await store.put_bytes("originals/ab/keep", b"k")
     with pytest.raises(ValueError):
@@ -195,8 +214,9 @@ async def test_cancelled_put_leaves_nothing(store: Any, tmp_path: Path) -> None:
         assert not uploads.get("Uploads"), "a cancelled multipart upload must be aborted"
 
 
-async def test_local_failed_write_leaves_no_temp_file(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_local_failed_write_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
 
     def broken_replace(*_: Any) -> None:

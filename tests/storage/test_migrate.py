@@ -17,8 +17,11 @@ from imgpro.storage.s3 import S3BlobStore
 
 
 def _fill(root: Path) -> dict[str, bytes]:
-    blobs = {"originals/ab/one": os.urandom(2000), "originals/cd/two": os.urandom(6 * 1024 * 1024),
-             "variants/one/x.webp": b"variant bytes"}
+    blobs = {
+        "originals/ab/one": os.urandom(2000),
+        "originals/cd/two": os.urandom(6 * 1024 * 1024),
+        "variants/one/x.webp": b"variant bytes",
+    }
     store = LocalBlobStore(root)
     for key, data in blobs.items():
         asyncio.run(store.put_bytes(key, data))
@@ -62,18 +65,19 @@ def test_migrate_copies_verifies_and_resumes(env: Any, tmp_path: Path) -> None:
     # Changed since (same size, other bytes) and new since: exactly those move.
     changed = os.urandom(2000)
     (tmp_path / "data" / "blobs" / "originals" / "ab" / "one").write_bytes(changed)
-    asyncio.run(LocalBlobStore(tmp_path / "data" / "blobs").put_bytes("variants/one/y.png",
-                                                                       b"new"))
+    asyncio.run(LocalBlobStore(tmp_path / "data" / "blobs").put_bytes("variants/one/y.png", b"new"))
     third = runner.invoke(app, ["storage", "migrate", "--to", "s3"])
     assert third.exit_code == 0 and "copied: 2" in third.output, third.output
     in_bucket = _bucket(env)
-    assert hashlib.sha256(in_bucket["originals/ab/one"]).digest() == \
-        hashlib.sha256(changed).digest()
+    assert (
+        hashlib.sha256(in_bucket["originals/ab/one"]).digest() == hashlib.sha256(changed).digest()
+    )
     assert in_bucket["variants/one/y.png"] == b"new"
 
 
-def test_migrate_needs_a_bucket_and_a_known_target(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migrate_needs_a_bucket_and_a_known_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("IMGPRO_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("IMGPRO_S3__BUCKET", raising=False)
     runner = CliRunner()

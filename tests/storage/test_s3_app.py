@@ -39,11 +39,16 @@ async def _keys(app: Any, prefix: str = "") -> list[str]:
     return [k async for k in app.state.services.blobs.iter_keys(prefix)]
 
 
-async def _upload(client: httpx.AsyncClient, data: bytes, name: str = "p.png",
-                  mime: str = "image/png", headers: dict[str, str] | None = None
-                  ) -> dict[str, Any]:
-    reply = await client.post("/v1/images", files={"file": (name, data, mime)},
-                              headers=headers or {})
+async def _upload(
+    client: httpx.AsyncClient,
+    data: bytes,
+    name: str = "p.png",
+    mime: str = "image/png",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    reply = await client.post(
+        "/v1/images", files={"file": (name, data, mime)}, headers=headers or {}
+    )
     assert reply.status_code == 201, reply.text
     body: dict[str, Any] = reply.json()
     return body
@@ -53,8 +58,9 @@ def _path(url: str) -> str:
     return url.removeprefix("http://testserver")
 
 
-async def test_upload_serve_and_delete_every_variant(s3_app: Any,
-                                                     s3_client: httpx.AsyncClient) -> None:
+async def test_upload_serve_and_delete_every_variant(
+    s3_app: Any, s3_client: httpx.AsyncClient
+) -> None:
     account = await make_account(s3_app.state.services)
     image = await _upload(s3_client, imagegen.png(300, 200), headers=account["headers"])
     originals = await _keys(s3_app, "originals/")

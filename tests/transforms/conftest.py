@@ -22,8 +22,9 @@ def probe_path(path: Path) -> Probe:
     with path.open("rb") as f:
         source_format = sniff(f.read(SNIFF_BYTES))
     assert source_format is not None
-    return probe_file(path, source_format, max_pixels=LIMITS.max_pixels,
-                      max_frames=LIMITS.max_frames)
+    return probe_file(
+        path, source_format, max_pixels=LIMITS.max_pixels, max_frames=LIMITS.max_frames
+    )
 
 
 def decode(data: bytes, fmt: str) -> pyvips.Image:
@@ -55,8 +56,13 @@ def render(tmp_path: Path) -> Render:
     """``render(bytes_or_path, "w=100&fit=cover", fmt=None, limits=LIMITS)``."""
     counter = iter(range(1_000_000))
 
-    def _render(source: bytes | Path, query: str = "", fmt: str | None = None, *,
-                limits: pipeline.Limits = LIMITS) -> Rendered:
+    def _render(
+        source: bytes | Path,
+        query: str = "",
+        fmt: str | None = None,
+        *,
+        limits: pipeline.Limits = LIMITS,
+    ) -> Rendered:
         if isinstance(source, bytes):
             path = tmp_path / f"source-{next(counter)}"
             path.write_bytes(source)
@@ -66,10 +72,17 @@ def render(tmp_path: Path) -> Render:
         pairs = [(n, v) for n, _, v in (p.partition("=") for p in query.split("&") if p)]
         spec = parse_query(pairs).spec
         if fmt is None:
-            fmt, _ = output_format(spec, path_ext=probe.format, source_format=probe.source_format,
-                                   accept=None)
-        plan = pipeline.plan(spec, source=(probe.width, probe.height), frames=probe.frames,
-                             source_format=probe.source_format, out_format=fmt, limits=limits)
+            fmt, _ = output_format(
+                spec, path_ext=probe.format, source_format=probe.source_format, accept=None
+            )
+        plan = pipeline.plan(
+            spec,
+            source=(probe.width, probe.height),
+            frames=probe.frames,
+            source_format=probe.source_format,
+            out_format=fmt,
+            limits=limits,
+        )
         trace: list[str] = []
         data = pipeline.render(path, probe, plan, limits, trace=trace)
         return Rendered(data, decode(data, fmt), plan, trace)

@@ -41,12 +41,15 @@ def test_the_board_counts_other_processes_waiting(tmp_path: Path) -> None:
 
 
 def test_a_killed_holder_frees_its_token_and_its_board_row(tmp_path: Path) -> None:
-    code = ("import sys, time; from pathlib import Path\n"
-            "from imgpro.transforms.hostslots import HostSlots\n"
-            "s = HostSlots(Path(sys.argv[1]), 1); assert s.try_acquire() == 0\n"
-            "s.publish_waiting(5); print('held', flush=True); time.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                            stdout=subprocess.PIPE, text=True)
+    code = (
+        "import sys, time; from pathlib import Path\n"
+        "from imgpro.transforms.hostslots import HostSlots\n"
+        "s = HostSlots(Path(sys.argv[1]), 1); assert s.try_acquire() == 0\n"
+        "s.publish_waiting(5); print('held', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     here = HostSlots(tmp_path, 1)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"

@@ -22,24 +22,28 @@ FAST = dataclasses.replace(LIMITS, draft_margin=1.0)  # the default
 MIDDLE = dataclasses.replace(LIMITS, draft_margin=1.5)
 
 
-@pytest.mark.parametrize(("source", "size", "margin", "expected"), [
-    # 8.48x: Pillow's draft mode decodes at 1/8 (530 px); a 1.5 margin asks for 750 px, so
-    # 1/4 — which is libvips' own choice: 1 ("let thumbnail do it").
-    ((4240, 2832), (500, 334), 1.0, 8),
-    ((4240, 2832), (500, 334), 1.5, 1),
-    ((6000, 4000), (500, 333), 1.5, 8),   # 12x: 1/8 leaves 1.5x (thumbnail: 1/4)
-    ((1800, 1200), (500, 333), 1.5, 2),   # 3.6x: 1/2 leaves 1.8x (thumbnail: full size)
-    ((6000, 4000), (2000, 1333), 1.5, 2),  # 3x: 1/2 leaves 1.5x (thumbnail: full size)
-    ((4240, 2832), (2000, 1336), 1.0, 2),
-    ((4240, 2832), (2000, 1336), 1.5, 1),
-    ((1000, 1000), (125, 125), 1.0, 8),   # exactly 8x: the 1/8 decode is exactly the target
-    ((999, 1000), (125, 125), 1.0, 4),    # a pixel short of covering it: one scale up
-    ((4000, 1000), (500, 500), 1.0, 2),   # the tighter axis decides (a forced aspect ratio)
-    ((100, 100), (400, 400), 1.0, 1),     # enlargements decode at full size
-    ((6000, 4000), (500, 333), 2.0, 1),   # libvips' margin: always thumbnail's own choice
-])
-def test_draft_scale(source: tuple[int, int], size: tuple[int, int], margin: float,
-                     expected: int) -> None:
+@pytest.mark.parametrize(
+    ("source", "size", "margin", "expected"),
+    [
+        # 8.48x: Pillow's draft mode decodes at 1/8 (530 px); a 1.5 margin asks for 750 px, so
+        # 1/4 — which is libvips' own choice: 1 ("let thumbnail do it").
+        ((4240, 2832), (500, 334), 1.0, 8),
+        ((4240, 2832), (500, 334), 1.5, 1),
+        ((6000, 4000), (500, 333), 1.5, 8),  # 12x: 1/8 leaves 1.5x (thumbnail: 1/4)
+        ((1800, 1200), (500, 333), 1.5, 2),  # 3.6x: 1/2 leaves 1.8x (thumbnail: full size)
+        ((6000, 4000), (2000, 1333), 1.5, 2),  # 3x: 1/2 leaves 1.5x (thumbnail: full size)
+        ((4240, 2832), (2000, 1336), 1.0, 2),
+        ((4240, 2832), (2000, 1336), 1.5, 1),
+        ((1000, 1000), (125, 125), 1.0, 8),  # exactly 8x: the 1/8 decode is exactly the target
+        ((999, 1000), (125, 125), 1.0, 4),  # a pixel short of covering it: one scale up
+        ((4000, 1000), (500, 500), 1.0, 2),  # the tighter axis decides (a forced aspect ratio)
+        ((100, 100), (400, 400), 1.0, 1),  # enlargements decode at full size
+        ((6000, 4000), (500, 333), 2.0, 1),  # libvips' margin: always thumbnail's own choice
+    ],
+)
+def test_draft_scale(
+    source: tuple[int, int], size: tuple[int, int], margin: float, expected: int
+) -> None:
     assert jpeg_draft_shrink(source, size, margin) == expected
     if expected == 1:
         return
@@ -66,8 +70,9 @@ def test_every_exif_orientation_comes_out_upright(render: Render, orientation: i
     assert 35 < _psnr(fast.image, slow.image) < 99
 
 
-@pytest.mark.parametrize("name", ["Landscape_6.jpg", "Portrait_6.jpg", "Canon_40D.jpg",
-                                  "DSCN0010_gps.jpg"])
+@pytest.mark.parametrize(
+    "name", ["Landscape_6.jpg", "Portrait_6.jpg", "Canon_40D.jpg", "DSCN0010_gps.jpg"]
+)
 def test_real_camera_files_match_the_conservative_path(render: Render, name: str) -> None:
     fast = render(FIXTURES / name, "w=120&h=120&fit=cover&format=png", limits=FAST)
     slow = render(FIXTURES / name, "w=120&h=120&fit=cover&format=png", limits=CONSERVATIVE)

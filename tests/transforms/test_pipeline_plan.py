@@ -26,10 +26,23 @@ def spec(query: str) -> TransformSpec:
     return parse_query([tuple(p.split("=", 1)) for p in query.split("&") if p]).spec  # type: ignore[misc]
 
 
-def make(query: str, source: tuple[int, int] = (400, 300), *, fmt: str = "jpg", frames: int = 1,
-         source_format: str = "jpeg", limits: Limits = LIMITS) -> RenderPlan:
-    return plan(spec(query), source=source, frames=frames, source_format=source_format,
-                out_format=fmt, limits=limits)
+def make(
+    query: str,
+    source: tuple[int, int] = (400, 300),
+    *,
+    fmt: str = "jpg",
+    frames: int = 1,
+    source_format: str = "jpeg",
+    limits: Limits = LIMITS,
+) -> RenderPlan:
+    return plan(
+        spec(query),
+        source=source,
+        frames=frames,
+        source_format=source_format,
+        out_format=fmt,
+        limits=limits,
+    )
 
 
 def out(query: str, source: tuple[int, int] = (400, 300), **kw: object) -> tuple[int, int]:
@@ -42,48 +55,125 @@ LANDSCAPE, PORTRAIT, SQUARE = (400, 300), (300, 400), (300, 300)
 # (source, box query) -> expected output size per fit. Hand-computed.
 FIT_TABLE = {
     # smaller box, wide
-    (LANDSCAPE, "w=200&h=100"): {"scale-down": (133, 100), "contain": (133, 100),
-                                 "cover": (200, 100), "crop": (200, 100), "pad": (200, 100)},
-    (PORTRAIT, "w=200&h=100"): {"scale-down": (75, 100), "contain": (75, 100),
-                                "cover": (200, 100), "crop": (200, 100), "pad": (200, 100)},
-    (SQUARE, "w=200&h=100"): {"scale-down": (100, 100), "contain": (100, 100),
-                              "cover": (200, 100), "crop": (200, 100), "pad": (200, 100)},
+    (LANDSCAPE, "w=200&h=100"): {
+        "scale-down": (133, 100),
+        "contain": (133, 100),
+        "cover": (200, 100),
+        "crop": (200, 100),
+        "pad": (200, 100),
+    },
+    (PORTRAIT, "w=200&h=100"): {
+        "scale-down": (75, 100),
+        "contain": (75, 100),
+        "cover": (200, 100),
+        "crop": (200, 100),
+        "pad": (200, 100),
+    },
+    (SQUARE, "w=200&h=100"): {
+        "scale-down": (100, 100),
+        "contain": (100, 100),
+        "cover": (200, 100),
+        "crop": (200, 100),
+        "pad": (200, 100),
+    },
     # smaller box, tall
-    (LANDSCAPE, "w=100&h=200"): {"scale-down": (100, 75), "contain": (100, 75),
-                                 "cover": (100, 200), "crop": (100, 200), "pad": (100, 200)},
-    (PORTRAIT, "w=100&h=200"): {"scale-down": (100, 133), "contain": (100, 133),
-                                "cover": (100, 200), "crop": (100, 200), "pad": (100, 200)},
-    (SQUARE, "w=100&h=200"): {"scale-down": (100, 100), "contain": (100, 100),
-                              "cover": (100, 200), "crop": (100, 200), "pad": (100, 200)},
+    (LANDSCAPE, "w=100&h=200"): {
+        "scale-down": (100, 75),
+        "contain": (100, 75),
+        "cover": (100, 200),
+        "crop": (100, 200),
+        "pad": (100, 200),
+    },
+    (PORTRAIT, "w=100&h=200"): {
+        "scale-down": (100, 133),
+        "contain": (100, 133),
+        "cover": (100, 200),
+        "crop": (100, 200),
+        "pad": (100, 200),
+    },
+    (SQUARE, "w=100&h=200"): {
+        "scale-down": (100, 100),
+        "contain": (100, 100),
+        "cover": (100, 200),
+        "crop": (100, 200),
+        "pad": (100, 200),
+    },
     # smaller box, square
-    (LANDSCAPE, "w=120&h=120"): {"scale-down": (120, 90), "contain": (120, 90),
-                                 "cover": (120, 120), "crop": (120, 120), "pad": (120, 120)},
-    (PORTRAIT, "w=120&h=120"): {"scale-down": (90, 120), "contain": (90, 120),
-                                "cover": (120, 120), "crop": (120, 120), "pad": (120, 120)},
-    (SQUARE, "w=120&h=120"): {"scale-down": (120, 120), "contain": (120, 120),
-                              "cover": (120, 120), "crop": (120, 120), "pad": (120, 120)},
+    (LANDSCAPE, "w=120&h=120"): {
+        "scale-down": (120, 90),
+        "contain": (120, 90),
+        "cover": (120, 120),
+        "crop": (120, 120),
+        "pad": (120, 120),
+    },
+    (PORTRAIT, "w=120&h=120"): {
+        "scale-down": (90, 120),
+        "contain": (90, 120),
+        "cover": (120, 120),
+        "crop": (120, 120),
+        "pad": (120, 120),
+    },
+    (SQUARE, "w=120&h=120"): {
+        "scale-down": (120, 120),
+        "contain": (120, 120),
+        "cover": (120, 120),
+        "crop": (120, 120),
+        "pad": (120, 120),
+    },
     # larger box: scale-down never enlarges, contain does, the box fits fill it
-    (LANDSCAPE, "w=800&h=500"): {"scale-down": (400, 300), "contain": (667, 500),
-                                 "cover": (800, 500), "crop": (800, 500), "pad": (800, 500)},
-    (PORTRAIT, "w=800&h=500"): {"scale-down": (300, 400), "contain": (375, 500),
-                                "cover": (800, 500), "crop": (800, 500), "pad": (800, 500)},
-    (SQUARE, "w=800&h=500"): {"scale-down": (300, 300), "contain": (500, 500),
-                              "cover": (800, 500), "crop": (800, 500), "pad": (800, 500)},
+    (LANDSCAPE, "w=800&h=500"): {
+        "scale-down": (400, 300),
+        "contain": (667, 500),
+        "cover": (800, 500),
+        "crop": (800, 500),
+        "pad": (800, 500),
+    },
+    (PORTRAIT, "w=800&h=500"): {
+        "scale-down": (300, 400),
+        "contain": (375, 500),
+        "cover": (800, 500),
+        "crop": (800, 500),
+        "pad": (800, 500),
+    },
+    (SQUARE, "w=800&h=500"): {
+        "scale-down": (300, 300),
+        "contain": (500, 500),
+        "cover": (800, 500),
+        "crop": (800, 500),
+        "pad": (800, 500),
+    },
     # one side only: nothing to fill, so cover/crop/pad behave like contain
-    (LANDSCAPE, "w=200"): {"scale-down": (200, 150), "contain": (200, 150),
-                           "cover": (200, 150), "crop": (200, 150), "pad": (200, 150)},
-    (PORTRAIT, "h=200"): {"scale-down": (150, 200), "contain": (150, 200),
-                          "cover": (150, 200), "crop": (150, 200), "pad": (150, 200)},
-    (SQUARE, "w=600"): {"scale-down": (300, 300), "contain": (600, 600),
-                        "cover": (600, 600), "crop": (600, 600), "pad": (600, 600)},
+    (LANDSCAPE, "w=200"): {
+        "scale-down": (200, 150),
+        "contain": (200, 150),
+        "cover": (200, 150),
+        "crop": (200, 150),
+        "pad": (200, 150),
+    },
+    (PORTRAIT, "h=200"): {
+        "scale-down": (150, 200),
+        "contain": (150, 200),
+        "cover": (150, 200),
+        "crop": (150, 200),
+        "pad": (150, 200),
+    },
+    (SQUARE, "w=600"): {
+        "scale-down": (300, 300),
+        "contain": (600, 600),
+        "cover": (600, 600),
+        "crop": (600, 600),
+        "pad": (600, 600),
+    },
 }
-FIT_CASES = [(src, box, fit, dims) for (src, box), fits in FIT_TABLE.items()
-             for fit, dims in fits.items()]
+FIT_CASES = [
+    (src, box, fit, dims) for (src, box), fits in FIT_TABLE.items() for fit, dims in fits.items()
+]
 
 
 @pytest.mark.parametrize(("source", "box", "fit", "expected"), FIT_CASES)
-def test_output_size_for_every_fit(source: tuple[int, int], box: str, fit: str,
-                                   expected: tuple[int, int]) -> None:
+def test_output_size_for_every_fit(
+    source: tuple[int, int], box: str, fit: str, expected: tuple[int, int]
+) -> None:
     p = make(f"{box}&fit={fit}", source)
     assert p.geometry.output == expected
     g = p.geometry
@@ -96,8 +186,9 @@ def test_output_size_for_every_fit(source: tuple[int, int], box: str, fit: str,
 
 
 @pytest.mark.parametrize(("source", "box", "fit", "expected"), FIT_CASES)
-def test_box_refers_to_output_axes_after_rotate(source: tuple[int, int], box: str, fit: str,
-                                               expected: tuple[int, int]) -> None:
+def test_box_refers_to_output_axes_after_rotate(
+    source: tuple[int, int], box: str, fit: str, expected: tuple[int, int]
+) -> None:
     # Rotating the source by 90 degrees and asking for the same box gives the same size; the
     # decode size is in the source's own (unrotated) axes.
     rotated_source = (source[1], source[0])
@@ -113,11 +204,14 @@ def test_the_side_that_decides_the_scale_is_exact() -> None:
     assert out("w=1&h=1&fit=contain", (1000, 3)) == (1, 1)  # never 0
 
 
-@pytest.mark.parametrize("source", [(4000, 3000), (3000, 4000), (1000, 1000), (333, 250),
-                                    (100, 50), (8000, 700), (2566, 3313)])
+@pytest.mark.parametrize(
+    "source",
+    [(4000, 3000), (3000, 4000), (1000, 1000), (333, 250), (100, 50), (8000, 700), (2566, 3313)],
+)
 @pytest.mark.parametrize("name", ["s", "m", "l"])
-def test_named_sizes_are_exactly_what_the_image_object_promises(source: tuple[int, int],
-                                                                name: str) -> None:
+def test_named_sizes_are_exactly_what_the_image_object_promises(
+    source: tuple[int, int], name: str
+) -> None:
     assert out(f"size={name}", source) == named_size(*source, name)
 
 
@@ -130,22 +224,32 @@ def test_social_is_exactly_1200x630_padded() -> None:
 
 def test_gravity_across_the_untrimmed_axis_is_the_same_variant() -> None:
     # A landscape source is trimmed left/right only: north and south keep the same pixels.
-    assert make("w=100&h=100&fit=cover&g=north").canonical == make(
-        "w=100&h=100&fit=cover&g=south").canonical
+    assert (
+        make("w=100&h=100&fit=cover&g=north").canonical
+        == make("w=100&h=100&fit=cover&g=south").canonical
+    )
 
 
 def test_cover_trims_around_gravity() -> None:
     # 400x300 to 100x100: resized 133x100, 33 columns to trim.
-    crops = {g: make(f"w=100&h=100&fit=cover&g={g}").geometry.crop
-             for g in ("nw", "north", "ne", "west", "center", "east", "sw", "south", "se")}
+    crops = {
+        g: make(f"w=100&h=100&fit=cover&g={g}").geometry.crop
+        for g in ("nw", "north", "ne", "west", "center", "east", "sw", "south", "se")
+    }
     assert crops["west"] == crops["nw"] == crops["sw"] == (0, 0, 100, 100)
     assert crops["center"] == crops["north"] == crops["south"] == (16, 0, 100, 100)
     assert crops["east"] == crops["ne"] == crops["se"] == (33, 0, 100, 100)
     # Portrait: rows are trimmed instead.
-    tall = {g: make(f"w=100&h=100&fit=cover&g={g}", PORTRAIT).geometry.crop
-            for g in ("north", "center", "south", "ne")}
-    assert tall == {"north": (0, 0, 100, 100), "center": (0, 16, 100, 100),
-                    "south": (0, 33, 100, 100), "ne": (0, 0, 100, 100)}
+    tall = {
+        g: make(f"w=100&h=100&fit=cover&g={g}", PORTRAIT).geometry.crop
+        for g in ("north", "center", "south", "ne")
+    }
+    assert tall == {
+        "north": (0, 0, 100, 100),
+        "center": (0, 16, 100, 100),
+        "south": (0, 33, 100, 100),
+        "ne": (0, 0, 100, 100),
+    }
 
 
 def test_crop_is_a_saliency_crop_of_the_box() -> None:
@@ -180,14 +284,20 @@ def _orient(grid: Grid, rotate: int, flip: str | None) -> Grid:
     return grid
 
 
-@pytest.mark.parametrize(("rotate", "flip"), list(product((0, 90, 180, 270),
-                                                          (None, "h", "v", "hv"))))
-def test_oriented_rectangles_map_to_the_source_pixels_they_came_from(rotate: int,
-                                                                    flip: str | None) -> None:
+@pytest.mark.parametrize(
+    ("rotate", "flip"), list(product((0, 90, 180, 270), (None, "h", "v", "hv")))
+)
+def test_oriented_rectangles_map_to_the_source_pixels_they_came_from(
+    rotate: int, flip: str | None
+) -> None:
     oriented = _orient(_source_grid(7, 4), rotate, flip)
     dims = (len(oriented[0]), len(oriented))
-    for rect in [(0, 0, 2, 1), (1, 1, 3, 2), (dims[0] - 2, dims[1] - 1, 2, 1),
-                 (0, 0, dims[0], dims[1])]:
+    for rect in [
+        (0, 0, 2, 1),
+        (1, 1, 3, 2),
+        (dims[0] - 2, dims[1] - 1, 2, 1),
+        (0, 0, dims[0], dims[1]),
+    ]:
         left, top, w, h = rect
         pixels = {oriented[y][x] for y in range(top, top + h) for x in range(left, left + w)}
         sl, st_, sw, sh = to_source_rect(rect, dims, rotate, flip)
@@ -227,13 +337,23 @@ def test_output_never_exceeds_the_pixel_limit() -> None:
 def test_animations_keep_frames_within_the_limits() -> None:
     p = make("w=100&h=100&fit=cover", (400, 300), fmt="gif", frames=20, source_format="gif")
     assert p.frames == 20
-    p = make("w=100&h=100&fit=cover", fmt="gif", frames=20, source_format="gif",
-             limits=Limits(max_pixels=55_000, max_frames=1000))
+    p = make(
+        "w=100&h=100&fit=cover",
+        fmt="gif",
+        frames=20,
+        source_format="gif",
+        limits=Limits(max_pixels=55_000, max_frames=1000),
+    )
     # Dropped frames, kept the size. Each frame costs its filled intermediate (133x100 before
     # the cover crop), not only its 100x100 output: 55,000 // 13,300 = 4.
     assert p.frames == 4 and p.geometry.output == (100, 100)
-    p = make("", fmt="webp", frames=2000, source_format="gif",
-             limits=Limits(max_pixels=10**9, max_frames=50))
+    p = make(
+        "",
+        fmt="webp",
+        frames=2000,
+        source_format="gif",
+        limits=Limits(max_pixels=10**9, max_frames=50),
+    )
     assert p.frames == 50
     # Formats that cannot animate get the first frame.
     for fmt in ("jpg", "png", "avif"):
@@ -241,41 +361,47 @@ def test_animations_keep_frames_within_the_limits() -> None:
 
 
 # --- canonical names -------------------------------------------------------------------------
-@pytest.mark.parametrize(("a", "b", "source"), [
-    ("w=200", "w=200&h=150", (400, 300)),
-    ("w=200", "h=150", (400, 300)),
-    ("w=200&h=150&fit=cover", "w=200&h=150&fit=contain", (400, 300)),
-    ("w=200&h=150&fit=crop", "w=200", (400, 300)),
-    ("w=200&h=150&fit=pad", "w=200", (400, 300)),
-    ("w=5000", "", (400, 300)),  # scale-down never enlarges: it is the original
-    ("size=l", "", (400, 300)),  # smaller than the named size: the original
-    ("w=400&h=300&fit=contain", "", (400, 300)),
-    ("size=s&dpr=2", "size=m", (4000, 3000)),
-    ("w=100&dpr=2", "w=200", (400, 300)),
-    ("bg=ff0000", "", (400, 300)),  # a JPEG has nothing to flatten and nothing is padded
-    ("g=north&w=100", "w=100", (400, 300)),
-    ("q=80", "", (400, 300)),
-    ("quality=70&w=100", "w=100&q=70", (400, 300)),
-    ("rotate=180", "flip=hv", (400, 300)),
-    ("brightness=1&sharp=0", "", (400, 300)),
-    ("w=abc&bogus=1", "", (400, 300)),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "source"),
+    [
+        ("w=200", "w=200&h=150", (400, 300)),
+        ("w=200", "h=150", (400, 300)),
+        ("w=200&h=150&fit=cover", "w=200&h=150&fit=contain", (400, 300)),
+        ("w=200&h=150&fit=crop", "w=200", (400, 300)),
+        ("w=200&h=150&fit=pad", "w=200", (400, 300)),
+        ("w=5000", "", (400, 300)),  # scale-down never enlarges: it is the original
+        ("size=l", "", (400, 300)),  # smaller than the named size: the original
+        ("w=400&h=300&fit=contain", "", (400, 300)),
+        ("size=s&dpr=2", "size=m", (4000, 3000)),
+        ("w=100&dpr=2", "w=200", (400, 300)),
+        ("bg=ff0000", "", (400, 300)),  # a JPEG has nothing to flatten and nothing is padded
+        ("g=north&w=100", "w=100", (400, 300)),
+        ("q=80", "", (400, 300)),
+        ("quality=70&w=100", "w=100&q=70", (400, 300)),
+        ("rotate=180", "flip=hv", (400, 300)),
+        ("brightness=1&sharp=0", "", (400, 300)),
+        ("w=abc&bogus=1", "", (400, 300)),
+    ],
+)
 def test_equivalent_requests_share_one_variant(a: str, b: str, source: tuple[int, int]) -> None:
     assert make(a, source).canonical == make(b, source).canonical
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("w=200", "w=201"),
-    ("w=100&h=100&fit=cover", "w=100&h=100&fit=crop"),
-    ("w=100&h=100&fit=cover&g=nw", "w=100&h=100&fit=cover&g=ne"),
-    ("w=100&h=100&fit=cover&g=west", "w=100&h=100&fit=cover&g=east"),
-    ("w=100&h=100&fit=pad", "w=100&h=100&fit=pad&bg=000000"),
-    ("rotate=90", "rotate=270"),
-    ("flip=h", "flip=v"),
-    ("q=50", "q=51"),
-    ("blur=2", "blur=3"),
-    ("brightness=1.1", "contrast=1.1"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("w=200", "w=201"),
+        ("w=100&h=100&fit=cover", "w=100&h=100&fit=crop"),
+        ("w=100&h=100&fit=cover&g=nw", "w=100&h=100&fit=cover&g=ne"),
+        ("w=100&h=100&fit=cover&g=west", "w=100&h=100&fit=cover&g=east"),
+        ("w=100&h=100&fit=pad", "w=100&h=100&fit=pad&bg=000000"),
+        ("rotate=90", "rotate=270"),
+        ("flip=h", "flip=v"),
+        ("q=50", "q=51"),
+        ("blur=2", "blur=3"),
+        ("brightness=1.1", "contrast=1.1"),
+    ],
+)
 def test_different_renders_have_different_names(a: str, b: str) -> None:
     assert make(a).canonical != make(b).canonical
 
@@ -283,10 +409,12 @@ def test_different_renders_have_different_names(a: str, b: str) -> None:
 def test_canonical_shape() -> None:
     assert make("").canonical == "f=jpg"
     assert make("w=100&h=100&fit=cover&g=north&rotate=90&q=70&sharp=1").canonical == (
-        "resize=133x100,crop=0,0,100,100,rotate=90,sharp=1,f=jpg,q=70")  # output north =
+        "resize=133x100,crop=0,0,100,100,rotate=90,sharp=1,f=jpg,q=70"
+    )  # output north =
     # the source's left edge: rotating clockwise moves it to the top
     assert make("size=social", source_format="png", fmt="png").canonical == (
-        "resize=840x630,pad=1200x630,f=png")
+        "resize=840x630,pad=1200x630,f=png"
+    )
 
 
 def test_background_only_where_it_can_matter() -> None:
@@ -303,17 +431,55 @@ def test_background_only_where_it_can_matter() -> None:
 
 
 def test_steps_are_named_and_in_order() -> None:
-    assert [s.name for s in STEPS] == ["check", "load", "crop", "faces", "orient", "adjust",
-                                       "blur", "sharpen", "segment", "flatten", "pad", "mark",
-                                       "encode"]
+    assert [s.name for s in STEPS] == [
+        "check",
+        "load",
+        "crop",
+        "faces",
+        "orient",
+        "adjust",
+        "blur",
+        "sharpen",
+        "segment",
+        "flatten",
+        "pad",
+        "mark",
+        "encode",
+    ]
 
 
 # --- properties ------------------------------------------------------------------------------
-params = st.lists(st.tuples(
-    st.sampled_from(["w", "h", "fit", "g", "size", "dpr", "rotate", "flip", "bg"]),
-    st.sampled_from(["1", "7", "99", "640", "4000", "8192", "cover", "crop", "pad", "contain",
-                     "s", "l", "social", "2.5", "90", "270", "h", "v", "north", "se", "fff"])),
-    max_size=6)
+params = st.lists(
+    st.tuples(
+        st.sampled_from(["w", "h", "fit", "g", "size", "dpr", "rotate", "flip", "bg"]),
+        st.sampled_from(
+            [
+                "1",
+                "7",
+                "99",
+                "640",
+                "4000",
+                "8192",
+                "cover",
+                "crop",
+                "pad",
+                "contain",
+                "s",
+                "l",
+                "social",
+                "2.5",
+                "90",
+                "270",
+                "h",
+                "v",
+                "north",
+                "se",
+                "fff",
+            ]
+        ),
+    ),
+    max_size=6,
+)
 sides = st.integers(min_value=1, max_value=20000)
 
 
@@ -324,8 +490,9 @@ def test_plans_are_always_within_limits_and_consistent(
 ) -> None:
     limits = Limits(max_pixels=50_000_000, max_frames=100)
     s = parse_query(pairs).spec
-    p = plan(s, source=(width, height), frames=frames, source_format="gif", out_format=fmt,
-             limits=limits)
+    p = plan(
+        s, source=(width, height), frames=frames, source_format="gif", out_format=fmt, limits=limits
+    )
     g = p.geometry
     ow, oh = g.output
     cap = 2048 if fmt == "avif" else 8192
@@ -347,5 +514,6 @@ def test_plans_are_always_within_limits_and_consistent(
             assert g.output == (s.width, s.height)
         else:
             assert math.isclose(ow / oh, s.width / s.height, rel_tol=0.05, abs_tol=2 / oh)
-    assert p == plan(s, source=(width, height), frames=frames, source_format="gif",
-                     out_format=fmt, limits=limits)
+    assert p == plan(
+        s, source=(width, height), frames=frames, source_format="gif", out_format=fmt, limits=limits
+    )

@@ -22,8 +22,13 @@ from .conftest import FIXTURES, LIMITS, Render, pages, probe_path
 
 FITS = ("scale-down", "contain", "cover", "crop", "pad")
 OUTPUTS = ("jpg", "png", "webp", "avif", "gif")
-LOADER = {"jpg": "jpegload", "png": "pngload", "webp": "webpload", "avif": "heifload",
-          "gif": "gifload"}
+LOADER = {
+    "jpg": "jpegload",
+    "png": "pngload",
+    "webp": "webpload",
+    "avif": "heifload",
+    "gif": "gifload",
+}
 PRIVATE_FIELD_PREFIXES = ("exif", "xmp", "iptc", "icc", "gps", "orientation")
 
 
@@ -39,8 +44,12 @@ SOURCES = {
     "landscape-exif6": imagegen.jpeg(80, 60, orientation=6),  # stored 60x80, shown 80x60
 }
 BOXES = ("w=40&h=20", "w=20&h=40", "w=30&h=30", "w=160&h=100", "w=40", "h=40")
-EXPECTED_BOX = {"w=40&h=20": (40, 20), "w=20&h=40": (20, 40), "w=30&h=30": (30, 30),
-                "w=160&h=100": (160, 100)}
+EXPECTED_BOX = {
+    "w=40&h=20": (40, 20),
+    "w=20&h=40": (20, 40),
+    "w=30&h=30": (30, 30),
+    "w=160&h=100": (160, 100),
+}
 
 
 @pytest.mark.parametrize(("source", "box", "fit"), list(product(SOURCES, BOXES, FITS)))
@@ -49,8 +58,13 @@ def test_exact_output_size(render: Render, source: str, box: str, fit: str) -> N
     assert out.size == out.plan.geometry.output
     if fit in ("cover", "crop", "pad") and box in EXPECTED_BOX:
         assert out.size == EXPECTED_BOX[box]
-    shown = (80, 60) if source.startswith("landscape") else (60, 80) if source == "portrait" \
+    shown = (
+        (80, 60)
+        if source.startswith("landscape")
+        else (60, 80)
+        if source == "portrait"
         else (60, 60)
+    )
     if fit == "scale-down":
         assert out.size[0] <= shown[0] and out.size[1] <= shown[1]  # never enlarged
 
@@ -95,8 +109,9 @@ def test_format_matrix(render: Render, source: str, out_format: str) -> None:
 
 
 @pytest.mark.parametrize("out_format", OUTPUTS)
-def test_no_parameters_is_the_original_size_without_metadata(render: Render,
-                                                             out_format: str) -> None:
+def test_no_parameters_is_the_original_size_without_metadata(
+    render: Render, out_format: str
+) -> None:
     source = pyvips.Image.new_from_file(str(FIXTURES / "DSCN0010_gps.jpg"))
     assert any(f.startswith("exif-ifd3-GPS") for f in source.get_fields())
     out = render(FIXTURES / "DSCN0010_gps.jpg", "", out_format)
@@ -155,8 +170,11 @@ def test_iphone_heic(render: Render) -> None:
 
 
 # --- alpha -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("source", [imagegen.png(40, 20, alpha=True),
-                                    imagegen.webp(40, 20, alpha=True)], ids=["png", "webp"])
+@pytest.mark.parametrize(
+    "source",
+    [imagegen.png(40, 20, alpha=True), imagegen.webp(40, 20, alpha=True)],
+    ids=["png", "webp"],
+)
 @pytest.mark.parametrize("out_format", ["png", "webp", "avif"])
 def test_alpha_is_kept(render: Render, source: bytes, out_format: str) -> None:
     out = render(source, "w=20", out_format)
@@ -248,8 +266,10 @@ def test_blur_and_sharpen(render: Render) -> None:
     base = _edges(render(noisy, "", "png").image)
     assert _edges(render(noisy, "blur=3", "png").image) < base * 0.2
     smooth = imagegen.jpeg(200, 150)
-    assert _edges(render(smooth, "sharp=5", "png").image) > _edges(
-        render(smooth, "", "png").image) * 1.1
+    assert (
+        _edges(render(smooth, "sharp=5", "png").image)
+        > _edges(render(smooth, "", "png").image) * 1.1
+    )
 
 
 def test_wide_blur_matches_a_direct_gaussian(render: Render) -> None:
@@ -275,12 +295,23 @@ def test_blur_keeps_alpha_clean(render: Render) -> None:
 
 
 def test_everything_combines(render: Render) -> None:
-    query = ("w=50&h=40&fit=cover&g=ne&rotate=90&flip=h&brightness=1.2&contrast=1.1"
-             "&saturation=1.3&gamma=0.9&blur=1.5&sharp=2&q=70&bg=112233")
+    query = (
+        "w=50&h=40&fit=cover&g=ne&rotate=90&flip=h&brightness=1.2&contrast=1.1"
+        "&saturation=1.3&gamma=0.9&blur=1.5&sharp=2&q=70&bg=112233"
+    )
     out = render(imagegen.png(90, 60, alpha=True), query, "jpg")
     assert out.size == (50, 40)
-    assert out.trace == ["check", "load", "crop", "orient", "adjust", "blur", "sharpen",
-                         "flatten", "encode"]
+    assert out.trace == [
+        "check",
+        "load",
+        "crop",
+        "orient",
+        "adjust",
+        "blur",
+        "sharpen",
+        "flatten",
+        "encode",
+    ]
 
 
 def test_quality(render: Render) -> None:
@@ -298,11 +329,13 @@ def test_animated_gif_to_webp_stays_animated(render: Render) -> None:
     assert list(out.image.get("delay")) == [80, 80, 80]
 
 
-@pytest.mark.parametrize(("out_format", "frames"), [("gif", 4), ("webp", 4), ("jpg", 1),
-                                                    ("png", 1), ("avif", 1)])
+@pytest.mark.parametrize(
+    ("out_format", "frames"), [("gif", 4), ("webp", 4), ("jpg", 1), ("png", 1), ("avif", 1)]
+)
 def test_animated_webp(render: Render, out_format: str, frames: int) -> None:
-    out = render(imagegen.webp(40, 30, frames=4, alpha=True), "w=20&h=20&fit=cover&rotate=90",
-                 out_format)
+    out = render(
+        imagegen.webp(40, 30, frames=4, alpha=True), "w=20&h=20&fit=cover&rotate=90", out_format
+    )
     assert pages(out.image) == frames and out.size == (20, 20)
 
 
@@ -325,18 +358,32 @@ def test_output_pixel_limit(render: Render) -> None:
     assert out.size[0] * out.size[1] <= 5_000
 
 
-def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decompression_bomb_is_refused_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(imagegen.png_bomb())  # 100000 x 100000 in a few hundred bytes
     decoded: list[object] = []
     monkeypatch.setattr(vips, "load", lambda *a, **k: decoded.append(a))
 
     def attempt(claimed: tuple[int, int]) -> None:
-        probe = Probe(source_format="png", format="png", mime="image/png", width=claimed[0],
-                      height=claimed[1], frames=1, transformable=True)
-        plan = pipeline.plan(TransformSpec(width=100), source=claimed, frames=1,
-                             source_format="png", out_format="png", limits=LIMITS)
+        probe = Probe(
+            source_format="png",
+            format="png",
+            mime="image/png",
+            width=claimed[0],
+            height=claimed[1],
+            frames=1,
+            transformable=True,
+        )
+        plan = pipeline.plan(
+            TransformSpec(width=100),
+            source=claimed,
+            frames=1,
+            source_format="png",
+            out_format="png",
+            limits=LIMITS,
+        )
         pipeline.render(bomb, probe, plan, LIMITS)
 
     with pytest.raises(ImageTooLarge):
@@ -349,10 +396,23 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path,
 def test_file_that_is_not_what_was_probed_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "swapped"
     path.write_bytes(imagegen.png(64, 48))
-    probe = Probe(source_format="png", format="png", mime="image/png", width=32, height=24,
-                  frames=1, transformable=True)
-    plan = pipeline.plan(TransformSpec(), source=(32, 24), frames=1, source_format="png",
-                         out_format="png", limits=LIMITS)
+    probe = Probe(
+        source_format="png",
+        format="png",
+        mime="image/png",
+        width=32,
+        height=24,
+        frames=1,
+        transformable=True,
+    )
+    plan = pipeline.plan(
+        TransformSpec(),
+        source=(32, 24),
+        frames=1,
+        source_format="png",
+        out_format="png",
+        limits=LIMITS,
+    )
     with pytest.raises(InvalidImage):
         pipeline.render(path, probe, plan, LIMITS)
 
@@ -363,7 +423,13 @@ def test_damaged_file_fails_with_invalid_image(tmp_path: Path) -> None:
     path.write_bytes(data)
     probe = probe_path(path)
     path.write_bytes(imagegen.truncated(data))
-    plan = pipeline.plan(TransformSpec(width=100), source=(256, 192), frames=1,
-                         source_format="jpeg", out_format="jpg", limits=LIMITS)
+    plan = pipeline.plan(
+        TransformSpec(width=100),
+        source=(256, 192),
+        frames=1,
+        source_format="jpeg",
+        out_format="jpg",
+        limits=LIMITS,
+    )
     with pytest.raises(InvalidImage):
         pipeline.render(path, probe, plan, LIMITS)

@@ -15,16 +15,37 @@ from imgpro.transforms.spec import parse_query
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=1000, max_upscale_pixels=4_194_304)
 SHAPES = [(16383, 1), (1, 65000), (65000, 1), (3, 40000), (8000, 4000), (1, 1)]
-QUERIES = ["w=200&h=200&fit=cover", "w=200&h=200&fit=crop", "w=2000&h=2000&fit=cover&g=south",
-           "w=8192&h=8192&fit=cover&g=ne", "w=8192&h=10&fit=crop", "w=300&h=100&fit=pad",
-           "w=8192&fit=contain", "size=social", "w=500&h=500&fit=cover&rotate=90&flip=h"]
+QUERIES = [
+    "w=200&h=200&fit=cover",
+    "w=200&h=200&fit=crop",
+    "w=2000&h=2000&fit=cover&g=south",
+    "w=8192&h=8192&fit=cover&g=ne",
+    "w=8192&h=10&fit=crop",
+    "w=300&h=100&fit=pad",
+    "w=8192&fit=contain",
+    "size=social",
+    "w=500&h=500&fit=cover&rotate=90&flip=h",
+]
 
 
-def _plan(query: str, source: tuple[int, int], *, limits: Limits = LIMITS, frames: int = 1,
-          fmt: str = "jpg", source_format: str = "jpeg"):  # type: ignore[no-untyped-def]
+def _plan(
+    query: str,
+    source: tuple[int, int],
+    *,
+    limits: Limits = LIMITS,
+    frames: int = 1,
+    fmt: str = "jpg",
+    source_format: str = "jpeg",
+):  # type: ignore[no-untyped-def]
     spec = parse_query([tuple(p.split("=", 1)) for p in query.split("&")]).spec  # type: ignore[misc]
-    return plan(spec, source=source, frames=frames, source_format=source_format, out_format=fmt,
-                limits=limits)
+    return plan(
+        spec,
+        source=source,
+        frames=frames,
+        source_format=source_format,
+        out_format=fmt,
+        limits=limits,
+    )
 
 
 @pytest.mark.parametrize(("source", "query"), list(product(SHAPES, QUERIES)))
@@ -42,16 +63,29 @@ def test_every_intermediate_is_within_the_pixel_limit(source, query) -> None:  #
 
 
 def test_animation_frames_count_their_fill() -> None:
-    p = _plan("w=200&h=200&fit=cover", (2, 4000), frames=50, fmt="gif", source_format="gif",
-              limits=Limits(max_pixels=5_000_000, max_frames=1000))
+    p = _plan(
+        "w=200&h=200&fit=cover",
+        (2, 4000),
+        frames=50,
+        fmt="gif",
+        source_format="gif",
+        limits=Limits(max_pixels=5_000_000, max_frames=1000),
+    )
     assert p.geometry.resize[0] * p.geometry.resize[1] * p.frames <= 5_000_000
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 5, 6, 7, 8])
-@pytest.mark.parametrize("query", ["w=300&h=60&fit=cover&g=sw", "w=60&h=150&fit=cover&g=ne",
-                                   "w=150&h=60&fit=cover&rotate=90&flip=h&g=north"])
-def test_the_window_path_draws_what_fill_and_trim_draws(tmp_path: Path, orientation: int,
-                                                        query: str) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        "w=300&h=60&fit=cover&g=sw",
+        "w=60&h=150&fit=cover&g=ne",
+        "w=150&h=60&fit=cover&rotate=90&flip=h&g=north",
+    ],
+)
+def test_the_window_path_draws_what_fill_and_trim_draws(
+    tmp_path: Path, orientation: int, query: str
+) -> None:
     path = tmp_path / "o.jpg"
     path.write_bytes(imagegen.jpeg(160, 120, orientation=orientation))
     probe = probe_file(path, "jpeg", max_pixels=10**8, max_frames=10)

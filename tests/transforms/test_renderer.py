@@ -21,8 +21,15 @@ LIMITS = LimitSettings()
 
 def row(**overrides: object) -> SimpleNamespace:
     values: dict[str, object] = {
-        "id": "ab12cd34", "sha256": "a" * 64, "source_format": "jpeg", "format": "jpg",
-        "width": 400, "height": 300, "frames": 1, "blob_key": "originals/x", "transformable": True,
+        "id": "ab12cd34",
+        "sha256": "a" * 64,
+        "source_format": "jpeg",
+        "format": "jpg",
+        "width": 400,
+        "height": 300,
+        "frames": 1,
+        "blob_key": "originals/x",
+        "transformable": True,
     }
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -30,8 +37,9 @@ def row(**overrides: object) -> SimpleNamespace:
 
 @pytest.fixture
 def renderer(tmp_path: Path) -> Renderer:
-    r = Renderer(LocalBlobStore(tmp_path / "blobs"), RenderSettings(workers=1, queue_size=2),
-                 tmp_path)
+    r = Renderer(
+        LocalBlobStore(tmp_path / "blobs"), RenderSettings(workers=1, queue_size=2), tmp_path
+    )
     yield r
     r.close()
 
@@ -39,8 +47,12 @@ def renderer(tmp_path: Path) -> Renderer:
 async def test_capacity_follows_settings(renderer: Renderer, tmp_path: Path) -> None:
     assert (renderer.workers, renderer.max_waiting) == (1, 2)
     assert renderer.tokens == renderer.admission.tokens >= 1  # one per core by default
-    r = Renderer(LocalBlobStore(tmp_path / "b2"), RenderSettings(host_renders=3), tmp_path,
-                 run_dir=tmp_path / "run2")
+    r = Renderer(
+        LocalBlobStore(tmp_path / "b2"),
+        RenderSettings(host_renders=3),
+        tmp_path,
+        run_dir=tmp_path / "run2",
+    )
     try:
         assert (r.tokens, r.max_waiting) == (3, 96)  # 32 waiting per host token
     finally:
@@ -63,8 +75,9 @@ async def test_plans_are_cached_and_exact(renderer: Renderer) -> None:
 
 async def test_hot_cache_is_bounded_and_keyed_by_etag(renderer: Renderer) -> None:
     renderer.hot_cache_bytes = 250
-    variants = [await renderer.plan(row(), "jpg", [("w", str(w))], None, LIMITS)
-                for w in (10, 11, 12)]
+    variants = [
+        await renderer.plan(row(), "jpg", [("w", str(w))], None, LIMITS) for w in (10, 11, 12)
+    ]
     for v in variants:
         renderer._remember(v, b"x" * 100)
     assert renderer._hot_bytes == 200  # the oldest went to stay within 250 bytes
@@ -88,6 +101,7 @@ async def test_large_variants_are_not_kept_in_memory(renderer: Renderer) -> None
 
 # -- flights: answer first, store after, re-check the image ----------------------------------
 
+
 class Flight:
     """A renderer over a real original, whose blob writes wait for ``opened`` and whose
     ``is_live`` answers ``live``."""
@@ -97,8 +111,9 @@ class Flight:
         self.live = True
         self.opened = asyncio.Event()
         self.opened.set()
-        self.renderer = Renderer(self.blobs, RenderSettings(workers=1, queue_size=2), tmp_path,
-                                 is_live=self.is_live)
+        self.renderer = Renderer(
+            self.blobs, RenderSettings(workers=1, queue_size=2), tmp_path, is_live=self.is_live
+        )
         self.row = row(width=64, height=48, blob_key="originals/x")
         real_put = self.blobs.put_bytes
 
@@ -164,8 +179,9 @@ async def test_a_failed_write_is_logged_and_the_answer_stands(flight: Flight, ca
 async def test_a_failed_render_reaches_every_waiter_and_frees_its_slot(flight: Flight) -> None:
     v = await flight.variant()
     (flight.blobs.root / "originals" / "x").unlink()
-    results = await asyncio.gather(*(flight.renderer.render(flight.row, v, LIMITS)
-                                     for _ in range(3)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(flight.renderer.render(flight.row, v, LIMITS) for _ in range(3)), return_exceptions=True
+    )
     assert isinstance(results[0], InvalidImage) and all(r is results[0] for r in results)
     await flight.renderer.settle(v)
     assert flight.renderer._pending == 0 and flight.renderer.renders == 0
@@ -194,10 +210,12 @@ async def test_the_hot_cache_can_be_turned_off(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("margin", [1.0, 1.5, 2.0])
-async def test_the_shrink_on_load_policy_reaches_the_pipeline(tmp_path: Path,
-                                                              margin: float) -> None:
-    r = Renderer(LocalBlobStore(tmp_path / "blobs"),
-                 RenderSettings(shrink_on_load_margin=margin), tmp_path)
+async def test_the_shrink_on_load_policy_reaches_the_pipeline(
+    tmp_path: Path, margin: float
+) -> None:
+    r = Renderer(
+        LocalBlobStore(tmp_path / "blobs"), RenderSettings(shrink_on_load_margin=margin), tmp_path
+    )
     try:
         v = await r.plan(row(), "jpg", [("w", "10")], None, LIMITS)
         assert r._limits(LIMITS).draft_margin == margin

@@ -21,9 +21,15 @@ def test_worked_example() -> None:
     import hashlib
     import hmac
 
-    expected = base64.urlsafe_b64encode(hmac.new(
-        SECRET.encode(), b"/i/k3x/a8f2k4q1.jpg?fit=cover&h=300&w=400",
-        hashlib.sha256).digest()).decode().rstrip("=")[:32]
+    expected = (
+        base64.urlsafe_b64encode(
+            hmac.new(
+                SECRET.encode(), b"/i/k3x/a8f2k4q1.jpg?fit=cover&h=300&w=400", hashlib.sha256
+            ).digest()
+        )
+        .decode()
+        .rstrip("=")[:32]
+    )
     assert sign(SECRET, PATH, params) == expected
     assert len(expected) == 32
 
@@ -36,7 +42,8 @@ def test_order_and_the_signature_param_do_not_matter() -> None:
 
 def test_values_are_percent_encoded() -> None:
     assert canonical_message(PATH, [("bg", "#fff"), ("x y", "a&b")]) == (
-        f"{PATH}?bg=%23fff&x%20y=a%26b")
+        f"{PATH}?bg=%23fff&x%20y=a%26b"
+    )
 
 
 def test_valid_and_tampered() -> None:
@@ -50,18 +57,21 @@ def test_valid_and_tampered() -> None:
     assert not is_valid(SECRET, PATH, [*params, ("s", good), ("s", good)])  # two
 
 
-@pytest.mark.parametrize(("params", "needed"), [
-    ([], False),
-    ([("size", "s")], False),
-    ([("size", "social")], False),
-    ([("preset", "thumb")], False),
-    ([("preset", "thumb"), ("size", "m")], False),
-    ([("size", "xl")], True),
-    ([("size", "s"), ("size", "m")], True),
-    ([("w", "100")], True),
-    ([("preset", "thumb"), ("w", "100")], True),
-    ([("format", "webp")], True),
-    ([("s", "abc")], False),
-])
+@pytest.mark.parametrize(
+    ("params", "needed"),
+    [
+        ([], False),
+        ([("size", "s")], False),
+        ([("size", "social")], False),
+        ([("preset", "thumb")], False),
+        ([("preset", "thumb"), ("size", "m")], False),
+        ([("size", "xl")], True),
+        ([("size", "s"), ("size", "m")], True),
+        ([("w", "100")], True),
+        ([("preset", "thumb"), ("w", "100")], True),
+        ([("format", "webp")], True),
+        ([("s", "abc")], False),
+    ],
+)
 def test_what_stays_open(params: list[tuple[str, str]], needed: bool) -> None:
     assert needs_signature(params) is needed

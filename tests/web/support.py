@@ -31,22 +31,26 @@ def new_email() -> str:
     return f"person{next(_n)}@example.com"
 
 
-async def sign_up(client: httpx.AsyncClient, email: str | None = None,
-                  password: str = PASSWORD) -> str:
+async def sign_up(
+    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD
+) -> str:
     email = email or new_email()
     token = await token_for(client, "/signup")
-    r = await client.post("/signup", data={"csrf_token": token, "email": email,
-                                           "password": password})
+    r = await client.post(
+        "/signup", data={"csrf_token": token, "email": email, "password": password}
+    )
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/dashboard?notice=welcome"
     return email
 
 
-async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD,
-                 **extra: str) -> httpx.Response:
+async def log_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra: str
+) -> httpx.Response:
     token = await token_for(client, "/")  # (/login itself redirects when signed in)
-    return await client.post("/login", data={"csrf_token": token, "email": email,
-                                             "password": password, **extra})
+    return await client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": password, **extra}
+    )
 
 
 async def user_of(services: Any, email: str) -> User:
@@ -55,8 +59,10 @@ async def user_of(services: Any, email: str) -> User:
     return user
 
 
-def new_client(app: Any, *, ip: str = "203.0.113.7",
-               base_url: str = "http://testserver") -> httpx.AsyncClient:
+def new_client(
+    app: Any, *, ip: str = "203.0.113.7", base_url: str = "http://testserver"
+) -> httpx.AsyncClient:
     """Another browser (its own cookie jar), optionally from another address."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)),
-                             base_url=base_url)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url=base_url
+    )

@@ -24,8 +24,9 @@ async def session_rows(services):
 async def test_signup_signs_in_with_a_hardened_cookie(client, services):
     token = await token_for(client, "/signup")
     email = new_email()
-    r = await client.post("/signup", data={"csrf_token": token, "email": email,
-                                           "password": PASSWORD})
+    r = await client.post(
+        "/signup", data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?notice=welcome"
     cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
     flags = cookie.lower()
@@ -48,8 +49,9 @@ async def test_signup_signs_in_with_a_hardened_cookie(client, services):
 async def test_cookie_is_secure_over_https(app):
     async with new_client(app, base_url="https://testserver") as browser:
         token = await token_for(browser, "/signup")
-        r = await browser.post("/signup", data={"csrf_token": token, "email": new_email(),
-                                                "password": PASSWORD})
+        r = await browser.post(
+            "/signup", data={"csrf_token": token, "email": new_email(), "password": PASSWORD}
+        )
         assert r.status_code == 303
         cookies = [h.lower() for h in r.headers.get_list("set-cookie")]
         assert any(h.startswith(SESSION_COOKIE) and "; secure" in h for h in cookies)
@@ -109,15 +111,18 @@ async def test_unknown_email_and_wrong_password_look_the_same(client, services, 
     # Every attempt paid for one Argon2 verification (timing does not tell them apart).
     assert len(calls) == 3 and all(h.startswith("$argon2id$") for h in calls)
     assert wrong.text.replace(email, "X") == unknown.text.replace(
-        "nobody-here@example.com", "X").replace(csrf_of(unknown.text), csrf_of(wrong.text))
+        "nobody-here@example.com", "X"
+    ).replace(csrf_of(unknown.text), csrf_of(wrong.text))
 
 
 async def test_signup_with_an_existing_email_reveals_as_little_as_possible(app, client, services):
     email = await sign_up(client)
     async with new_client(app) as other:
         token = await token_for(other, "/signup")
-        r = await other.post("/signup", data={"csrf_token": token, "email": email.upper(),
-                                              "password": "another password"})
+        r = await other.post(
+            "/signup",
+            data={"csrf_token": token, "email": email.upper(), "password": "another password"},
+        )
         assert r.status_code == 422
         assert SIGNUP_REFUSED in r.text
         assert "already exists" not in r.text
@@ -128,11 +133,13 @@ async def test_signup_with_an_existing_email_reveals_as_little_as_possible(app, 
 
 async def test_signup_validation_messages(client):
     token = await token_for(client, "/signup")
-    r = await client.post("/signup", data={"csrf_token": token, "email": "nope",
-                                           "password": PASSWORD})
+    r = await client.post(
+        "/signup", data={"csrf_token": token, "email": "nope", "password": PASSWORD}
+    )
     assert r.status_code == 422 and "valid email" in r.text
-    r = await client.post("/signup", data={"csrf_token": token, "email": new_email(),
-                                           "password": "short"})
+    r = await client.post(
+        "/signup", data={"csrf_token": token, "email": new_email(), "password": "short"}
+    )
     assert r.status_code == 422 and "at least 8" in r.text
     assert 'value="nope"' not in r.text  # the second form shows the second email
 
@@ -182,15 +189,16 @@ class TestRateLimits:
 
     @pytest.fixture
     def settings(self, settings):
-        settings.rate_limits = RateLimitSettings(login_per_ip="4/minute;50/hour",
-                                                 login_per_email="2/minute;30/hour",
-                                                 signups_per_ip="2/hour")
+        settings.rate_limits = RateLimitSettings(
+            login_per_ip="4/minute;50/hour",
+            login_per_email="2/minute;30/hour",
+            signups_per_ip="2/hour",
+        )
         return settings
 
     async def test_failed_logins_are_limited_per_email(self, app, client):
         email = await sign_up(client)
-        await client.post("/logout",
-                          data={"csrf_token": csrf_of((await client.get("/")).text)})
+        await client.post("/logout", data={"csrf_token": csrf_of((await client.get("/")).text)})
         for _ in range(2):
             assert (await log_in(client, email, "wrong password")).status_code == 401
         r = await log_in(client, email)  # even the right password waits now
@@ -213,23 +221,21 @@ class TestRateLimits:
 
     async def test_a_successful_login_clears_the_emails_failures(self, client):
         email = await sign_up(client)
-        await client.post("/logout",
-                          data={"csrf_token": csrf_of((await client.get("/")).text)})
+        await client.post("/logout", data={"csrf_token": csrf_of((await client.get("/")).text)})
         assert (await log_in(client, email, "wrong password")).status_code == 401
         assert (await log_in(client, email)).status_code == 303
-        await client.post("/logout",
-                          data={"csrf_token": csrf_of((await client.get("/")).text)})
+        await client.post("/logout", data={"csrf_token": csrf_of((await client.get("/")).text)})
         assert (await log_in(client, email, "wrong password")).status_code == 401
         assert (await log_in(client, email)).status_code == 303
 
     async def test_signups_are_limited_per_address(self, app, client):
         for _ in range(2):
             await sign_up(client)
-            await client.post("/logout",
-                              data={"csrf_token": csrf_of((await client.get("/")).text)})
+            await client.post("/logout", data={"csrf_token": csrf_of((await client.get("/")).text)})
         token = await token_for(client, "/signup")
-        r = await client.post("/signup", data={"csrf_token": token, "email": new_email(),
-                                               "password": PASSWORD})
+        r = await client.post(
+            "/signup", data={"csrf_token": token, "email": new_email(), "password": PASSWORD}
+        )
         assert r.status_code == 429 and "retry-after" in r.headers
         async with new_client(app, ip="198.51.100.22") as elsewhere:
             await sign_up(elsewhere)
@@ -239,13 +245,15 @@ class TestRateLimits:
         for i in range(2):
             async with new_client(app, ip=f"198.51.100.{30 + i}") as probe:
                 token = await token_for(probe, "/signup")
-                r = await probe.post("/signup", data={"csrf_token": token, "email": email,
-                                                      "password": PASSWORD})
+                r = await probe.post(
+                    "/signup", data={"csrf_token": token, "email": email, "password": PASSWORD}
+                )
                 assert r.status_code == 422
         async with new_client(app, ip="198.51.100.40") as probe:
             token = await token_for(probe, "/signup")
-            r = await probe.post("/signup", data={"csrf_token": token, "email": email,
-                                                  "password": PASSWORD})
+            r = await probe.post(
+                "/signup", data={"csrf_token": token, "email": email, "password": PASSWORD}
+            )
             assert r.status_code == 429
 
 

@@ -26,13 +26,18 @@ def settings(settings):
 
 async def plan_of(services, workspace_id):
     async with services.db.read() as conn:
-        return (await conn.execute(sa.select(workspaces.c.plan).where(
-            workspaces.c.id == workspace_id))).scalar_one()
+        return (
+            await conn.execute(sa.select(workspaces.c.plan).where(workspaces.c.id == workspace_id))
+        ).scalar_one()
 
 
 def upgrade_links(html):
-    return {m.group(2): m.group(1).replace("&amp;", "&") for m in re.finditer(
-        r'<a class="button" href="(http://testserver/upgrade/(\w+)\?[^"]+)">Upgrade to', html)}
+    return {
+        m.group(2): m.group(1).replace("&amp;", "&")
+        for m in re.finditer(
+            r'<a class="button" href="(http://testserver/upgrade/(\w+)\?[^"]+)">Upgrade to', html
+        )
+    }
 
 
 async def confirm(client, link):
@@ -79,12 +84,17 @@ async def test_the_quota_errors_link_leads_to_the_same_page(client, services):
     email = await sign_up(client)
     user = await user_of(services, email)
     async with services.db.write() as conn:
-        await conn.execute(workspaces.update().where(workspaces.c.id == user.workspace_id)
-                           .values(uploads_used=1000, period="2026-11"))
+        await conn.execute(
+            workspaces.update()
+            .where(workspaces.c.id == user.workspace_id)
+            .values(uploads_used=1000, period="2026-11")
+        )
     token = csrf_of((await client.get("/dashboard")).text)
-    r = await client.post("/dashboard/upload",
-                          headers={"X-CSRF-Token": token, "Accept": "application/json"},
-                          files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("a.jpg", imagegen.jpeg(20, 20))},
+    )
     assert r.status_code == 403
     action = r.json()["error"]["action"]
     assert action["type"] == "upgrade"

@@ -17,11 +17,17 @@ async def counts(services):
     async with services.db.read() as conn:
         out = {}
         for table in (users, sessions, api_keys, images):
-            out[table.name] = (await conn.execute(
-                sa.select(sa.func.count()).select_from(table))).scalar()
+            out[table.name] = (
+                await conn.execute(sa.select(sa.func.count()).select_from(table))
+            ).scalar()
         out["plans"] = sorted((await conn.execute(sa.select(workspaces.c.plan))).scalars())
-        out["revoked"] = (await conn.execute(sa.select(sa.func.count()).select_from(api_keys)
-                                             .where(api_keys.c.revoked_at.is_not(None)))).scalar()
+        out["revoked"] = (
+            await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(api_keys)
+                .where(api_keys.c.revoked_at.is_not(None))
+            )
+        ).scalar()
         return out
 
 
@@ -30,20 +36,28 @@ async def signed_in(client, services):
     """A signed-in browser with one key and one image, and what it needs to forge requests."""
     email = await sign_up(client)
     token = await token_for(client, "/keys")
-    r = await client.post("/keys", data={"csrf_token": token, "name": "k",
-                                         "abilities": ["read", "write"]})
+    r = await client.post(
+        "/keys", data={"csrf_token": token, "name": "k", "abilities": ["read", "write"]}
+    )
     assert r.status_code == 201
     key_id = (await client.get("/keys")).text.split("/keys/")[1].split("/revoke")[0]
-    r = await client.post("/dashboard/upload", headers={"X-CSRF-Token": token,
-                                                        "Accept": "application/json"},
-                          files={"file": ("a.jpg", imagegen.jpeg(40, 30))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("a.jpg", imagegen.jpeg(40, 30))},
+    )
     assert r.status_code == 201, r.text
     image_id = r.json()["data"][0]["id"]
     user = await user_of(services, email)
     link = services.billing.links.url(user.workspace_id, "pro", services.clock.now())
     query = dict(p.split("=", 1) for p in link.split("?", 1)[1].split("&"))
-    return {"email": email, "key_id": key_id, "image_id": image_id, "token": token,
-            "upgrade": query}
+    return {
+        "email": email,
+        "key_id": key_id,
+        "image_id": image_id,
+        "token": token,
+        "upgrade": query,
+    }
 
 
 def forged_posts(s):
@@ -75,14 +89,18 @@ async def test_signed_in_actions_refuse_forged_posts(client, services, signed_in
 
 async def test_the_upload_header_token_is_checked_before_the_body(client, services, signed_in):
     before = await counts(services)
-    r = await client.post("/dashboard/upload", headers={"X-CSRF-Token": "forged"},
-                          files={"file": ("b.jpg", imagegen.jpeg(20, 20))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": "forged"},
+        files={"file": ("b.jpg", imagegen.jpeg(20, 20))},
+    )
     assert r.status_code == 403
     assert await counts(services) == before
 
 
-async def test_an_anonymous_token_does_not_authorise_signed_in_actions(app, client, services,
-                                                                      signed_in):
+async def test_an_anonymous_token_does_not_authorise_signed_in_actions(
+    app, client, services, signed_in
+):
     """The double-submit cookie could be planted by a sibling domain; signed-in actions need
     the session-bound token."""
     anon_cookie = "planted-cookie-value"
@@ -90,8 +108,9 @@ async def test_an_anonymous_token_does_not_authorise_signed_in_actions(app, clie
     request = type("R", (), {"app": app})()
     anon_token = csrf.sign(request, "anon", anon_cookie)  # what the attacker could compute
     before = await counts(services)
-    r = await client.post("/keys", data={"csrf_token": anon_token, "name": "x",
-                                         "abilities": "read"})
+    r = await client.post(
+        "/keys", data={"csrf_token": anon_token, "name": "x", "abilities": "read"}
+    )
     assert r.status_code == 403
     assert await counts(services) == before
 
@@ -99,14 +118,17 @@ async def test_an_anonymous_token_does_not_authorise_signed_in_actions(app, clie
 async def test_anonymous_forms_refuse_forged_posts(app, services):
     async with new_client(app) as browser:
         before = await counts(services)
-        for path, data in [("/signup", {"email": new_email(), "password": PASSWORD}),
-                           ("/login", {"email": "a@example.com", "password": PASSWORD})]:
+        for path, data in [
+            ("/signup", {"email": new_email(), "password": PASSWORD}),
+            ("/login", {"email": "a@example.com", "password": PASSWORD}),
+        ]:
             r = await browser.post(path, data=data)
             assert r.status_code == 403, path
             r = await browser.post(path, data={**data, "csrf_token": "forged"})
             assert r.status_code == 403, path
-        r = await browser.post("/try", data={"csrf_token": "forged"},
-                               files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
+        r = await browser.post(
+            "/try", data={"csrf_token": "forged"}, files={"file": ("a.jpg", imagegen.jpeg(20, 20))}
+        )
         assert r.status_code == 403
         assert await counts(services) == before
 
@@ -115,16 +137,18 @@ async def test_a_token_from_another_browser_is_refused(app, services):
     async with new_client(app) as mine, new_client(app) as theirs:
         await token_for(theirs, "/signup")  # they have a cookie of their own
         token = await token_for(mine, "/signup")
-        r = await theirs.post("/signup", data={"csrf_token": token, "email": new_email(),
-                                               "password": PASSWORD})
+        r = await theirs.post(
+            "/signup", data={"csrf_token": token, "email": new_email(), "password": PASSWORD}
+        )
         assert r.status_code == 403
 
 
 async def test_the_session_token_changes_with_each_login(client):
     email = await sign_up(client)
     first = await token_for(client, "/keys")
-    r = await client.post("/login", data={"csrf_token": first, "email": email,
-                                          "password": PASSWORD})
+    r = await client.post(
+        "/login", data={"csrf_token": first, "email": email, "password": PASSWORD}
+    )
     assert r.status_code == 303
     second = await token_for(client, "/keys")
     assert second != first

@@ -86,12 +86,18 @@ async def test_usage_bars_show_the_plan(client, services):
     r = await client.get("/dashboard")
     text = re.sub(r"\s+", " ", r.text)
     assert "Uploads this month" in text and "1 of 1000" in text
-    assert re.search(r'<meter id="usage-uploads" aria-labelledby="usage-uploads-label" min="0" '
-                     r'max="1000" value="1"', text)
+    assert re.search(
+        r'<meter id="usage-uploads" aria-labelledby="usage-uploads-label" min="0" '
+        r'max="1000" value="1"',
+        text,
+    )
     assert "Images stored" in text and "1 of 5000" in text
-    assert re.search(r'<meter id="usage-images" aria-labelledby="usage-images-label" min="0" '
-                     r'max="5000" value="1"', text)
-    assert f'max="{5 * 1024 ** 3}" value="{image["bytes"]}"' in text
+    assert re.search(
+        r'<meter id="usage-images" aria-labelledby="usage-images-label" min="0" '
+        r'max="5000" value="1"',
+        text,
+    )
+    assert f'max="{5 * 1024**3}" value="{image["bytes"]}"' in text
     usage = (await client.get("/v1/usage", headers=headers)).json()
     assert usage["limits"]["uploads"] == {"used": 1, "limit": 1000}
 
@@ -99,9 +105,11 @@ async def test_usage_bars_show_the_plan(client, services):
 async def test_xhr_upload_returns_the_image_object(client, services):
     email = await sign_up(client)
     token = await token_for(client, "/dashboard")
-    r = await client.post("/dashboard/upload",
-                          headers={"X-CSRF-Token": token, "Accept": "application/json"},
-                          files={"file": ("sunset.png", imagegen.png(90, 60))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("sunset.png", imagegen.png(90, 60))},
+    )
     assert r.status_code == 201
     image = r.json()["data"][0]
     assert image["filename"] == "sunset.png" and image["format"] == "png"
@@ -115,8 +123,11 @@ async def test_xhr_upload_returns_the_image_object(client, services):
 async def test_form_upload_of_several_files(client):
     await sign_up(client)
     token = await token_for(client, "/dashboard")
-    files = [("file", ("a.jpg", imagegen.jpeg(30, 20))), ("file", ("b.png", imagegen.png(20, 30))),
-             ("file", ("c.gif", imagegen.gif(10, 10)))]
+    files = [
+        ("file", ("a.jpg", imagegen.jpeg(30, 20))),
+        ("file", ("b.png", imagegen.png(20, 30))),
+        ("file", ("c.gif", imagegen.gif(10, 10))),
+    ]
     r = await client.post("/dashboard/upload", data={"csrf_token": token}, files=files)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?notice=uploaded&n=3"
     page = await client.get(r.headers["location"])
@@ -126,20 +137,28 @@ async def test_form_upload_of_several_files(client):
 async def test_upload_errors(client):
     await sign_up(client)
     token = await token_for(client, "/dashboard")
-    files = [("file", ("ok.jpg", imagegen.jpeg(30, 20))),
-             ("file", ("notes.txt", b"plain text is not an image"))]
+    files = [
+        ("file", ("ok.jpg", imagegen.jpeg(30, 20))),
+        ("file", ("notes.txt", b"plain text is not an image")),
+    ]
     r = await client.post("/dashboard/upload", data={"csrf_token": token}, files=files)
     assert r.status_code == 200
     assert "Uploaded 1 of 2 images." in r.text and "notes.txt: Unsupported file type" in r.text
-    r = await client.post("/dashboard/upload",
-                          headers={"X-CSRF-Token": token, "Accept": "application/json"},
-                          files={"file": ("bad.jpg", imagegen.truncated(imagegen.jpeg(64, 64)))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("bad.jpg", imagegen.truncated(imagegen.jpeg(64, 64)))},
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_image"
-    r = await client.post("/dashboard/upload", data={"csrf_token": token},
-                          files={"other": ("x.jpg", b"")})
+    r = await client.post(
+        "/dashboard/upload", data={"csrf_token": token}, files={"other": ("x.jpg", b"")}
+    )
     assert r.status_code == 422 and "Choose at least one image" in r.text
-    r = await client.post("/dashboard/upload", headers={"X-CSRF-Token": token},
-                          content=b"a=b", )
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token},
+        content=b"a=b",
+    )
     assert r.status_code == 400
 
 
@@ -147,28 +166,41 @@ async def test_upload_size_cap_and_quota(client, services, monkeypatch):
     email = await sign_up(client)
     token = await token_for(client, "/dashboard")
     monkeypatch.setattr(services.settings.limits, "key_max_bytes", 2000)  # as for API keys
-    r = await client.post("/dashboard/upload",
-                          headers={"X-CSRF-Token": token, "Accept": "application/json"},
-                          files={"file": ("big.jpg", imagegen.jpeg(400, 400) + b"\0" * 3000)})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("big.jpg", imagegen.jpeg(400, 400) + b"\0" * 3000)},
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
     user = await user_of(services, email)
     await services.billing.set_plan(user.workspace_id, "free")
     async with services.db.write() as conn:
-        await conn.execute(workspaces.update().where(workspaces.c.id == user.workspace_id)
-                           .values(uploads_used=1000,
-                                   period=services.clock.now().strftime("%Y-%m")))
+        await conn.execute(
+            workspaces.update()
+            .where(workspaces.c.id == user.workspace_id)
+            .values(uploads_used=1000, period=services.clock.now().strftime("%Y-%m"))
+        )
     monkeypatch.undo()
-    r = await client.post("/dashboard/upload", data={"csrf_token": token},
-                          files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
+    r = await client.post(
+        "/dashboard/upload",
+        data={"csrf_token": token},
+        files={"file": ("a.jpg", imagegen.jpeg(20, 20))},
+    )
     assert r.status_code == 403 and "Monthly upload limit reached." in r.text
     async with services.db.read() as conn:
-        assert (await conn.execute(sa.select(workspaces.c.uploads_used).where(
-            workspaces.c.id == user.workspace_id))).scalar() == 1000
+        assert (
+            await conn.execute(
+                sa.select(workspaces.c.uploads_used).where(workspaces.c.id == user.workspace_id)
+            )
+        ).scalar() == 1000
 
 
 async def test_upload_without_a_session(client):
-    r = await client.post("/dashboard/upload", headers={"Accept": "application/json"},
-                          files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"Accept": "application/json"},
+        files={"file": ("a.jpg", imagegen.jpeg(20, 20))},
+    )
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
     r = await client.post("/dashboard/upload", files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
@@ -183,10 +215,13 @@ async def test_delete_with_confirmation(client, services):
     assert "Delete doomed.jpg?" in confirm.text and "cannot be undone" in confirm.text
     assert f'action="/dashboard/images/{image["id"]}/delete"' in confirm.text
     dashboard = await client.get("/dashboard")
-    assert f'data-confirm-post="Delete doomed.jpg? This cannot be undone." data-csrf="' \
-           f'{csrf_of(dashboard.text)}"' in dashboard.text
-    r = await client.post(f"/dashboard/images/{image['id']}/delete",
-                          data={"csrf_token": csrf_of(confirm.text)})
+    assert (
+        f'data-confirm-post="Delete doomed.jpg? This cannot be undone." data-csrf="'
+        f'{csrf_of(dashboard.text)}"' in dashboard.text
+    )
+    r = await client.post(
+        f"/dashboard/images/{image['id']}/delete", data={"csrf_token": csrf_of(confirm.text)}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?notice=deleted"
     assert "The image was deleted." in (await client.get(r.headers["location"])).text
     assert (await client.get(f"/v1/images/{image['id']}", headers=headers)).status_code == 404
@@ -195,8 +230,9 @@ async def test_delete_with_confirmation(client, services):
     usage = (await client.get("/v1/usage", headers=headers)).json()
     assert usage["limits"]["storage_bytes"]["used"] == 0
     # Deleting again (a double click) lands in the same place.
-    r = await client.post(f"/dashboard/images/{image['id']}/delete",
-                          data={"csrf_token": csrf_of(confirm.text)})
+    r = await client.post(
+        f"/dashboard/images/{image['id']}/delete", data={"csrf_token": csrf_of(confirm.text)}
+    )
     assert r.status_code == 303
 
 
@@ -207,11 +243,11 @@ async def test_another_accounts_image_cannot_be_deleted(app, client, services):
     r = await client.get(f"/dashboard/images/{theirs['id']}/delete")
     assert r.status_code == 404 and "text/html" in r.headers["content-type"]
     token = await token_for(client, "/dashboard")
-    r = await client.post(f"/dashboard/images/{theirs['id']}/delete",
-                          data={"csrf_token": token})
+    r = await client.post(f"/dashboard/images/{theirs['id']}/delete", data={"csrf_token": token})
     assert r.status_code == 303
-    assert (await client.get(f"/v1/images/{theirs['id']}",
-                             headers=other["headers"])).status_code == 200
+    assert (
+        await client.get(f"/v1/images/{theirs['id']}", headers=other["headers"])
+    ).status_code == 200
     async with new_client(app) as stranger:  # and no session at all: to the login page
         r = await stranger.post(f"/dashboard/images/{theirs['id']}/delete", data={})
         assert r.status_code == 303 and r.headers["location"].startswith("/login")

@@ -14,8 +14,9 @@ SECRET = re.compile(r'id="new-key-value" value="(img_live_[\w-]+)"')
 
 async def create(client, name, abilities):
     token = await token_for(client, "/keys")
-    return await client.post("/keys", data={"csrf_token": token, "name": name,
-                                            "abilities": abilities})
+    return await client.post(
+        "/keys", data={"csrf_token": token, "name": name, "abilities": abilities}
+    )
 
 
 async def test_create_shows_the_key_once(client):
@@ -38,8 +39,12 @@ async def test_create_shows_the_key_once(client):
     r = await upload(client, imagegen.jpeg(20, 20), headers=auth)
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     listing = await client.get("/keys")
-    assert "2026-11-15 12:00" in re.search(r"<tr>(.*?)</tr>", listing.text.split("<tbody>")[1],
-                                           re.S).group(1).split("Last used")[-1]
+    assert (
+        "2026-11-15 12:00"
+        in re.search(r"<tr>(.*?)</tr>", listing.text.split("<tbody>")[1], re.S)
+        .group(1)
+        .split("Last used")[-1]
+    )
 
 
 async def test_a_read_write_key_uploads(client):
@@ -67,7 +72,7 @@ async def test_revoke(client):
     await sign_up(client)
     r = await create(client, "old", ["read"])
     secret = SECRET.search(r.text).group(1)
-    key_id = re.search(r'/keys/(key_\w+)/revoke', r.text).group(1)
+    key_id = re.search(r"/keys/(key_\w+)/revoke", r.text).group(1)
     confirm = await client.get(f"/keys/{key_id}/revoke")
     assert confirm.status_code == 200 and "Revoke the key “old”?" in confirm.text
     r = await client.post(f"/keys/{key_id}/revoke", data={"csrf_token": csrf_of(confirm.text)})
@@ -75,8 +80,9 @@ async def test_revoke(client):
     listing = await client.get(r.headers["location"])
     assert "The key was revoked." in listing.text
     assert re.search(r"Revoked <time[^>]*>2026-11-15 12:00</time>", listing.text)
-    assert (await client.get("/v1/images", headers={"Authorization": f"Bearer {secret}"})
-            ).status_code == 401
+    assert (
+        await client.get("/v1/images", headers={"Authorization": f"Bearer {secret}"})
+    ).status_code == 401
     assert (await client.get(f"/keys/{key_id}/revoke")).headers["location"] == "/keys"
 
 

@@ -33,8 +33,9 @@ async def test_home_explains_and_offers_the_try_it_form(client):
 
 async def test_try_it_without_javascript(client):
     token = await token_for(client, "/")
-    r = await client.post("/try", data={"csrf_token": token},
-                          files={"file": ("beach.jpg", imagegen.jpeg(800, 600))})
+    r = await client.post(
+        "/try", data={"csrf_token": token}, files={"file": ("beach.jpg", imagegen.jpeg(800, 600))}
+    )
     assert r.status_code == 303
     location = r.headers["location"]
     assert re.fullmatch(r"/try/[a-z0-9]{8}\?sig=[\w-]+", location)
@@ -58,8 +59,11 @@ async def test_try_it_without_javascript(client):
 
 async def test_try_it_errors_are_shown_on_the_page(client):
     token = await token_for(client, "/")
-    r = await client.post("/try", data={"csrf_token": token},
-                          files={"file": ("notes.txt", b"just some text, not an image")})
+    r = await client.post(
+        "/try",
+        data={"csrf_token": token},
+        files={"file": ("notes.txt", b"just some text, not an image")},
+    )
     assert r.status_code == 422
     assert "Unsupported file type" in r.text and 'id="tryit-form"' in r.text
     r = await client.post("/try", data={"csrf_token": token, "x": "y"})
@@ -75,27 +79,35 @@ class TestConfigured:
     def settings(self, settings):
         settings.rate_limits = RateLimitSettings(anon_uploads="2/hour")
         settings.plans = [
-            PlanSettings(name="hobby", price_usd_month=0, uploads_per_month=50,
-                         storage_bytes="500MB"),
-            PlanSettings(name="studio", title="Studio", price_usd_month=9.5,
-                         uploads_per_month=5000, storage_bytes="50GB", apps=True),
+            PlanSettings(
+                name="hobby", price_usd_month=0, uploads_per_month=50, storage_bytes="500MB"
+            ),
+            PlanSettings(
+                name="studio",
+                title="Studio",
+                price_usd_month=9.5,
+                uploads_per_month=5000,
+                storage_bytes="50GB",
+                apps=True,
+            ),
         ]
         return settings
-
 
     async def test_try_it_shares_the_anonymous_rate_limit_with_the_api(self, client):
         token = await token_for(client, "/")
         r = await client.post("/v1/images", files={"file": ("a.jpg", imagegen.jpeg(20, 20))})
         assert r.status_code == 201
-        r = await client.post("/try", data={"csrf_token": token},
-                              files={"file": ("b.jpg", imagegen.jpeg(20, 20))})
+        r = await client.post(
+            "/try", data={"csrf_token": token}, files={"file": ("b.jpg", imagegen.jpeg(20, 20))}
+        )
         assert r.status_code == 303
-        r = await client.post("/try", data={"csrf_token": token},
-                              files={"file": ("c.jpg", imagegen.jpeg(20, 20))})
+        r = await client.post(
+            "/try", data={"csrf_token": token}, files={"file": ("c.jpg", imagegen.jpeg(20, 20))}
+        )
         assert r.status_code == 429 and "Too many uploads" in r.text
-        assert (await client.post("/v1/images", files={"file": ("d.jpg", imagegen.jpeg(20, 20))})
-                ).status_code == 429
-
+        assert (
+            await client.post("/v1/images", files={"file": ("d.jpg", imagegen.jpeg(20, 20))})
+        ).status_code == 429
 
     async def test_pricing_shows_the_live_plans(self, client):
         r = await client.get("/pricing")
@@ -113,8 +125,12 @@ class TestConfigured:
 async def test_docs_page_links_the_interactive_reference(app, client):
     r = await client.get("/docs")
     assert r.status_code == 200
-    for text in ('href="/docs/api"', "curl -F file=@photo.jpg http://testserver/v1/images",
-                 'href="/docs/authentication"', 'href="/docs/transforms"'):
+    for text in (
+        'href="/docs/api"',
+        "curl -F file=@photo.jpg http://testserver/v1/images",
+        'href="/docs/authentication"',
+        'href="/docs/transforms"',
+    ):
         assert text in r.text
     auth = (await client.get("/docs/authentication")).text
     assert "Authorization: Bearer" in auth and "X-Img-User" in auth

@@ -58,15 +58,20 @@ async def test_turn_on_shows_the_secret_once_and_the_cdn_enforces_it(client, ser
 async def services_key(services, user):
     from imgpro.keys.service import parse_abilities
 
-    secret, _ = await services.keys.create(user_id=user.id, workspace_id=user.workspace_id,
-                                           name="t", abilities=parse_abilities("read,write"))
+    secret, _ = await services.keys.create(
+        user_id=user.id,
+        workspace_id=user.workspace_id,
+        name="t",
+        abilities=parse_abilities("read,write"),
+    )
     return {"Authorization": f"Bearer {secret}"}
 
 
 async def test_rotate_replaces_the_secret(client, services):
     email = await sign_up(client)
-    first = SECRET.search((await post(client, "/settings/signing",
-                                      signed_transforms="on")).text).group(1)
+    first = SECRET.search(
+        (await post(client, "/settings/signing", signed_transforms="on")).text
+    ).group(1)
     confirm = await client.get("/settings/rotate")
     assert confirm.status_code == 200 and "Rotate the signing secret?" in confirm.text
     r = await post(client, "/settings/rotate")

@@ -44,8 +44,10 @@ async def test_viewer_page(client):
     img = main_image(page)
     sizes = image["sizes"]
     assert attr(img, "src") == sizes["medium"]["url"]
-    assert (attr(img, "width"), attr(img, "height")) == (str(sizes["medium"]["width"]),
-                                                         str(sizes["medium"]["height"]))
+    assert (attr(img, "width"), attr(img, "height")) == (
+        str(sizes["medium"]["width"]),
+        str(sizes["medium"]["height"]),
+    )
     srcset = attr(img, "srcset")
     widths = [int(c.split()[1].removesuffix("w")) for c in srcset.split(", ")]
     assert widths == sorted(set(widths))  # one candidate per width, smallest first
@@ -71,7 +73,8 @@ async def test_viewer_page(client):
         assert f'data-copy="#{field_id}" hidden' in page
     embed = re.search(r'id="link-html" value="([^"]*)"', page)
     assert embed and html.unescape(embed[1]) == (
-        f'<img src="{image["url"]}" alt="Dusk over the &quot;bay&quot; &lt;3">')
+        f'<img src="{image["url"]}" alt="Dusk over the &quot;bay&quot; &lt;3">'
+    )
     assert '<script src="/static/copy.js" defer></script>' in page
     assert "content-security-policy" in r.headers  # the pages' strict CSP: no inline script
     assert "<script>" not in page and " style=" not in page
@@ -111,16 +114,20 @@ async def test_head(client):
 
 
 def _is_not_found_page(r) -> bool:
-    return (r.status_code == 404 and r.headers["content-type"].startswith("text/html")
-            and "Not found" in r.text)
+    return (
+        r.status_code == 404
+        and r.headers["content-type"].startswith("text/html")
+        and "Not found" in r.text
+    )
 
 
 async def test_missing_expired_deleted_and_private_images_are_404_pages(client, services, clock):
     assert _is_not_found_page(await client.get("/zz99zz99"))
     acct = await make_account(services)
     private = await new_image(client, headers=acct["headers"])
-    await client.patch(f"/v1/images/{private['id']}", headers=acct["headers"],
-                       json={"public": False})
+    await client.patch(
+        f"/v1/images/{private['id']}", headers=acct["headers"], json={"public": False}
+    )
     assert _is_not_found_page(await client.get(f"/{private['id']}"))
     deleted = await new_image(client, headers=acct["headers"])
     await client.delete(f"/v1/images/{deleted['id']}", headers=acct["headers"])
@@ -134,15 +141,24 @@ async def test_missing_expired_deleted_and_private_images_are_404_pages(client, 
 async def test_visibility_is_decided_by_one_hook(client, services, monkeypatch):
     acct = await make_account(services)
     image = await new_image(client, headers=acct["headers"])
-    await client.patch(f"/v1/images/{image['id']}", headers=acct["headers"],
-                       json={"public": False})
+    await client.patch(f"/v1/images/{image['id']}", headers=acct["headers"], json={"public": False})
     # The rule lives in the images repository: open it to every visitor and the page shows.
     monkeypatch.setattr(repo, "on_page", lambda visitor, now: repo.live(now))
     assert (await client.get(f"/{image['id']}")).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/abcdefgh", "/abc12345x", "/abc1234", "/ABC12345",
-                                  "/abc-2345", "/abc12345.jpg", "/abc12345/more"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/abcdefgh",
+        "/abc12345x",
+        "/abc1234",
+        "/ABC12345",
+        "/abc-2345",
+        "/abc12345.jpg",
+        "/abc12345/more",
+    ],
+)
 async def test_only_image_ids_reach_the_viewer(client, path):
     r = await client.get(path)
     assert r.status_code == 404

@@ -12,9 +12,11 @@ from .support import new_client, sign_up, token_for
 async def private_image(client, services):
     """Uploaded from the dashboard, then made private through the API's own service."""
     token = await token_for(client, "/dashboard")
-    r = await client.post("/dashboard/upload",
-                          headers={"X-CSRF-Token": token, "Accept": "application/json"},
-                          files={"file": ("secret.jpg", imagegen.jpeg(60, 40))})
+    r = await client.post(
+        "/dashboard/upload",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        files={"file": ("secret.jpg", imagegen.jpeg(60, 40))},
+    )
     assert r.status_code == 201
     image = r.json()["data"][0]
     session = await services.accounts.load_session(client.cookies[SESSION_COOKIE])

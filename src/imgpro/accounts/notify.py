@@ -28,13 +28,15 @@ async def _recipient(s: Services, user_id: str, switch: str) -> str | None:
     return row.email if row is not None and row.wants else None
 
 
-async def key_created(s: Services, user_id: str, name: str, prefix: str,
-                      abilities: tuple[str, ...]) -> None:
+async def key_created(
+    s: Services, user_id: str, name: str, prefix: str, abilities: tuple[str, ...]
+) -> None:
     try:
         to = await _recipient(s, user_id, "keys")
         if to:
-            await s.mail.send(to, "key_created", key_name=name, key_prefix=prefix,
-                              abilities=", ".join(abilities))
+            await s.mail.send(
+                to, "key_created", key_name=name, key_prefix=prefix, abilities=", ".join(abilities)
+            )
     except Exception:
         log.exception("could not queue the new-key notice")
 
@@ -67,15 +69,21 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     now = s.clock.now()
     async with s.db.read() as conn:
         counters = await read_counters(conn, workspace_id, now)
-        ws = (await conn.execute(sa.select(workspaces.c.user_id, workspaces.c.app_id,
-                                           workspaces.c.kind)
-                                 .where(workspaces.c.id == workspace_id))).first()
+        ws = (
+            await conn.execute(
+                sa.select(workspaces.c.user_id, workspaces.c.app_id, workspaces.c.kind).where(
+                    workspaces.c.id == workspace_id
+                )
+            )
+        ).first()
     if counters is None or ws is None or ws.kind == "anonymous":
         return
     plan = s.plans.get(counters.plan)
-    measured = [_usage_lines(counters.uploads_used, plan.uploads_per_month, "uploads this month"),
-                _usage_lines(counters.images_count, plan.images, "images stored"),
-                _usage_lines(counters.storage_used, plan.storage_bytes, "bytes of storage")]
+    measured = [
+        _usage_lines(counters.uploads_used, plan.uploads_per_month, "uploads this month"),
+        _usage_lines(counters.images_count, plan.images, "images stored"),
+        _usage_lines(counters.storage_used, plan.storage_bytes, "bytes of storage"),
+    ]
     ratio = max(r for r, _ in measured)
     reached = next((t for t in THRESHOLDS if ratio * 100 >= t), None)
     if reached is None:
@@ -83,8 +91,9 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     user_id = ws.user_id
     app_name = None
     if ws.app_id is not None:
-        app = await s.db.fetch_first(sa.select(apps.c.name, apps.c.owner_user_id)
-                                     .where(apps.c.id == ws.app_id))
+        app = await s.db.fetch_first(
+            sa.select(apps.c.name, apps.c.owner_user_id).where(apps.c.id == ws.app_id)
+        )
         app_name = app.name if app is not None else None
         user_id = user_id or (app.owner_user_id if app is not None else None)
     if user_id is None:
@@ -93,14 +102,30 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     try:
         async with s.db.write() as conn:
             # The primary key (workspace, kind, period) is the "once per period".
-            await conn.execute(mail_notices.insert().values(
-                workspace_id=workspace_id, kind=f"quota{reached}", period=period_of(now),
-                created_at=now))
+            await conn.execute(
+                mail_notices.insert().values(
+                    workspace_id=workspace_id,
+                    kind=f"quota{reached}",
+                    period=period_of(now),
+                    created_at=now,
+                )
+            )
             if to:
-                label = (f"Your workspace in {app_name}" if app_name and ws.user_id
-                         else f"The app {app_name}" if app_name else "Your imgpro account")
-                await s.mail.send(to, "quota", conn=conn, percent=reached, plan=plan.title,
-                                  workspace_label=label,
-                                  lines=[line for _, line in measured if line])
+                label = (
+                    f"Your workspace in {app_name}"
+                    if app_name and ws.user_id
+                    else f"The app {app_name}"
+                    if app_name
+                    else "Your imgpro account"
+                )
+                await s.mail.send(
+                    to,
+                    "quota",
+                    conn=conn,
+                    percent=reached,
+                    plan=plan.title,
+                    workspace_label=label,
+                    lines=[line for _, line in measured if line],
+                )
     except IntegrityError:
         return  # already sent this period

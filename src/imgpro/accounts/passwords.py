@@ -17,9 +17,11 @@ class PasswordHasher:
     """Hash and verify passwords. Blocking (~0.1 s of CPU by design): call from a thread."""
 
     def __init__(self, settings: PasswordSettings) -> None:
-        self._argon2 = argon2.PasswordHasher(time_cost=settings.time_cost,
-                                             memory_cost=settings.memory_cost_kib,
-                                             parallelism=settings.parallelism)
+        self._argon2 = argon2.PasswordHasher(
+            time_cost=settings.time_cost,
+            memory_cost=settings.memory_cost_kib,
+            parallelism=settings.parallelism,
+        )
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -34,6 +36,7 @@ class PasswordHasher:
         after the same Argon2 work as a real check."""
         try:
             return self._argon2.verify(stored_hash or self._dummy_hash, password) and bool(
-                stored_hash)
+                stored_hash
+            )
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False

@@ -41,19 +41,32 @@ async def load_profile(s: Services, user_id: str) -> Profile | None:
     row = await s.db.fetch_first(sa.select(users).where(users.c.id == user_id))
     if row is None:
         return None
-    return Profile(user_id=row.id, email=row.email, verified=row.email_verified_at is not None,
-                   has_password=bool(row.password_hash), password_hash=row.password_hash,
-                   notify={n: bool(getattr(row, f"notify_{n}")) for n in NOTIFICATIONS})
+    return Profile(
+        user_id=row.id,
+        email=row.email,
+        verified=row.email_verified_at is not None,
+        has_password=bool(row.password_hash),
+        password_hash=row.password_hash,
+        notify={n: bool(getattr(row, f"notify_{n}")) for n in NOTIFICATIONS},
+    )
 
 
-async def send_verification(s: Services, user_id: str, email: str,
-                            conn: AsyncConnection | None = None) -> None:
+async def send_verification(
+    s: Services, user_id: str, email: str, conn: AsyncConnection | None = None
+) -> None:
     """Queue a verification link for ``email`` (a new account, or "send it again")."""
+
     async def work(c: AsyncConnection) -> None:
-        token = await s.tokens.issue_link(c, purpose="verify", email=email, user_id=user_id,
-                                          ttl=VERIFY_TTL, now=s.clock.now())
-        await s.mail.send(email, "verify", conn=c, days=VERIFY_TTL.days,
-                          link=f"{s.settings.web_base}/verify?t={token}")
+        token = await s.tokens.issue_link(
+            c, purpose="verify", email=email, user_id=user_id, ttl=VERIFY_TTL, now=s.clock.now()
+        )
+        await s.mail.send(
+            email,
+            "verify",
+            conn=c,
+            days=VERIFY_TTL.days,
+            link=f"{s.settings.web_base}/verify?t={token}",
+        )
 
     if conn is not None:
         await work(conn)
@@ -69,26 +82,37 @@ async def verify_email(s: Services, token: str) -> bool:
         used = await s.tokens.redeem_link(conn, "verify", token, now)
         if used is None:
             return False
-        result = await conn.execute(users.update().where(
-            users.c.id == used.user_id, users.c.email == used.email)
-            .values(email_verified_at=sa.func.coalesce(users.c.email_verified_at, now)))
+        result = await conn.execute(
+            users.update()
+            .where(users.c.id == used.user_id, users.c.email == used.email)
+            .values(email_verified_at=sa.func.coalesce(users.c.email_verified_at, now))
+        )
         return result.rowcount == 1
 
 
-async def request_email_change(s: Services, user_id: str, old_email: str,
-                               new_email: str) -> str:
+async def request_email_change(s: Services, user_id: str, old_email: str, new_email: str) -> str:
     """Queue a confirmation link to the new address. Whether another account uses it is not
     said here (that would tell a signed-in stranger who has an account); confirming says so."""
     new_email = normalise_email(new_email)
     if new_email == old_email:
         raise ValidationFailed("That is already your email address.")
     async with s.db.write() as conn:
-        token = await s.tokens.issue_link(conn, purpose="email", email=new_email,
-                                          user_id=user_id, ttl=EMAIL_CHANGE_TTL,
-                                          now=s.clock.now())
-        await s.mail.send(new_email, "email_change", conn=conn, old_email=old_email,
-                          days=EMAIL_CHANGE_TTL.days,
-                          link=f"{s.settings.web_base}/account/email/confirm?t={token}")
+        token = await s.tokens.issue_link(
+            conn,
+            purpose="email",
+            email=new_email,
+            user_id=user_id,
+            ttl=EMAIL_CHANGE_TTL,
+            now=s.clock.now(),
+        )
+        await s.mail.send(
+            new_email,
+            "email_change",
+            conn=conn,
+            old_email=old_email,
+            days=EMAIL_CHANGE_TTL.days,
+            link=f"{s.settings.web_base}/account/email/confirm?t={token}",
+        )
     return new_email
 
 
@@ -108,31 +132,40 @@ async def confirm_email_change(s: Services, token: str) -> str | None:
             old = await conn.scalar(sa.select(users.c.email).where(users.c.id == used.user_id))
             if old is None:
                 return None
-            await conn.execute(users.update().where(users.c.id == used.user_id)
-                               .values(email=used.email, email_verified_at=now))
+            await conn.execute(
+                users.update()
+                .where(users.c.id == used.user_id)
+                .values(email=used.email, email_verified_at=now)
+            )
             await s.mail.send(old, "email_changed", conn=conn, new_email=used.email)
     except IntegrityError:
         raise EmailUnavailable() from None
     return used.email
 
 
-async def set_password(s: Services, user_id: str, email: str, password: str, *,
-                       keep_session: str | None, how: str) -> None:
+async def set_password(
+    s: Services, user_id: str, email: str, password: str, *, keep_session: str | None, how: str
+) -> None:
     """Set a new password; every other session ends, open reset links die, the owner is told."""
     check_new_password(password)
     password_hash = await asyncio.to_thread(s.passwords.hash, password)
     now = s.clock.now()
     async with s.db.write() as conn:
-        await conn.execute(users.update().where(users.c.id == user_id)
-                           .values(password_hash=password_hash))
+        await conn.execute(
+            users.update().where(users.c.id == user_id).values(password_hash=password_hash)
+        )
         await s.tokens.void(conn, user_id=user_id, purpose="reset", now=now)
         await s.mail.send(email, "password_changed", conn=conn, how=how)
         # Signed out everywhere but the browser that made the change (if any).
         await account_repo.delete_user_sessions(
-            conn, user_id, token_hash(keep_session) if keep_session else None)
+            conn, user_id, token_hash(keep_session) if keep_session else None
+        )
 
 
 async def set_notifications(s: Services, user_id: str, wanted: set[str]) -> None:
     async with s.db.write() as conn:
-        await conn.execute(users.update().where(users.c.id == user_id).values(
-            **{f"notify_{n}": n in wanted for n in NOTIFICATIONS}))
+        await conn.execute(
+            users.update()
+            .where(users.c.id == user_id)
+            .values(**{f"notify_{n}": n in wanted for n in NOTIFICATIONS})
+        )

@@ -30,15 +30,24 @@ async def request_password_reset(s: Services, email: str) -> str:
     now = s.clock.now()
     async with s.db.write() as conn:
         user = await find_user_by_email(conn, email)
-        token = await s.tokens.issue_link(conn, purpose="reset", email=email,
-                                          user_id=user.id if user else None, ttl=RESET_TTL,
-                                          now=now)
+        token = await s.tokens.issue_link(
+            conn,
+            purpose="reset",
+            email=email,
+            user_id=user.id if user else None,
+            ttl=RESET_TTL,
+            now=now,
+        )
         if user is None:
             await s.mail.send(email, "reset_unknown", conn=conn)
         else:
-            await s.mail.send(email, "reset", conn=conn,
-                              minutes=int(RESET_TTL.total_seconds() // 60),
-                              link=f"{s.settings.web_base}/password/reset?t={token}")
+            await s.mail.send(
+                email,
+                "reset",
+                conn=conn,
+                minutes=int(RESET_TTL.total_seconds() // 60),
+                link=f"{s.settings.web_base}/password/reset?t={token}",
+            )
     return email
 
 
@@ -56,10 +65,13 @@ async def reset_password(s: Services, token: str, password: str) -> Redeemed | N
     if used is None or used.user_id is None:
         return None
     # The mailbox is proven too, so the address counts as verified.
-    await set_password(s, used.user_id, used.email, password, keep_session=None,
-                       how="reset with an emailed link")
+    await set_password(
+        s, used.user_id, used.email, password, keep_session=None, how="reset with an emailed link"
+    )
     async with s.db.write() as conn:
-        await conn.execute(users.update().where(users.c.id == used.user_id,
-                                                users.c.email_verified_at.is_(None))
-                           .values(email_verified_at=s.clock.now()))
+        await conn.execute(
+            users.update()
+            .where(users.c.id == used.user_id, users.c.email_verified_at.is_(None))
+            .values(email_verified_at=s.clock.now())
+        )
     return used

@@ -35,8 +35,14 @@ from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.errors import NotFound, ValidationFailed
 
-__all__ = ["AccountService", "EmailTaken", "User", "UserNotFound", "check_new_password",
-           "normalise_email"]
+__all__ = [
+    "AccountService",
+    "EmailTaken",
+    "User",
+    "UserNotFound",
+    "check_new_password",
+    "normalise_email",
+]
 
 DELETE_BATCH = 200
 
@@ -53,19 +59,24 @@ def normalise_email(email: str) -> str:
     email = email.strip()
     local, sep, domain = email.rpartition("@")
     if not sep or not local or "." not in domain or len(email) > 320 or " " in email:
-        raise ValidationFailed("Enter a valid email address.",
-                               details=[{"field": "email", "message": "invalid email"}])
+        raise ValidationFailed(
+            "Enter a valid email address.", details=[{"field": "email", "message": "invalid email"}]
+        )
     # Lower-cased whole: two accounts differing only in case would be a support nightmare.
     return email.lower()
 
 
 def check_new_password(password: str) -> None:
     if len(password) < 8:
-        raise ValidationFailed("Password must be at least 8 characters.",
-                               details=[{"field": "password", "message": "too short"}])
+        raise ValidationFailed(
+            "Password must be at least 8 characters.",
+            details=[{"field": "password", "message": "too short"}],
+        )
     if len(password) > MAX_PASSWORD:  # Argon2 takes any length; refuse absurd inputs first
-        raise ValidationFailed("Use a password of at most 1024 characters.",
-                               details=[{"field": "password", "message": "too long"}])
+        raise ValidationFailed(
+            "Use a password of at most 1024 characters.",
+            details=[{"field": "password", "message": "too long"}],
+        )
 
 
 class AccountService:
@@ -76,8 +87,9 @@ class AccountService:
 
     # -- accounts ---------------------------------------------------------------------------
 
-    async def create_user(self, email: str, password: str | None, *, plan: str = "free",
-                          verified: bool = False) -> User:
+    async def create_user(
+        self, email: str, password: str | None, *, plan: str = "free", verified: bool = False
+    ) -> User:
         """``password=None`` makes a passwordless account (a code sign-in): it has no password
         that anything could match until its owner sets one. ``verified`` says the address was
         proven (a code sign-in) or vouched for; otherwise a verification link is due."""
@@ -91,10 +103,17 @@ class AccountService:
         user_id = ids.short_id(12)
         try:
             async with self.db.write() as conn:
-                await repo.insert_user(conn, user_id=user_id, email=email,
-                                       password_hash=password_hash, now=now, verified=verified)
-                wid = await repo.create_workspace(conn, kind="account", user_id=user_id,
-                                                  now=now, plan=plan)
+                await repo.insert_user(
+                    conn,
+                    user_id=user_id,
+                    email=email,
+                    password_hash=password_hash,
+                    now=now,
+                    verified=verified,
+                )
+                wid = await repo.create_workspace(
+                    conn, kind="account", user_id=user_id, now=now, plan=plan
+                )
         except IntegrityError:
             raise EmailTaken() from None
         return User(id=user_id, email=email, workspace_id=wid, created_at=now)
@@ -113,8 +132,9 @@ class AccountService:
         if email and len(password) <= MAX_PASSWORD:
             row = await repo.login_row(self.db, email)
         # Always pay for one Argon2 verification, hit or miss (the dummy hash stands in).
-        ok = await asyncio.to_thread(self.passwords.verify, row.password_hash if row else None,
-                                     password[:MAX_PASSWORD])
+        ok = await asyncio.to_thread(
+            self.passwords.verify, row.password_hash if row else None, password[:MAX_PASSWORD]
+        )
         if row is None or not ok:
             return None
         return User(id=row.id, email=row.email, workspace_id=row.wid, created_at=row.created_at)
@@ -138,10 +158,14 @@ class AccountService:
         async with self.db.write() as conn:
             if replaces:
                 await repo.delete_session(conn, token_hash(replaces))
-            await repo.delete_dead_sessions(conn, user_id, now=now,
-                                            idle_since=now - SESSION_IDLE)
-            await repo.insert_session(conn, digest=token_hash(token), user_id=user_id, now=now,
-                                      expires_at=now + SESSION_LIFETIME)
+            await repo.delete_dead_sessions(conn, user_id, now=now, idle_since=now - SESSION_IDLE)
+            await repo.insert_session(
+                conn,
+                digest=token_hash(token),
+                user_id=user_id,
+                now=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
         return token
 
     async def load_session(self, token: str) -> SessionUser | None:
@@ -159,9 +183,14 @@ class AccountService:
             return None
         if now - row.last_seen_at >= TOUCH_RESOLUTION:
             await repo.touch_session(self.db, digest, now)
-        return SessionUser(user_id=row.id, email=row.email, workspace_id=row.wid,
-                           workspace_prefix=row.prefix, plan=row.plan,
-                           verified=row.email_verified_at is not None)
+        return SessionUser(
+            user_id=row.id,
+            email=row.email,
+            workspace_id=row.wid,
+            workspace_prefix=row.prefix,
+            plan=row.plan,
+            verified=row.email_verified_at is not None,
+        )
 
     async def end_session(self, token: str) -> None:
         """Log out: the row goes, so the cookie is worthless even if someone copied it."""
@@ -172,9 +201,18 @@ class AccountService:
 
     async def list_users(self) -> list[UserRow]:
         """Every account, oldest first, with its own workspace's plan and counters."""
-        return [UserRow(id=r.id, email=r.email, created_at=r.created_at, plan=r.plan,
-                        images=int(r.images_count), storage_bytes=int(r.storage_used),
-                        keys=int(r.keys)) for r in await repo.account_rows(self.db)]
+        return [
+            UserRow(
+                id=r.id,
+                email=r.email,
+                created_at=r.created_at,
+                plan=r.plan,
+                images=int(r.images_count),
+                storage_bytes=int(r.storage_used),
+                keys=int(r.keys),
+            )
+            for r in await repo.account_rows(self.db)
+        ]
 
     async def _user_id(self, conn: Any, email: str) -> tuple[str, str]:
         found = await repo.user_id_by_email(conn, normalise_email(email))
@@ -193,8 +231,9 @@ class AccountService:
             await repo.delete_user_sessions(conn, user_id)
         return user_id
 
-    async def delete_user(self, email: str, *,
-                          remove_blobs: Callable[[Sequence[Any]], Awaitable[None]]) -> Deletion:
+    async def delete_user(
+        self, email: str, *, remove_blobs: Callable[[Sequence[Any]], Awaitable[None]]
+    ) -> Deletion:
         """Delete an account and everything it owns: the images of its own workspace and of
         its workspaces inside apps (rows first, as the API's delete does, then the blobs and
         variants through ``remove_blobs``), its keys, sessions, hosted-login codes and plan
@@ -207,9 +246,11 @@ class AccountService:
             user_id, shown = await self._user_id(conn, email)
             owned = await repo.owned_app_ids(conn, user_id)
             if owned:
-                raise ValidationFailed(f"{shown} owns app(s) {', '.join(owned)}; their users' "
-                                       "images live there. Block the apps (`imgpro apps "
-                                       "block`) and move or delete them first.")
+                raise ValidationFailed(
+                    f"{shown} owns app(s) {', '.join(owned)}; their users' "
+                    "images live there. Block the apps (`imgpro apps "
+                    "block`) and move or delete them first."
+                )
             wids = await repo.workspace_ids_of_user(conn, user_id)
         removed = 0
         while wids:  # in batches: a large account must not hold one huge transaction
@@ -221,5 +262,6 @@ class AccountService:
             removed += len(rows)
         async with self.db.write() as conn:
             keys = await repo.delete_user_rows(conn, user_id, wids)
-        return Deletion(user_id=user_id, email=shown, images=removed, keys=keys,
-                        workspaces=len(wids))
+        return Deletion(
+            user_id=user_id, email=shown, images=removed, keys=keys, workspaces=len(wids)
+        )

@@ -8,8 +8,14 @@ import datetime as dt
 from imgpro import ids
 from imgpro.accounts.models import SessionUser
 
-__all__ = ["MAX_PASSWORD", "SESSION_IDLE", "SESSION_LIFETIME", "TOUCH_RESOLUTION",
-           "SessionUser", "token_hash"]
+__all__ = [
+    "MAX_PASSWORD",
+    "SESSION_IDLE",
+    "SESSION_LIFETIME",
+    "TOUCH_RESOLUTION",
+    "SessionUser",
+    "token_hash",
+]
 
 # A session ends 30 days after login, or after 7 days without a visit, whichever comes first.
 SESSION_LIFETIME = dt.timedelta(days=30)

@@ -60,29 +60,61 @@ class EmailTokens:
         return self.mac("browser", nonce)
 
     # -- codes -----------------------------------------------------------------------------
-    async def issue_code(self, conn: AsyncConnection, *, purpose: str, email: str,
-                         user_id: str | None, browser: str, now: dt.datetime) -> str:
+    async def issue_code(
+        self,
+        conn: AsyncConnection,
+        *,
+        purpose: str,
+        email: str,
+        user_id: str | None,
+        browser: str,
+        now: dt.datetime,
+    ) -> str:
         """A fresh code for ``browser`` (voiding its earlier ones of this purpose)."""
         code = f"{secrets.randbelow(10**6):06d}"
         token_id = ids.short_id(16)
         browser_hash = self.browser_hash(browser)
-        await conn.execute(email_tokens.update().where(
-            email_tokens.c.browser_hash == browser_hash, email_tokens.c.purpose == purpose,
-            email_tokens.c.used_at.is_(None)).values(used_at=now))
-        await conn.execute(email_tokens.insert().values(
-            id=token_id, purpose=purpose, email=email, user_id=user_id,
-            secret_hash=self.mac("code", f"{token_id}:{code}"), browser_hash=browser_hash,
-            attempts=0, created_at=now, expires_at=now + CODE_TTL))
+        await conn.execute(
+            email_tokens.update()
+            .where(
+                email_tokens.c.browser_hash == browser_hash,
+                email_tokens.c.purpose == purpose,
+                email_tokens.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        await conn.execute(
+            email_tokens.insert().values(
+                id=token_id,
+                purpose=purpose,
+                email=email,
+                user_id=user_id,
+                secret_hash=self.mac("code", f"{token_id}:{code}"),
+                browser_hash=browser_hash,
+                attempts=0,
+                created_at=now,
+                expires_at=now + CODE_TTL,
+            )
+        )
         return code
 
-    async def redeem_code(self, *, purpose: str, browser: str, code: str,
-                          now: dt.datetime) -> Redeemed | CodeProblem:
+    async def redeem_code(
+        self, *, purpose: str, browser: str, code: str, now: dt.datetime
+    ) -> Redeemed | CodeProblem:
         browser_hash = self.browser_hash(browser)
         async with self.db.write() as conn:
-            row = (await conn.execute(sa.select(email_tokens).where(
-                email_tokens.c.browser_hash == browser_hash, email_tokens.c.purpose == purpose,
-                email_tokens.c.used_at.is_(None))
-                .order_by(email_tokens.c.created_at.desc()).limit(1))).first()
+            row = (
+                await conn.execute(
+                    sa.select(email_tokens)
+                    .where(
+                        email_tokens.c.browser_hash == browser_hash,
+                        email_tokens.c.purpose == purpose,
+                        email_tokens.c.used_at.is_(None),
+                    )
+                    .order_by(email_tokens.c.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
             if row is None:
                 return CodeProblem.NONE
             if row.expires_at <= now:
@@ -91,63 +123,105 @@ class EmailTokens:
                 return CodeProblem.EXHAUSTED
             code = "".join(ch for ch in code if ch.isdigit())[:6]
             good = hmac.compare_digest(row.secret_hash, self.mac("code", f"{row.id}:{code}"))
-            still_open = sa.and_(email_tokens.c.id == row.id, email_tokens.c.used_at.is_(None),
-                                 email_tokens.c.attempts < MAX_ATTEMPTS)
+            still_open = sa.and_(
+                email_tokens.c.id == row.id,
+                email_tokens.c.used_at.is_(None),
+                email_tokens.c.attempts < MAX_ATTEMPTS,
+            )
             if not good:
-                await conn.execute(email_tokens.update().where(still_open)
-                                   .values(attempts=email_tokens.c.attempts + 1))
-                return CodeProblem.EXHAUSTED if row.attempts + 1 >= MAX_ATTEMPTS \
-                    else CodeProblem.WRONG
-            claimed = await conn.execute(email_tokens.update().where(still_open)
-                                         .values(used_at=now))
+                await conn.execute(
+                    email_tokens.update()
+                    .where(still_open)
+                    .values(attempts=email_tokens.c.attempts + 1)
+                )
+                return (
+                    CodeProblem.EXHAUSTED if row.attempts + 1 >= MAX_ATTEMPTS else CodeProblem.WRONG
+                )
+            claimed = await conn.execute(
+                email_tokens.update().where(still_open).values(used_at=now)
+            )
             if claimed.rowcount != 1:
                 return CodeProblem.NONE
         return Redeemed(id=row.id, purpose=purpose, email=row.email, user_id=row.user_id)
 
     # -- links -----------------------------------------------------------------------------
-    async def issue_link(self, conn: AsyncConnection, *, purpose: str, email: str,
-                         user_id: str | None, ttl: dt.timedelta, now: dt.datetime) -> str:
+    async def issue_link(
+        self,
+        conn: AsyncConnection,
+        *,
+        purpose: str,
+        email: str,
+        user_id: str | None,
+        ttl: dt.timedelta,
+        now: dt.datetime,
+    ) -> str:
         token = ids.token(32)
-        await conn.execute(email_tokens.insert().values(
-            id=ids.short_id(16), purpose=purpose, email=email, user_id=user_id,
-            secret_hash=self.mac(purpose, token), attempts=0, created_at=now,
-            expires_at=now + ttl))
+        await conn.execute(
+            email_tokens.insert().values(
+                id=ids.short_id(16),
+                purpose=purpose,
+                email=email,
+                user_id=user_id,
+                secret_hash=self.mac(purpose, token),
+                attempts=0,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
         return token
 
     def _live_link(self, purpose: str, token: str, now: dt.datetime) -> Any:
-        return sa.and_(email_tokens.c.secret_hash == self.mac(purpose, token[:200]),
-                       email_tokens.c.purpose == purpose, email_tokens.c.used_at.is_(None),
-                       email_tokens.c.expires_at > now, email_tokens.c.user_id.is_not(None))
+        return sa.and_(
+            email_tokens.c.secret_hash == self.mac(purpose, token[:200]),
+            email_tokens.c.purpose == purpose,
+            email_tokens.c.used_at.is_(None),
+            email_tokens.c.expires_at > now,
+            email_tokens.c.user_id.is_not(None),
+        )
 
     async def peek_link(self, purpose: str, token: str, now: dt.datetime) -> Redeemed | None:
         """The link's row if it is still usable, without using it (a mail scanner that
         prefetches a reset link must not burn it)."""
-        row = await self.db.fetch_first(sa.select(email_tokens).where(
-            self._live_link(purpose, token, now)))
+        row = await self.db.fetch_first(
+            sa.select(email_tokens).where(self._live_link(purpose, token, now))
+        )
         return None if row is None else Redeemed(row.id, purpose, row.email, row.user_id)
 
-    async def redeem_link(self, conn: AsyncConnection, purpose: str, token: str,
-                          now: dt.datetime) -> Redeemed | None:
+    async def redeem_link(
+        self, conn: AsyncConnection, purpose: str, token: str, now: dt.datetime
+    ) -> Redeemed | None:
         """Use the link inside the caller's transaction; None if unknown, used or expired."""
-        row = (await conn.execute(sa.select(email_tokens).where(
-            self._live_link(purpose, token, now)))).first()
+        row = (
+            await conn.execute(sa.select(email_tokens).where(self._live_link(purpose, token, now)))
+        ).first()
         if row is None:
             return None
-        claimed = await conn.execute(email_tokens.update().where(
-            email_tokens.c.id == row.id, email_tokens.c.used_at.is_(None)).values(used_at=now))
+        claimed = await conn.execute(
+            email_tokens.update()
+            .where(email_tokens.c.id == row.id, email_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+        )
         if claimed.rowcount != 1:
             return None
         return Redeemed(row.id, purpose, row.email, row.user_id)
 
-    async def void(self, conn: AsyncConnection, *, user_id: str, purpose: str,
-                   now: dt.datetime) -> None:
+    async def void(
+        self, conn: AsyncConnection, *, user_id: str, purpose: str, now: dt.datetime
+    ) -> None:
         """Use up every open token of ``purpose`` for ``user_id`` (e.g. other reset links once
         the password was reset)."""
-        await conn.execute(email_tokens.update().where(
-            email_tokens.c.user_id == user_id, email_tokens.c.purpose == purpose,
-            email_tokens.c.used_at.is_(None)).values(used_at=now))
+        await conn.execute(
+            email_tokens.update()
+            .where(
+                email_tokens.c.user_id == user_id,
+                email_tokens.c.purpose == purpose,
+                email_tokens.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
 
     async def sweep(self, now: dt.datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(email_tokens.delete().where(
-                email_tokens.c.expires_at < now - dt.timedelta(days=1)))
+            await conn.execute(
+                email_tokens.delete().where(email_tokens.c.expires_at < now - dt.timedelta(days=1))
+            )

@@ -22,8 +22,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 API_PREFIX = "/v1"
 ALLOWED_METHODS = ("GET", "POST", "PATCH", "DELETE")
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Img-User")
-EXPOSED_HEADERS = ("Idempotent-Replayed", "Retry-After", "RateLimit-Limit",
-                   "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy")
+EXPOSED_HEADERS = (
+    "Idempotent-Replayed",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+)
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight answer
 
 
@@ -32,11 +38,15 @@ class ApiCorsMiddleware:
 
     def __init__(self, app: ASGIApp, origins: Sequence[str] = ("*",)) -> None:
         self.app = app
-        self.cors = CORSMiddleware(app, allow_origins=list(origins),
-                                   allow_methods=list(ALLOWED_METHODS),
-                                   allow_headers=list(ALLOWED_HEADERS),
-                                   expose_headers=list(EXPOSED_HEADERS),
-                                   allow_credentials=False, max_age=PREFLIGHT_MAX_AGE)
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=list(origins),
+            allow_methods=list(ALLOWED_METHODS),
+            allow_headers=list(ALLOWED_HEADERS),
+            expose_headers=list(EXPOSED_HEADERS),
+            allow_credentials=False,
+            max_age=PREFLIGHT_MAX_AGE,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""

@@ -13,9 +13,12 @@ from imgpro.keys.service import KEY_PREFIX
 from imgpro.principal import ANONYMOUS_WORKSPACE_ID, Ability, Mode, Principal
 from imgpro.services import Services
 
-ANONYMOUS = Principal(mode=Mode.ANONYMOUS, workspace_id=ANONYMOUS_WORKSPACE_ID,
-                      workspace_prefix=ids.shard_prefix(ANONYMOUS_WORKSPACE_ID),
-                      abilities=frozenset({Ability.WRITE}))
+ANONYMOUS = Principal(
+    mode=Mode.ANONYMOUS,
+    workspace_id=ANONYMOUS_WORKSPACE_ID,
+    workspace_prefix=ids.shard_prefix(ANONYMOUS_WORKSPACE_ID),
+    abilities=frozenset({Ability.WRITE}),
+)
 
 
 def get_services(request: Request) -> Services:
@@ -38,8 +41,9 @@ async def resolve_principal(request: Request, services: Svc) -> Principal:
     if credential.startswith(KEY_PREFIX):
         return await services.keys.authenticate(credential)
     if credential.startswith(APP_SECRET_PREFIX):
-        return await services.apps.authenticate(credential, request.headers.get("x-img-user"),
-                                                 services.clock.now())
+        return await services.apps.authenticate(
+            credential, request.headers.get("x-img-user"), services.clock.now()
+        )
     raise Unauthorized("Invalid API key.")
 
 

@@ -33,113 +33,178 @@ Every error has one envelope: `{"error": {"type", "code", "message", "action"?, 
 "details"?}}`. Guides: `/docs`. For agents: `/llms.txt`.
 """
 
-AUTHED_ERRORS = ("unauthorized", "forbidden", "workspace_unavailable", "app_suspended",
-                 "app_blocked", "internal_error", "busy", "storage_unavailable")
+AUTHED_ERRORS = (
+    "unauthorized",
+    "forbidden",
+    "workspace_unavailable",
+    "app_suspended",
+    "app_blocked",
+    "internal_error",
+    "busy",
+    "storage_unavailable",
+)
 BODY_ERRORS = ("bad_request", "unsupported_media_type", "validation_error", "file_too_large")
 
 # operationId -> (security, error codes, extra parameters, description)
 _OPERATIONS: dict[str, dict[str, Any]] = {
     "create_image": {
         "security": [{}, {"ApiKey": []}, {"AppSecret": [], "AppUser": []}, {"AppSecret": []}],
-        "errors": (*AUTHED_ERRORS, *BODY_ERRORS, "quota_exceeded", "idempotency_key_conflict",
-                   "idempotency_key_in_progress", "unsupported_format", "invalid_image",
-                   "image_too_large", "fetch_failed", "import_failed", "rate_limited"),
+        "errors": (
+            *AUTHED_ERRORS,
+            *BODY_ERRORS,
+            "quota_exceeded",
+            "idempotency_key_conflict",
+            "idempotency_key_in_progress",
+            "unsupported_format",
+            "invalid_image",
+            "image_too_large",
+            "fetch_failed",
+            "import_failed",
+            "rate_limited",
+        ),
         "params": ("IdempotencyKey", "ImgUser"),
         "description": "Upload a file (`multipart/form-data`) or import from a URL "
-                       "(`application/json` with `url`). Anonymous callers may call this one "
-                       "endpoint. Send an `Idempotency-Key` to make retries safe: a retry of "
-                       "the same request replays the first answer with "
-                       "`Idempotent-Replayed: true`.",
-        "request_examples": ex.CREATE_BODIES, "response": ex.IMAGE,
+        "(`application/json` with `url`). Anonymous callers may call this one "
+        "endpoint. Send an `Idempotency-Key` to make retries safe: a retry of "
+        "the same request replays the first answer with "
+        "`Idempotent-Replayed: true`.",
+        "request_examples": ex.CREATE_BODIES,
+        "response": ex.IMAGE,
     },
     "list_images": {
         "errors": (*AUTHED_ERRORS, "bad_request", "validation_error"),
         "params": ("Limit", "Cursor", "Labels", "Ids", "ImgUser"),
         "description": "Newest first, keyset-paginated: pass `pagination.next_cursor` as "
-                       "`cursor` until `has_more` is false.",
+        "`cursor` until `has_more` is false.",
         "response": ex.IMAGE_LIST,
     },
-    "get_image": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
-                  "response": ex.IMAGE},
-    "update_image": {
-        "errors": (*AUTHED_ERRORS, *BODY_ERRORS, "not_found"), "params": ("ImgUser",),
-        "description": "Every field is optional; `metadata` and `labels` replace the whole "
-                       "object. Unknown fields are a `validation_error`.",
-        "request_examples": ex.UPDATE_BODIES, "response": ex.IMAGE,
+    "get_image": {
+        "errors": (*AUTHED_ERRORS, "not_found"),
+        "params": ("ImgUser",),
+        "response": ex.IMAGE,
     },
-    "delete_image": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
-                     "description": "The original, every cached variant and the viewer page "
-                                    "are gone at once.", "response": ex.DELETED},
-    "batch_delete": {"errors": (*AUTHED_ERRORS, *BODY_ERRORS), "params": ("ImgUser",),
-                     "description": "Ids already gone count as deleted; ids of another "
-                                    "workspace report `not_found` in `errors`.",
-                     "request_examples": ex.BATCH_DELETE_BODIES, "response": ex.BATCH_DELETED},
-    "batch_update": {"errors": (*AUTHED_ERRORS, *BODY_ERRORS), "params": ("ImgUser",),
-                     "request_examples": ex.BATCH_UPDATE_BODIES, "response": ex.BATCH_UPDATED},
-    "download_original": {"errors": (*AUTHED_ERRORS, "not_found"), "params": ("ImgUser",),
-                          "description": "The uploaded file byte for byte (the CDN serves "
-                                         "re-encoded copies). An addition to the img.pro API, "
-                                         "for backups."},
-    "get_usage": {"errors": AUTHED_ERRORS, "params": ("ImgUser",),
-                  "description": "`limit: null` means unlimited. Monthly counters reset at the "
-                                 "start of each calendar month (UTC).", "response": ex.USAGE},
-    "list_presets": {"description": "The workspace's presets, by name.",
-                     "response": ex.PRESET_LIST},
+    "update_image": {
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS, "not_found"),
+        "params": ("ImgUser",),
+        "description": "Every field is optional; `metadata` and `labels` replace the whole "
+        "object. Unknown fields are a `validation_error`.",
+        "request_examples": ex.UPDATE_BODIES,
+        "response": ex.IMAGE,
+    },
+    "delete_image": {
+        "errors": (*AUTHED_ERRORS, "not_found"),
+        "params": ("ImgUser",),
+        "description": "The original, every cached variant and the viewer page are gone at once.",
+        "response": ex.DELETED,
+    },
+    "batch_delete": {
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS),
+        "params": ("ImgUser",),
+        "description": "Ids already gone count as deleted; ids of another "
+        "workspace report `not_found` in `errors`.",
+        "request_examples": ex.BATCH_DELETE_BODIES,
+        "response": ex.BATCH_DELETED,
+    },
+    "batch_update": {
+        "errors": (*AUTHED_ERRORS, *BODY_ERRORS),
+        "params": ("ImgUser",),
+        "request_examples": ex.BATCH_UPDATE_BODIES,
+        "response": ex.BATCH_UPDATED,
+    },
+    "download_original": {
+        "errors": (*AUTHED_ERRORS, "not_found"),
+        "params": ("ImgUser",),
+        "description": "The uploaded file byte for byte (the CDN serves "
+        "re-encoded copies). An addition to the img.pro API, "
+        "for backups.",
+    },
+    "get_usage": {
+        "errors": AUTHED_ERRORS,
+        "params": ("ImgUser",),
+        "description": "`limit: null` means unlimited. Monthly counters reset at the "
+        "start of each calendar month (UTC).",
+        "response": ex.USAGE,
+    },
+    "list_presets": {
+        "description": "The workspace's presets, by name.",
+        "response": ex.PRESET_LIST,
+    },
     "get_preset": {"errors": (*AUTHED_ERRORS, "not_found"), "response": ex.PRESET},
     "put_preset": {
         "errors": (*AUTHED_ERRORS, *BODY_ERRORS),
         "description": "Create (201) or replace (200) a named set of CDN transform parameters "
-                       "(a JSON object, validated with the CDN's own parser: an invalid "
-                       "parameter is a `validation_error` here, never silently saved; `preset` "
-                       "and `s` are not allowed). `?preset={name}` on any of the workspace's "
-                       "image URLs applies it; the URL's own parameters override it name by "
-                       "name. Presets stay open when signed transforms are on. A server process "
-                       "sees a change made through another within "
-                       "`IMGPRO_RENDER__PRESET_CACHE_SECONDS` (default 5).",
-        "request_examples": ex.PRESET_BODIES, "response": ex.PRESET,
+        "(a JSON object, validated with the CDN's own parser: an invalid "
+        "parameter is a `validation_error` here, never silently saved; `preset` "
+        "and `s` are not allowed). `?preset={name}` on any of the workspace's "
+        "image URLs applies it; the URL's own parameters override it name by "
+        "name. Presets stay open when signed transforms are on. A server process "
+        "sees a change made through another within "
+        "`IMGPRO_RENDER__PRESET_CACHE_SECONDS` (default 5).",
+        "request_examples": ex.PRESET_BODIES,
+        "response": ex.PRESET,
     },
-    "delete_preset": {"errors": (*AUTHED_ERRORS, "not_found"),
-                      "description": "URLs naming it load without it (`X-Img-Ignored: "
-                                     "preset`).", "response": ex.PRESET_DELETED},
-    "get_settings": {"description": "Delivery settings of the workspace: whether transform "
-                                    "URLs must be signed.", "response": ex.SETTINGS},
+    "delete_preset": {
+        "errors": (*AUTHED_ERRORS, "not_found"),
+        "description": "URLs naming it load without it (`X-Img-Ignored: preset`).",
+        "response": ex.PRESET_DELETED,
+    },
+    "get_settings": {
+        "description": "Delivery settings of the workspace: whether transform URLs must be signed.",
+        "response": ex.SETTINGS,
+    },
     "patch_settings": {
         "errors": (*AUTHED_ERRORS, *BODY_ERRORS),
         "description": "Turn signed transforms on or off. When on, the plain URL, "
-                       "`size=s|m|l|social` and presets stay open; any other parameter set "
-                       "needs `s=` (HMAC-SHA256 of the path and the sorted parameters with the "
-                       "signing secret: /docs/transforms) or answers 403 "
-                       "`signature_required`. Turning it on the first time creates the signing "
-                       "secret and returns it in `signing_secret` — this one answer only; "
-                       "rotate it in the dashboard (/settings).",
-        "request_examples": ex.SETTINGS_BODIES, "response": ex.SETTINGS,
+        "`size=s|m|l|social` and presets stay open; any other parameter set "
+        "needs `s=` (HMAC-SHA256 of the path and the sorted parameters with the "
+        "signing secret: /docs/transforms) or answers 403 "
+        "`signature_required`. Turning it on the first time creates the signing "
+        "secret and returns it in `signing_secret` — this one answer only; "
+        "rotate it in the dashboard (/settings).",
+        "request_examples": ex.SETTINGS_BODIES,
+        "response": ex.SETTINGS,
     },
     "exchange": {
         "security": [{"AppSecret": []}],
-        "errors": ("unauthorized", "app_suspended", "app_blocked", "invalid_code",
-                   *BODY_ERRORS, "internal_error"),
+        "errors": (
+            "unauthorized",
+            "app_suspended",
+            "app_blocked",
+            "invalid_code",
+            *BODY_ERRORS,
+            "internal_error",
+        ),
         "description": "Step 2 of the hosted login: the app's backend trades the one-time "
-                       "`code` (single use, 10 minutes, bound to the app and `redirect_uri`) "
-                       "for the user. The first exchange creates the user's workspace.",
-        "request_examples": ex.EXCHANGE_BODIES, "response": ex.CONNECTED_USER,
+        "`code` (single use, 10 minutes, bound to the app and `redirect_uri`) "
+        "for the user. The first exchange creates the user's workspace.",
+        "request_examples": ex.EXCHANGE_BODIES,
+        "response": ex.CONNECTED_USER,
     },
 }
 
 _DEFAULT_SECURITY: list[dict[str, list[str]]] = [
-    {"ApiKey": []}, {"AppSecret": [], "AppUser": []}, {"AppSecret": []}]
+    {"ApiKey": []},
+    {"AppSecret": [], "AppUser": []},
+    {"AppSecret": []},
+]
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
-    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                      description=DESCRIPTION, routes=app.routes,
-                      tags=[{"name": "images", "description": "Upload, read, update, delete."},
-                            {"name": "usage", "description": "Plan, quotas, counters."},
-                            {"name": "connect", "description": "App mode: hosted login."},
-                            {"name": "presets", "description": "Named transform parameter "
-                                                              "sets (`?preset=`)."},
-                            {"name": "settings", "description": "Delivery settings: signed "
-                                                               "transforms."},
-                            {"name": "delivery", "description": "The CDN URL and transforms."}])
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=DESCRIPTION,
+        routes=app.routes,
+        tags=[
+            {"name": "images", "description": "Upload, read, update, delete."},
+            {"name": "usage", "description": "Plan, quotas, counters."},
+            {"name": "connect", "description": "App mode: hosted login."},
+            {"name": "presets", "description": "Named transform parameter sets (`?preset=`)."},
+            {"name": "settings", "description": "Delivery settings: signed transforms."},
+            {"name": "delivery", "description": "The CDN URL and transforms."},
+        ],
+    )
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     _hoist_defs(doc, schemas)
@@ -148,11 +213,20 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schemas.update(_error_schemas())
     components["securitySchemes"] = SECURITY_SCHEMES
     components["parameters"] = PARAMETERS
-    components["examples"] = {f"error_{e.code}": {"summary": f"{e.status} {e.code}",
-                                                   "description": e.when, "value": e.example()}
-                              for e in ERRORS}
-    components["headers"] = {"RetryAfter": {"description": "Seconds to wait before retrying.",
-                                            "schema": {"type": "integer"}}}
+    components["examples"] = {
+        f"error_{e.code}": {
+            "summary": f"{e.status} {e.code}",
+            "description": e.when,
+            "value": e.example(),
+        }
+        for e in ERRORS
+    }
+    components["headers"] = {
+        "RetryAfter": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+        }
+    }
     for path, item in doc["paths"].items():
         for method, op in item.items():
             if path.startswith("/i/"):
@@ -198,8 +272,9 @@ def _complete(op: dict[str, Any]) -> None:
         elif p.get("in") == "path":
             p["description"] = "The image id (8 characters of a-z0-9)."
             p["example"] = ex.IMAGE["id"]
-    op["parameters"] += [{"$ref": f"#/components/parameters/{name}"}
-                         for name in spec.get("params", ())]
+    op["parameters"] += [
+        {"$ref": f"#/components/parameters/{name}"} for name in spec.get("params", ())
+    ]
     if not op["parameters"]:
         del op["parameters"]
     examples = spec.get("request_examples")
@@ -210,8 +285,9 @@ def _complete(op: dict[str, Any]) -> None:
     responses.pop("422", None)  # FastAPI's HTTPValidationError; ours is added below
     for status, content in responses.items():
         if status.startswith("2") and "response" in spec:
-            content.setdefault("content", {}).setdefault("application/json", {})[
-                "example"] = spec["response"]
+            content.setdefault("content", {}).setdefault("application/json", {})["example"] = spec[
+                "response"
+            ]
     responses.update(_error_responses(spec.get("errors", AUTHED_ERRORS)))
 
 
@@ -220,10 +296,15 @@ def _error_responses(codes: tuple[str, ...]) -> dict[str, Any]:
     for status, entries in errors_for(*dict.fromkeys(codes)).items():
         response: dict[str, Any] = {
             "description": "; ".join(f"`{e.code}`: {e.when}" for e in entries),
-            "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
-                "examples": {e.code: {"$ref": f"#/components/examples/error_{e.code}"}
-                             for e in entries}}}}
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
+                    "examples": {
+                        e.code: {"$ref": f"#/components/examples/error_{e.code}"} for e in entries
+                    },
+                }
+            },
+        }
         if status in (429, 503):
             response["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
         out[str(status)] = response
@@ -241,93 +322,196 @@ def _document_cdn(op: dict[str, Any], method: str) -> None:
         "named preset of the image's workspace. When that workspace turns on signed transforms "
         "(`PATCH /v1/settings`), any parameter set other than none, one `size` or a `preset` "
         "(with at most a `size`) needs a valid `s` or answers 403 `signature_required` "
-        "(`Cache-Control: no-store`).")
+        "(`Cache-Control: no-store`)."
+    )
     params = [
-        {"name": "prefix", "in": "path", "required": True, "example": ex.IMAGE_PREFIX,
-         "description": "3-character shard of the owning workspace (from the Image object's "
-                        "`url`).", "schema": {"type": "string", "pattern": "^[a-z0-9]{3}$"}},
-        {"name": "name", "in": "path", "required": True, "example": f"{ex.IMAGE['id']}.jpg",
-         "description": "`{id}.{ext}`; ext is jpg, png, gif, webp or avif (svg, bmp, ico as "
-                        "stored).", "schema": {"type": "string"}},
+        {
+            "name": "prefix",
+            "in": "path",
+            "required": True,
+            "example": ex.IMAGE_PREFIX,
+            "description": "3-character shard of the owning workspace (from the Image object's "
+            "`url`).",
+            "schema": {"type": "string", "pattern": "^[a-z0-9]{3}$"},
+        },
+        {
+            "name": "name",
+            "in": "path",
+            "required": True,
+            "example": f"{ex.IMAGE['id']}.jpg",
+            "description": "`{id}.{ext}`; ext is jpg, png, gif, webp or avif (svg, bmp, ico as "
+            "stored).",
+            "schema": {"type": "string"},
+        },
     ]
-    params += [{"name": p.name, "in": "query", "required": False, "schema": p.schema,
-                "description": f"{p.meaning} Values: {p.values}."} for p in TRANSFORM_PARAMS]
-    params.append({"name": "quality", "in": "query", "required": False, "deprecated": False,
-                   "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                   "description": "Alias of `q`."})
+    params += [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "schema": p.schema,
+            "description": f"{p.meaning} Values: {p.values}.",
+        }
+        for p in TRANSFORM_PARAMS
+    ]
+    params.append(
+        {
+            "name": "quality",
+            "in": "query",
+            "required": False,
+            "deprecated": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+            "description": "Alias of `q`.",
+        }
+    )
     op["parameters"] = params
     image = {"schema": {"type": "string", "format": "binary"}}
-    headers = {name: {"description": text, "schema": {"type": "string"}} for name, text in (
-        ("ETag", "Strong validator of these bytes."),
-        ("Cache-Control", "`public, max-age=31536000, immutable`."),
-        ("X-Img-Ignored", "Parameters that were ignored (invalid, unknown or overridden)."))}
+    headers = {
+        name: {"description": text, "schema": {"type": "string"}}
+        for name, text in (
+            ("ETag", "Strong validator of these bytes."),
+            ("Cache-Control", "`public, max-age=31536000, immutable`."),
+            ("X-Img-Ignored", "Parameters that were ignored (invalid, unknown or overridden)."),
+        )
+    }
     ok: dict[str, Any] = {"description": "The image bytes.", "headers": headers}
     if method == "get":
-        ok["content"] = {f"image/{t}": image for t in
-                         ("jpeg", "png", "gif", "webp", "avif", "svg+xml", "bmp", "x-icon")}
-    op["responses"] = {"200": ok, "304": {"description": "Not modified (If-None-Match)."},
-                       **_error_responses(("signature_required", "not_found", "busy"))}
+        ok["content"] = {
+            f"image/{t}": image
+            for t in ("jpeg", "png", "gif", "webp", "avif", "svg+xml", "bmp", "x-icon")
+        }
+    op["responses"] = {
+        "200": ok,
+        "304": {"description": "Not modified (If-None-Match)."},
+        **_error_responses(("signature_required", "not_found", "busy")),
+    }
 
 
 SECURITY_SCHEMES: dict[str, Any] = {
-    "ApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "img_live_…",
-               "description": "An API key (`img_live_…`) from /keys: acts on your own "
-                              "workspace with its `read`/`write` abilities."},
-    "AppSecret": {"type": "http", "scheme": "bearer", "bearerFormat": "img_sk_live_…",
-                  "description": "An app's machine secret (`img_sk_live_…`) from /apps. With "
-                                 "`X-Img-User` it acts on that user's workspace; alone, on the "
-                                 "app's own storage."},
-    "AppUser": {"type": "apiKey", "in": "header", "name": "X-Img-User",
-                "description": "App mode: the user id returned by `/v1/connect/exchange`."},
+    "ApiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "img_live_…",
+        "description": "An API key (`img_live_…`) from /keys: acts on your own "
+        "workspace with its `read`/`write` abilities.",
+    },
+    "AppSecret": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "img_sk_live_…",
+        "description": "An app's machine secret (`img_sk_live_…`) from /apps. With "
+        "`X-Img-User` it acts on that user's workspace; alone, on the "
+        "app's own storage.",
+    },
+    "AppUser": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Img-User",
+        "description": "App mode: the user id returned by `/v1/connect/exchange`.",
+    },
 }
 
 PARAMETERS: dict[str, Any] = {
-    "Limit": {"name": "limit", "in": "query", "required": False, "example": 20,
-              "description": "Page size.",
-              "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-    "Cursor": {"name": "cursor", "in": "query", "required": False,
-               "description": "Opaque: the previous page's `pagination.next_cursor`.",
-               "schema": {"type": "string"}},
-    "Labels": {"name": "label", "in": "query", "required": False, "style": "deepObject",
-               "explode": True, "example": {"album": "trip"},
-               "description": "`label[key]=value`, repeatable; every pair must match (AND).",
-               "schema": {"type": "object", "additionalProperties": {"type": "string"}}},
-    "Ids": {"name": "ids", "in": "query", "required": False, "style": "form", "explode": False,
-            "description": "Only these images: `ids=a,b,c` (at most 100).", "example": ["k3xa8f2q"],
-            "schema": {"type": "array", "maxItems": 100, "items": {"type": "string"}}},
+    "Limit": {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "example": 20,
+        "description": "Page size.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+    "Cursor": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "Opaque: the previous page's `pagination.next_cursor`.",
+        "schema": {"type": "string"},
+    },
+    "Labels": {
+        "name": "label",
+        "in": "query",
+        "required": False,
+        "style": "deepObject",
+        "explode": True,
+        "example": {"album": "trip"},
+        "description": "`label[key]=value`, repeatable; every pair must match (AND).",
+        "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "Ids": {
+        "name": "ids",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": "Only these images: `ids=a,b,c` (at most 100).",
+        "example": ["k3xa8f2q"],
+        "schema": {"type": "array", "maxItems": 100, "items": {"type": "string"}},
+    },
     "IdempotencyKey": {
-        "name": "Idempotency-Key", "in": "header", "required": False,
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
         "description": "Makes retries safe (≤ 255 chars, kept 24 h, scoped to the caller): a "
-                       "retry of the same request replays the first answer; a different "
-                       "request with the same key answers 409.",
-        "schema": {"type": "string", "maxLength": 255}},
-    "ImgUser": {"name": "X-Img-User", "in": "header", "required": False,
-                "description": "App mode only: the user to act for (from the code exchange). "
-                               "Without it an app secret acts on the app's own storage.",
-                "schema": {"type": "string"}},
+        "retry of the same request replays the first answer; a different "
+        "request with the same key answers 409.",
+        "schema": {"type": "string", "maxLength": 255},
+    },
+    "ImgUser": {
+        "name": "X-Img-User",
+        "in": "header",
+        "required": False,
+        "description": "App mode only: the user to act for (from the code exchange). "
+        "Without it an app secret acts on the app's own storage.",
+        "schema": {"type": "string"},
+    },
 }
 
 
 def _error_schemas() -> dict[str, Any]:
     return {
-        "ErrorEnvelope": {"type": "object", "required": ["error"],
-                          "properties": {"error": {"$ref": "#/components/schemas/Error"}},
-                          "example": ERRORS[2].example()},
-        "Error": {"type": "object", "required": ["type", "code", "message"], "properties": {
-            "type": {"type": "string", "enum": list(ERROR_TYPES)},
-            "code": {"type": "string", "enum": list(ERROR_CODES)},
-            "message": {"type": "string"},
-            "action": {"$ref": "#/components/schemas/ErrorAction"},
-            "usage": {"$ref": "#/components/schemas/ErrorUsage"},
-            "details": {"description": "validation_error: `[{field, message}]`."}}},
-        "ErrorAction": {"type": "object", "required": ["type"], "properties": {
-            "type": {"type": "string", "enum": ["upgrade", "signup", "wait"]},
-            "url": {"type": "string"}, "label": {"type": "string"},
-            "retry_after": {"type": "integer", "description": "`wait`: seconds."}}},
-        "ErrorUsage": {"type": "object", "properties": {
-            "plan": {"type": "string"},
-            **{k: {"type": ["integer", "null"]} for k in (
-                "uploads_used", "uploads_limit", "storage_used_bytes", "storage_limit_bytes")}}},
+        "ErrorEnvelope": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"$ref": "#/components/schemas/Error"}},
+            "example": ERRORS[2].example(),
+        },
+        "Error": {
+            "type": "object",
+            "required": ["type", "code", "message"],
+            "properties": {
+                "type": {"type": "string", "enum": list(ERROR_TYPES)},
+                "code": {"type": "string", "enum": list(ERROR_CODES)},
+                "message": {"type": "string"},
+                "action": {"$ref": "#/components/schemas/ErrorAction"},
+                "usage": {"$ref": "#/components/schemas/ErrorUsage"},
+                "details": {"description": "validation_error: `[{field, message}]`."},
+            },
+        },
+        "ErrorAction": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {
+                "type": {"type": "string", "enum": ["upgrade", "signup", "wait"]},
+                "url": {"type": "string"},
+                "label": {"type": "string"},
+                "retry_after": {"type": "integer", "description": "`wait`: seconds."},
+            },
+        },
+        "ErrorUsage": {
+            "type": "object",
+            "properties": {
+                "plan": {"type": "string"},
+                **{
+                    k: {"type": ["integer", "null"]}
+                    for k in (
+                        "uploads_used",
+                        "uploads_limit",
+                        "storage_used_bytes",
+                        "storage_limit_bytes",
+                    )
+                },
+            },
+        },
     }
 
 

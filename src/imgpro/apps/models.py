@@ -66,9 +66,15 @@ class _Storage(NamedTuple):
 
 
 def _app(row: Any) -> App:
-    return App(id=row.id, owner_user_id=row.owner_user_id, name=row.name,
-               redirect_uris=tuple(row.redirect_uris or ()),
-               paused=bool(row.paused), blocked=bool(row.blocked), created_at=row.created_at)
+    return App(
+        id=row.id,
+        owner_user_id=row.owner_user_id,
+        name=row.name,
+        redirect_uris=tuple(row.redirect_uris or ()),
+        paused=bool(row.paused),
+        blocked=bool(row.blocked),
+        created_at=row.created_at,
+    )
 
 
 def _new_app_id() -> str:
@@ -86,14 +92,16 @@ def validate_redirect_uri(uri: str) -> str:
         and not parts.fragment
         and "*" not in uri
         and (parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS))
-        and not parts.username and not parts.password
+        and not parts.username
+        and not parts.password
         # The strict grammar: the URI is pasted into a Location and a CSP header later.
         and is_well_formed(uri)
     )
     if not ok:
         raise ValidationFailed(
             f"Redirect URI {uri!r} must be https (or http on localhost), without a fragment.",
-            details=[{"field": "redirect_uris", "message": "https, or http on localhost"}])
+            details=[{"field": "redirect_uris", "message": "https, or http on localhost"}],
+        )
     return uri
 
 
@@ -102,13 +110,16 @@ def validate_redirect_uris(uris: list[str]) -> tuple[str, ...]:
     if not cleaned or len(cleaned) > MAX_REDIRECT_URIS:
         raise ValidationFailed(
             f"List 1 to {MAX_REDIRECT_URIS} redirect URIs.",
-            details=[{"field": "redirect_uris", "message": f"1-{MAX_REDIRECT_URIS} URIs"}])
+            details=[{"field": "redirect_uris", "message": f"1-{MAX_REDIRECT_URIS} URIs"}],
+        )
     return cleaned
 
 
 def _validate_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 100:
-        raise ValidationFailed("An app needs a name of 1-100 characters.",
-                               details=[{"field": "name", "message": "1-100 characters"}])
+        raise ValidationFailed(
+            "An app needs a name of 1-100 characters.",
+            details=[{"field": "name", "message": "1-100 characters"}],
+        )
     return name

@@ -48,7 +48,7 @@ def is_well_formed(uri: str) -> bool:
     host, port = hostport, ""
     if hostport.startswith("["):
         end = hostport.find("]")
-        host, port = hostport[: end + 1], hostport[end + 1:]
+        host, port = hostport[: end + 1], hostport[end + 1 :]
         if port and not port.startswith(":"):
             return False
         port = port[1:]
@@ -58,7 +58,7 @@ def is_well_formed(uri: str) -> bool:
         return False
     if not _host_ok(host):
         return False
-    rest = uri[len(parts.scheme) + 3 + len(parts.netloc):]
+    rest = uri[len(parts.scheme) + 3 + len(parts.netloc) :]
     return bool(_PATH_QUERY.match(rest)) and not _PERCENT.search(rest)
 
 

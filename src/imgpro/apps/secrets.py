@@ -45,54 +45,84 @@ class SecretInfo:
 
 
 def secret_info(row: Any) -> SecretInfo:
-    return SecretInfo(id=row.id, app_id=row.app_id, name=row.name,
-                      display_prefix=row.display_prefix, created_at=row.created_at,
-                      last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+    return SecretInfo(
+        id=row.id,
+        app_id=row.app_id,
+        name=row.name,
+        display_prefix=row.display_prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def validate_secret_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 100:
-        raise ValidationFailed("A secret needs a name of 1-100 characters.",
-                               details=[{"field": "name", "message": "1-100 characters"}])
+        raise ValidationFailed(
+            "A secret needs a name of 1-100 characters.",
+            details=[{"field": "name", "message": "1-100 characters"}],
+        )
     return name
 
 
-async def insert_secret(conn: AsyncConnection, app_id: str, name: str,
-                        now: dt.datetime) -> tuple[SecretInfo, str]:
+async def insert_secret(
+    conn: AsyncConnection, app_id: str, name: str, now: dt.datetime
+) -> tuple[SecretInfo, str]:
     """Create one secret inside the caller's transaction: (its info, the secret — shown once)."""
     secret = SECRET_PREFIX + ids.token(24)
-    info = SecretInfo(id="sec_" + ids.short_id(16), app_id=app_id,
-                      name=validate_secret_name(name), display_prefix=secret[:16],
-                      created_at=now, last_used_at=None, revoked_at=None)
-    await conn.execute(app_secrets.insert().values(
-        id=info.id, app_id=app_id, name=info.name, secret_hash=ids.sha256_hex(secret),
-        display_prefix=info.display_prefix, created_at=now))
+    info = SecretInfo(
+        id="sec_" + ids.short_id(16),
+        app_id=app_id,
+        name=validate_secret_name(name),
+        display_prefix=secret[:16],
+        created_at=now,
+        last_used_at=None,
+        revoked_at=None,
+    )
+    await conn.execute(
+        app_secrets.insert().values(
+            id=info.id,
+            app_id=app_id,
+            name=info.name,
+            secret_hash=ids.sha256_hex(secret),
+            display_prefix=info.display_prefix,
+            created_at=now,
+        )
+    )
     return info, secret
 
 
-async def list_secrets(conn: AsyncConnection, app_id: str, *,
-                       include_revoked: bool = False) -> list[SecretInfo]:
-    query = (sa.select(app_secrets).where(app_secrets.c.app_id == app_id)
-             .order_by(app_secrets.c.created_at, app_secrets.c.id))
+async def list_secrets(
+    conn: AsyncConnection, app_id: str, *, include_revoked: bool = False
+) -> list[SecretInfo]:
+    query = (
+        sa.select(app_secrets)
+        .where(app_secrets.c.app_id == app_id)
+        .order_by(app_secrets.c.created_at, app_secrets.c.id)
+    )
     if not include_revoked:
         query = query.where(app_secrets.c.revoked_at.is_(None))
     return [secret_info(r) for r in (await conn.execute(query)).all()]
 
 
-async def revoke_secrets(conn: AsyncConnection, app_id: str, now: dt.datetime, *,
-                         secret_id: str | None = None) -> list[SecretInfo]:
+async def revoke_secrets(
+    conn: AsyncConnection, app_id: str, now: dt.datetime, *, secret_id: str | None = None
+) -> list[SecretInfo]:
     """Revoke one active secret of the app (or, without ``secret_id``, every active one);
     returns what was revoked. An unknown or already revoked id: SecretNotFound."""
-    query = sa.select(app_secrets).where(app_secrets.c.app_id == app_id,
-                                         app_secrets.c.revoked_at.is_(None))
+    query = sa.select(app_secrets).where(
+        app_secrets.c.app_id == app_id, app_secrets.c.revoked_at.is_(None)
+    )
     if secret_id is not None:
         query = query.where(app_secrets.c.id == secret_id)
     rows = (await conn.execute(query)).all()
     if secret_id is not None and not rows:
         raise SecretNotFound()
     if rows:
-        await conn.execute(app_secrets.update()
-                           .where(app_secrets.c.id.in_([r.id for r in rows]))
-                           .values(revoked_at=now))
+        await conn.execute(
+            app_secrets.update()
+            .where(app_secrets.c.id.in_([r.id for r in rows]))
+            .values(revoked_at=now)
+        )
     return [secret_info(r) for r in rows]

@@ -59,8 +59,17 @@ from imgpro.errors import (
 )
 from imgpro.principal import Ability, Mode, Principal
 
-__all__ = ["SECRET_PREFIX", "App", "AppLimitReached", "AppNotFound", "AppService", "AppStats",
-           "OwnedApp", "validate_redirect_uri", "validate_redirect_uris"]
+__all__ = [
+    "SECRET_PREFIX",
+    "App",
+    "AppLimitReached",
+    "AppNotFound",
+    "AppService",
+    "AppStats",
+    "OwnedApp",
+    "validate_redirect_uri",
+    "validate_redirect_uris",
+]
 
 
 class AppService(HostedLogin):
@@ -69,9 +78,15 @@ class AppService(HostedLogin):
         self.plans = plans or PlanBook()
 
     # -- the owner's side --------------------------------------------------------------------
-    async def register(self, *, owner_user_id: str, name: str, redirect_uris: list[str],
-                       now: dt.datetime,
-                       secret_name: str = DEFAULT_SECRET_NAME) -> tuple[App, str]:
+    async def register(
+        self,
+        *,
+        owner_user_id: str,
+        name: str,
+        redirect_uris: list[str],
+        now: dt.datetime,
+        secret_name: str = DEFAULT_SECRET_NAME,
+    ) -> tuple[App, str]:
         """Returns (the app, its first secret — shown once). Creates the app's own storage
         workspace with it. Refused (403) once the owner's plan has no app left."""
         name = _validate_name(name)
@@ -80,94 +95,154 @@ class AppService(HostedLogin):
             # Lock the owner's account row first (PostgreSQL; SQLite's write transaction is
             # exclusive already) so two registrations at once cannot both take the last app.
             plan_name = await conn.scalar(
-                sa.select(workspaces.c.plan).where(workspaces.c.user_id == owner_user_id,
-                                                   workspaces.c.kind == "account")
-                .with_for_update())
+                sa.select(workspaces.c.plan)
+                .where(workspaces.c.user_id == owner_user_id, workspaces.c.kind == "account")
+                .with_for_update()
+            )
             plan = self.plans.get(plan_name or "")
-            registered = int(await conn.scalar(sa.select(sa.func.count()).select_from(apps)
-                                               .where(apps.c.owner_user_id == owner_user_id))
-                             or 0)
+            registered = int(
+                await conn.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(apps)
+                    .where(apps.c.owner_user_id == owner_user_id)
+                )
+                or 0
+            )
             if not plan.allows_apps(registered):
                 raise AppLimitReached(
                     f"Your {plan.title} plan allows {plan.apps} app"
                     f"{'' if plan.apps == 1 else 's'}. Upgrade on the billing page to register "
-                    "more.")
+                    "more."
+                )
             for _ in range(5):
                 app_id = _new_app_id()
                 taken = await conn.scalar(sa.select(apps.c.id).where(apps.c.id == app_id))
                 if taken is None:
                     break
-            await conn.execute(apps.insert().values(
-                id=app_id, owner_user_id=owner_user_id, name=name, redirect_uris=list(uris),
-                created_at=now))
+            await conn.execute(
+                apps.insert().values(
+                    id=app_id,
+                    owner_user_id=owner_user_id,
+                    name=name,
+                    redirect_uris=list(uris),
+                    created_at=now,
+                )
+            )
             _, secret = await insert_secret(conn, app_id, secret_name, now)
-            await create_workspace(conn, kind="app", user_id=owner_user_id, app_id=app_id,
-                                   now=now, plan="free")
+            await create_workspace(
+                conn, kind="app", user_id=owner_user_id, app_id=app_id, now=now, plan="free"
+            )
             row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
         return _app(row), secret
 
     async def apps_allowed(self, owner_user_id: str, plan_name: str) -> tuple[int, bool]:
         """(apps the owner has registered, whether the plan allows one more)."""
         async with self.db.read() as conn:
-            registered = int(await conn.scalar(sa.select(sa.func.count()).select_from(apps)
-                                               .where(apps.c.owner_user_id == owner_user_id))
-                             or 0)
+            registered = int(
+                await conn.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(apps)
+                    .where(apps.c.owner_user_id == owner_user_id)
+                )
+                or 0
+            )
         return registered, self.plans.get(plan_name).allows_apps(registered)
 
     async def owned(self, owner_user_id: str, app_id: str) -> App:
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(apps).where(
-                apps.c.id == app_id, apps.c.owner_user_id == owner_user_id))).first()
+            row = (
+                await conn.execute(
+                    sa.select(apps).where(
+                        apps.c.id == app_id, apps.c.owner_user_id == owner_user_id
+                    )
+                )
+            ).first()
         if row is None:
             raise AppNotFound()
         return _app(row)
 
     async def list_owned(self, owner_user_id: str) -> list[OwnedApp]:
         async with self.db.read() as conn:
-            rows = (await conn.execute(sa.select(apps).where(
-                apps.c.owner_user_id == owner_user_id).order_by(apps.c.created_at))).all()
+            rows = (
+                await conn.execute(
+                    sa.select(apps)
+                    .where(apps.c.owner_user_id == owner_user_id)
+                    .order_by(apps.c.created_at)
+                )
+            ).all()
             out = []
             for row in rows:
-                out.append(OwnedApp(_app(row), await self._stats(conn, row.id),
-                                    tuple(await list_secrets(conn, row.id))))
+                out.append(
+                    OwnedApp(
+                        _app(row),
+                        await self._stats(conn, row.id),
+                        tuple(await list_secrets(conn, row.id)),
+                    )
+                )
         return out
 
     async def _stats(self, conn: AsyncConnection, app_id: str) -> AppStats:
-        users_count = await conn.scalar(sa.select(sa.func.count()).select_from(workspaces).where(
-            workspaces.c.app_id == app_id, workspaces.c.kind == "app_user",
-            workspaces.c.disconnected_at.is_(None)))
-        totals = (await conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(workspaces.c.images_count), 0),
-                      sa.func.coalesce(sa.func.sum(workspaces.c.storage_used), 0))
-            .where(workspaces.c.app_id == app_id, workspaces.c.kind == "app_user"))).one()
-        storage = (await conn.execute(
-            sa.select(workspaces.c.id, workspaces.c.plan, workspaces.c.images_count,
-                      workspaces.c.storage_used)
-            .where(workspaces.c.app_id == app_id, workspaces.c.kind == "app"))).first()
-        stats = AppStats(connected_users=int(users_count or 0), images=int(totals[0]),
-                         storage_bytes=int(totals[1]))
+        users_count = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(workspaces)
+            .where(
+                workspaces.c.app_id == app_id,
+                workspaces.c.kind == "app_user",
+                workspaces.c.disconnected_at.is_(None),
+            )
+        )
+        totals = (
+            await conn.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(workspaces.c.images_count), 0),
+                    sa.func.coalesce(sa.func.sum(workspaces.c.storage_used), 0),
+                ).where(workspaces.c.app_id == app_id, workspaces.c.kind == "app_user")
+            )
+        ).one()
+        storage = (
+            await conn.execute(
+                sa.select(
+                    workspaces.c.id,
+                    workspaces.c.plan,
+                    workspaces.c.images_count,
+                    workspaces.c.storage_used,
+                ).where(workspaces.c.app_id == app_id, workspaces.c.kind == "app")
+            )
+        ).first()
+        stats = AppStats(
+            connected_users=int(users_count or 0),
+            images=int(totals[0]),
+            storage_bytes=int(totals[1]),
+        )
         if storage is None:
             return stats
-        return replace(stats, storage_workspace_id=storage.id, storage_plan=storage.plan,
-                       storage_images=int(storage.images_count),
-                       storage_used=int(storage.storage_used))
+        return replace(
+            stats,
+            storage_workspace_id=storage.id,
+            storage_plan=storage.plan,
+            storage_images=int(storage.images_count),
+            storage_used=int(storage.storage_used),
+        )
 
-    async def create_secret(self, owner_user_id: str, app_id: str, name: str,
-                            now: dt.datetime) -> tuple[SecretInfo, str]:
+    async def create_secret(
+        self, owner_user_id: str, app_id: str, name: str, now: dt.datetime
+    ) -> tuple[SecretInfo, str]:
         """One more named secret for the app: (its info, the secret — shown once)."""
         await self.owned(owner_user_id, app_id)
         async with self.db.write() as conn:
             return await insert_secret(conn, app_id, name, now)
 
-    async def revoke_secret(self, owner_user_id: str, app_id: str, secret_id: str,
-                            now: dt.datetime) -> SecretInfo:
+    async def revoke_secret(
+        self, owner_user_id: str, app_id: str, secret_id: str, now: dt.datetime
+    ) -> SecretInfo:
         """Revoke one secret; it stops working at once, the others keep working."""
         await self.owned(owner_user_id, app_id)
         async with self.db.write() as conn:
             return (await revoke_secrets(conn, app_id, now, secret_id=secret_id))[0]
 
-    async def rotate_secret(self, owner_user_id: str, app_id: str, now: dt.datetime, *,
-                            secret_id: str | None = None) -> str:
+    async def rotate_secret(
+        self, owner_user_id: str, app_id: str, now: dt.datetime, *, secret_id: str | None = None
+    ) -> str:
         """Replace a secret with a new one of the same name; the old one stops working at
         once. Without ``secret_id``, every active secret is replaced by one new secret (named
         after the first, or "default")."""
@@ -176,17 +251,20 @@ class AppService(HostedLogin):
             revoked = await revoke_secrets(conn, app_id, now, secret_id=secret_id)
             name = revoked[0].name if revoked else DEFAULT_SECRET_NAME
             _, secret = await insert_secret(conn, app_id, name, now)
-            await conn.execute(apps.update().where(apps.c.id == app_id)
-                               .values(secret_rotated_at=now))
+            await conn.execute(
+                apps.update().where(apps.c.id == app_id).values(secret_rotated_at=now)
+            )
         return secret
 
-    async def set_redirect_uris(self, owner_user_id: str, app_id: str,
-                                redirect_uris: list[str]) -> App:
+    async def set_redirect_uris(
+        self, owner_user_id: str, app_id: str, redirect_uris: list[str]
+    ) -> App:
         await self.owned(owner_user_id, app_id)
         uris = validate_redirect_uris(redirect_uris)
         async with self.db.write() as conn:
-            await conn.execute(apps.update().where(apps.c.id == app_id)
-                               .values(redirect_uris=list(uris)))
+            await conn.execute(
+                apps.update().where(apps.c.id == app_id).values(redirect_uris=list(uris))
+            )
         return await self.owned(owner_user_id, app_id)
 
     async def set_paused(self, owner_user_id: str, app_id: str, paused: bool) -> App:
@@ -198,8 +276,9 @@ class AppService(HostedLogin):
     # -- the operator's side -----------------------------------------------------------------
     async def set_blocked(self, app_id: str, blocked: bool) -> App:
         async with self.db.write() as conn:
-            result = await conn.execute(apps.update().where(apps.c.id == app_id)
-                                        .values(blocked=blocked))
+            result = await conn.execute(
+                apps.update().where(apps.c.id == app_id).values(blocked=blocked)
+            )
             if result.rowcount != 1:
                 raise AppNotFound()
             row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
@@ -208,8 +287,9 @@ class AppService(HostedLogin):
     async def owner_of(self, email: str) -> str:
         """The user id behind an owner's email (the operator CLI)."""
         async with self.db.read() as conn:
-            user_id = await conn.scalar(sa.select(users.c.id).where(
-                users.c.email == email.strip().lower()))
+            user_id = await conn.scalar(
+                sa.select(users.c.id).where(users.c.email == email.strip().lower())
+            )
         if user_id is None:
             raise NotFound(f"No account '{email}'.")
         return str(user_id)
@@ -220,8 +300,9 @@ class AppService(HostedLogin):
             return [(_app(r), await self._stats(conn, r.id)) for r in rows]
 
     # -- authentication ------------------------------------------------------------------------
-    async def authenticate(self, secret: str, user_header: str | None,
-                           now: dt.datetime | None = None) -> Principal:
+    async def authenticate(
+        self, secret: str, user_header: str | None, now: dt.datetime | None = None
+    ) -> Principal:
         """``img_sk_live_…`` + ``X-Img-User`` → the principal of that user's app workspace;
         without ``X-Img-User`` → the app's own storage."""
         app, storage = await self._authenticate(secret, now or dt.datetime.now(dt.UTC))
@@ -229,18 +310,31 @@ class AppService(HostedLogin):
         if not user_id:
             if storage is None:  # an app registered before app storage, not yet migrated
                 raise WorkspaceUnavailable("This app has no storage workspace.")
-            return Principal(mode=Mode.APP, workspace_id=storage.id,
-                             workspace_prefix=storage.prefix,
-                             abilities=frozenset({Ability.READ, Ability.WRITE}),
-                             credential_id=app.id)
-        ws = await self.db.fetch_first(sa.select(workspaces.c.id, workspaces.c.prefix).where(
-            workspaces.c.user_id == user_id, workspaces.c.app_id == app.id,
-            workspaces.c.kind == "app_user", workspaces.c.disconnected_at.is_(None)))
+            return Principal(
+                mode=Mode.APP,
+                workspace_id=storage.id,
+                workspace_prefix=storage.prefix,
+                abilities=frozenset({Ability.READ, Ability.WRITE}),
+                credential_id=app.id,
+            )
+        ws = await self.db.fetch_first(
+            sa.select(workspaces.c.id, workspaces.c.prefix).where(
+                workspaces.c.user_id == user_id,
+                workspaces.c.app_id == app.id,
+                workspaces.c.kind == "app_user",
+                workspaces.c.disconnected_at.is_(None),
+            )
+        )
         if ws is None:  # never connected, disconnected, or another app's user: the sandbox
             raise WorkspaceUnavailable()
-        return Principal(mode=Mode.APP, workspace_id=ws.id, workspace_prefix=ws.prefix,
-                         abilities=frozenset({Ability.READ, Ability.WRITE}),
-                         credential_id=app.id, user_id=user_id)
+        return Principal(
+            mode=Mode.APP,
+            workspace_id=ws.id,
+            workspace_prefix=ws.prefix,
+            abilities=frozenset({Ability.READ, Ability.WRITE}),
+            credential_id=app.id,
+            user_id=user_id,
+        )
 
     async def authenticate_app(self, secret: str, now: dt.datetime | None = None) -> App:
         """The active app behind a secret (401 unknown or revoked, 403 blocked or paused)."""
@@ -255,17 +349,28 @@ class AppService(HostedLogin):
         # Every app request comes through here: one SELECT (secret, app and the app's own
         # storage workspace), no transaction around it.
         row = await self.db.fetch_first(
-            sa.select(apps, app_secrets.c.id.label("secret_id"),
-                      app_secrets.c.secret_hash, app_secrets.c.revoked_at,
-                      app_secrets.c.last_used_at, storage.c.id.label("storage_id"),
-                      storage.c.prefix.label("storage_prefix"))
-            .select_from(app_secrets.join(apps, apps.c.id == app_secrets.c.app_id)
-                         .outerjoin(storage, sa.and_(storage.c.app_id == apps.c.id,
-                                                     storage.c.kind == "app")))
-            .where(app_secrets.c.secret_hash == digest))
+            sa.select(
+                apps,
+                app_secrets.c.id.label("secret_id"),
+                app_secrets.c.secret_hash,
+                app_secrets.c.revoked_at,
+                app_secrets.c.last_used_at,
+                storage.c.id.label("storage_id"),
+                storage.c.prefix.label("storage_prefix"),
+            )
+            .select_from(
+                app_secrets.join(apps, apps.c.id == app_secrets.c.app_id).outerjoin(
+                    storage, sa.and_(storage.c.app_id == apps.c.id, storage.c.kind == "app")
+                )
+            )
+            .where(app_secrets.c.secret_hash == digest)
+        )
         # The lookup is by hash; compare anyway in constant time as a second line of defence.
-        if (row is None or not hmac.compare_digest(row.secret_hash, digest)
-                or row.revoked_at is not None):
+        if (
+            row is None
+            or not hmac.compare_digest(row.secret_hash, digest)
+            or row.revoked_at is not None
+        ):
             raise Unauthorized("Invalid app secret.")
         app = _app(row)
         if app.blocked:
@@ -274,11 +379,12 @@ class AppService(HostedLogin):
             raise AppSuspended("This app is paused by its owner.")
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             async with self.db.write() as conn:
-                await conn.execute(app_secrets.update()
-                                   .where(app_secrets.c.id == row.secret_id)
-                                   .values(last_used_at=now))
-        storage_ws = (_Storage(row.storage_id, row.storage_prefix)
-                      if row.storage_id is not None else None)
+                await conn.execute(
+                    app_secrets.update()
+                    .where(app_secrets.c.id == row.secret_id)
+                    .values(last_used_at=now)
+                )
+        storage_ws = (
+            _Storage(row.storage_id, row.storage_prefix) if row.storage_id is not None else None
+        )
         return app, storage_ws
-
-

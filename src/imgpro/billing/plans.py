@@ -25,8 +25,7 @@ class Plan:
     @property
     def limits_enforced(self) -> bool:
         """False only for a plan without any limit at all (``/v1/usage`` says so)."""
-        return any(v is not None for v in (self.uploads_per_month, self.storage_bytes,
-                                           self.images))
+        return any(v is not None for v in (self.uploads_per_month, self.storage_bytes, self.images))
 
     def allows_apps(self, registered: int = 0) -> bool:
         """Whether an owner with ``registered`` apps may register one more."""
@@ -34,7 +33,7 @@ class Plan:
 
     @property
     def price_label(self) -> str:
-        """"$19/mo", "$9.50/mo", "free"."""
+        """ "$19/mo", "$9.50/mo", "free"."""
         if not self.price_usd_month:
             return "free"
         p = self.price_usd_month
@@ -87,11 +86,20 @@ class PlanBook:
         """The configured plans (``Settings.plans``, already validated), or the defaults."""
         if not configured:
             return cls()
-        return cls(tuple(
-            Plan(name=p.name, title=p.title, price_usd_month=p.price_usd_month,
-                 uploads_per_month=p.uploads_per_month, storage_bytes=p.storage_bytes,
-                 apps=p.apps, images=p.images)
-            for p in configured))
+        return cls(
+            tuple(
+                Plan(
+                    name=p.name,
+                    title=p.title,
+                    price_usd_month=p.price_usd_month,
+                    uploads_per_month=p.uploads_per_month,
+                    storage_bytes=p.storage_bytes,
+                    apps=p.apps,
+                    images=p.images,
+                )
+                for p in configured
+            )
+        )
 
     def get(self, name: str) -> Plan:
         # A workspace on a plan the operator has since removed keeps the first plan's limits.

@@ -48,22 +48,37 @@ class PlanRequest:
 
 async def set_workspace_plan(conn: AsyncConnection, workspace_id: str, plan: str) -> None:
     # Counters are kept: this month's uploads still count, against the new plan's limits.
-    await conn.execute(workspaces.update().where(workspaces.c.id == workspace_id)
-                       .values(plan=plan))
+    await conn.execute(workspaces.update().where(workspaces.c.id == workspace_id).values(plan=plan))
 
 
 class BillingProvider(Protocol):
     name: str
 
-    async def upgrade(self, conn: AsyncConnection, *, workspace_id: str, user_id: str | None,
-                      current_plan: str, plan: str, now: dt.datetime) -> PlanChange: ...
+    async def upgrade(
+        self,
+        conn: AsyncConnection,
+        *,
+        workspace_id: str,
+        user_id: str | None,
+        current_plan: str,
+        plan: str,
+        now: dt.datetime,
+    ) -> PlanChange: ...
 
 
 class InstantProvider:
     name = "instant"
 
-    async def upgrade(self, conn: AsyncConnection, *, workspace_id: str, user_id: str | None,
-                      current_plan: str, plan: str, now: dt.datetime) -> PlanChange:
+    async def upgrade(
+        self,
+        conn: AsyncConnection,
+        *,
+        workspace_id: str,
+        user_id: str | None,
+        current_plan: str,
+        plan: str,
+        now: dt.datetime,
+    ) -> PlanChange:
         await set_workspace_plan(conn, workspace_id, plan)
         return PlanChange("applied", workspace_id, plan, current_plan)
 
@@ -71,22 +86,43 @@ class InstantProvider:
 class ManualProvider:
     name = "manual"
 
-    async def upgrade(self, conn: AsyncConnection, *, workspace_id: str, user_id: str | None,
-                      current_plan: str, plan: str, now: dt.datetime) -> PlanChange:
+    async def upgrade(
+        self,
+        conn: AsyncConnection,
+        *,
+        workspace_id: str,
+        user_id: str | None,
+        current_plan: str,
+        plan: str,
+        now: dt.datetime,
+    ) -> PlanChange:
         # Opening the same link twice records one request, not two.
-        existing = await conn.scalar(sa.select(plan_requests.c.id).where(
-            plan_requests.c.workspace_id == workspace_id, plan_requests.c.plan == plan,
-            plan_requests.c.status == "pending"))
+        existing = await conn.scalar(
+            sa.select(plan_requests.c.id).where(
+                plan_requests.c.workspace_id == workspace_id,
+                plan_requests.c.plan == plan,
+                plan_requests.c.status == "pending",
+            )
+        )
         request_id = existing or f"req_{ids.short_id(12)}"
         if existing is None:
-            await conn.execute(plan_requests.insert().values(
-                id=request_id, workspace_id=workspace_id, user_id=user_id,
-                from_plan=current_plan, plan=plan, status="pending", created_at=now))
+            await conn.execute(
+                plan_requests.insert().values(
+                    id=request_id,
+                    workspace_id=workspace_id,
+                    user_id=user_id,
+                    from_plan=current_plan,
+                    plan=plan,
+                    status="pending",
+                    created_at=now,
+                )
+            )
         return PlanChange("requested", workspace_id, plan, current_plan, request_id)
 
 
 PROVIDERS: dict[str, type[InstantProvider] | type[ManualProvider]] = {
-    "instant": InstantProvider, "manual": ManualProvider,
+    "instant": InstantProvider,
+    "manual": ManualProvider,
 }
 
 

@@ -38,8 +38,11 @@ def period_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the calendar month (UTC) that ``now`` falls in."""
     now = now.astimezone(dt.UTC)
     start = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
-    end = (dt.datetime(now.year + 1, 1, 1, tzinfo=dt.UTC) if now.month == 12
-           else dt.datetime(now.year, now.month + 1, 1, tzinfo=dt.UTC))
+    end = (
+        dt.datetime(now.year + 1, 1, 1, tzinfo=dt.UTC)
+        if now.month == 12
+        else dt.datetime(now.year, now.month + 1, 1, tzinfo=dt.UTC)
+    )
     return start, end
 
 
@@ -48,9 +51,16 @@ def uploads_this_period(period: str) -> sa.ColumnElement[int]:
     return sa.case((workspaces.c.period == period, workspaces.c.uploads_used), else_=0)
 
 
-async def count_upload(conn: AsyncConnection, workspace_id: str, size: int, now: dt.datetime, *,
-                       uploads_limit: int | None, storage_limit: int | None,
-                       images_limit: int | None = None) -> bool:
+async def count_upload(
+    conn: AsyncConnection,
+    workspace_id: str,
+    size: int,
+    now: dt.datetime,
+    *,
+    uploads_limit: int | None,
+    storage_limit: int | None,
+    images_limit: int | None = None,
+) -> bool:
     """Count one stored upload of ``size`` bytes if it fits the limits; False if it does not."""
     period = period_of(now)
     used = uploads_this_period(period)
@@ -61,12 +71,14 @@ async def count_upload(conn: AsyncConnection, workspace_id: str, size: int, now:
         query = query.where(workspaces.c.storage_used + size <= storage_limit)
     if images_limit is not None:
         query = query.where(workspaces.c.images_count + 1 <= images_limit)
-    result = await conn.execute(query.values(
-        uploads_used=used + 1,
-        period=period,
-        storage_used=workspaces.c.storage_used + size,
-        images_count=workspaces.c.images_count + 1,
-    ))
+    result = await conn.execute(
+        query.values(
+            uploads_used=used + 1,
+            period=period,
+            storage_used=workspaces.c.storage_used + size,
+            images_count=workspaces.c.images_count + 1,
+        )
+    )
     return result.rowcount == 1
 
 
@@ -80,16 +92,27 @@ class Counters:
     images_count: int
 
 
-async def read_counters(conn: AsyncConnection, workspace_id: str,
-                        now: dt.datetime) -> Counters | None:
-    row = (await conn.execute(
-        sa.select(workspaces.c.plan, uploads_this_period(period_of(now)).label("uploads"),
-                  workspaces.c.storage_used, workspaces.c.images_count)
-        .where(workspaces.c.id == workspace_id))).first()
+async def read_counters(
+    conn: AsyncConnection, workspace_id: str, now: dt.datetime
+) -> Counters | None:
+    row = (
+        await conn.execute(
+            sa.select(
+                workspaces.c.plan,
+                uploads_this_period(period_of(now)).label("uploads"),
+                workspaces.c.storage_used,
+                workspaces.c.images_count,
+            ).where(workspaces.c.id == workspace_id)
+        )
+    ).first()
     if row is None:
         return None
-    return Counters(plan=row.plan, uploads_used=int(row.uploads),
-                    storage_used=int(row.storage_used), images_count=int(row.images_count))
+    return Counters(
+        plan=row.plan,
+        uploads_used=int(row.uploads),
+        storage_used=int(row.storage_used),
+        images_count=int(row.images_count),
+    )
 
 
 def exhausted_limit(plan: Plan, counters: Counters, size: int) -> str:
@@ -119,31 +142,48 @@ def plain_refusal(refusal: Refusal) -> ApiError:
 class UploadQuota:
     """The quota hook of the upload transaction (``ImageService._count`` calls ``reserve``)."""
 
-    def __init__(self, plans: PlanBook,
-                 refuse: Callable[[Refusal], ApiError] = plain_refusal) -> None:
+    def __init__(
+        self, plans: PlanBook, refuse: Callable[[Refusal], ApiError] = plain_refusal
+    ) -> None:
         self.plans = plans
         self.refuse = refuse
 
-    async def reserve(self, conn: AsyncConnection, workspace_id: str, size: int,
-                      now: dt.datetime, *, metered: bool = True) -> None:
+    async def reserve(
+        self,
+        conn: AsyncConnection,
+        workspace_id: str,
+        size: int,
+        now: dt.datetime,
+        *,
+        metered: bool = True,
+    ) -> None:
         """Count the upload inside the caller's transaction, or raise quota_exceeded.
 
         ``metered=False`` (anonymous traffic) still counts, but against no limit.
         """
         if not metered:
-            await count_upload(conn, workspace_id, size, now, uploads_limit=None,
-                               storage_limit=None)
+            await count_upload(
+                conn, workspace_id, size, now, uploads_limit=None, storage_limit=None
+            )
             return
-        plan_name = await conn.scalar(sa.select(workspaces.c.plan)
-                                      .where(workspaces.c.id == workspace_id))
+        plan_name = await conn.scalar(
+            sa.select(workspaces.c.plan).where(workspaces.c.id == workspace_id)
+        )
         plan = self.plans.get(plan_name or "")
-        if await count_upload(conn, workspace_id, size, now,
-                              uploads_limit=plan.uploads_per_month,
-                              storage_limit=plan.storage_bytes, images_limit=plan.images):
+        if await count_upload(
+            conn,
+            workspace_id,
+            size,
+            now,
+            uploads_limit=plan.uploads_per_month,
+            storage_limit=plan.storage_bytes,
+            images_limit=plan.images,
+        ):
             return
         # Refused: nothing changed. Re-read (a fresh statement sees the latest commit) so the
         # error's usage snapshot says why.
         counters = await read_counters(conn, workspace_id, now)
         assert counters is not None  # the principal's workspace exists (FK of its credential)
-        raise self.refuse(Refusal(workspace_id, plan, counters,
-                                  exhausted_limit(plan, counters, size), now))
+        raise self.refuse(
+            Refusal(workspace_id, plan, counters, exhausted_limit(plan, counters, size), now)
+        )

@@ -50,8 +50,15 @@ class UpgradeLink:
 
 
 class BillingService:
-    def __init__(self, *, db: Database, plans: PlanBook, links: UpgradeLinks,
-                 provider: BillingProvider, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        plans: PlanBook,
+        links: UpgradeLinks,
+        provider: BillingProvider,
+        clock: Clock,
+    ) -> None:
         self.db = db
         self.plans = plans
         self.links = links
@@ -62,8 +69,9 @@ class BillingService:
         """Signature, expiry and plan of a link (no database): InvalidUpgradeLink if bad."""
         return self.links.verify(link.plan, link.t, link.exp, link.sig, self.clock.now())
 
-    async def apply_upgrade(self, workspace_id: str, link: UpgradeLink, *,
-                            user_id: str) -> PlanChange:
+    async def apply_upgrade(
+        self, workspace_id: str, link: UpgradeLink, *, user_id: str
+    ) -> PlanChange:
         """Apply (or, with the manual provider, request) the plan a signed link offers.
 
         ``workspace_id`` is the workspace the page acts on (``link.t`` for a user's app
@@ -75,18 +83,30 @@ class BillingService:
         now = self.clock.now()
         grant = self.links.verify(link.plan, link.t, link.exp, link.sig, now)
         if grant.workspace_id != workspace_id:
-            raise UpgradeNotAllowed("wrong_workspace", "This upgrade link is for another "
-                                                       "workspace.")
+            raise UpgradeNotAllowed(
+                "wrong_workspace", "This upgrade link is for another workspace."
+            )
         async with self.db.write() as conn:
-            row = (await conn.execute(sa.select(workspaces.c.plan, workspaces.c.user_id)
-                                      .where(workspaces.c.id == workspace_id))).first()
+            row = (
+                await conn.execute(
+                    sa.select(workspaces.c.plan, workspaces.c.user_id).where(
+                        workspaces.c.id == workspace_id
+                    )
+                )
+            ).first()
             if row is None or row.user_id != user_id:
                 # Same answer for "no such workspace" and "not yours".
                 raise UpgradeNotAllowed("wrong_account")
             if self.plans.rank(grant.plan) <= self.plans.rank(row.plan):
                 return PlanChange("unchanged", workspace_id, grant.plan, row.plan)
-            return await self.provider.upgrade(conn, workspace_id=workspace_id, user_id=user_id,
-                                               current_plan=row.plan, plan=grant.plan, now=now)
+            return await self.provider.upgrade(
+                conn,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                current_plan=row.plan,
+                plan=grant.plan,
+                now=now,
+            )
 
     # -- the operator ----------------------------------------------------------------------
     async def workspace_of(self, target: str) -> str:
@@ -96,11 +116,10 @@ class BillingService:
                 wid = await conn.scalar(
                     sa.select(workspaces.c.id)
                     .join(users, users.c.id == workspaces.c.user_id)
-                    .where(users.c.email == target.strip().lower(),
-                           workspaces.c.kind == "account"))
+                    .where(users.c.email == target.strip().lower(), workspaces.c.kind == "account")
+                )
             else:
-                wid = await conn.scalar(sa.select(workspaces.c.id)
-                                        .where(workspaces.c.id == target))
+                wid = await conn.scalar(sa.select(workspaces.c.id).where(workspaces.c.id == target))
         if wid is None:
             raise WorkspaceNotFound(f"No account or workspace '{target}'.")
         return str(wid)
@@ -108,57 +127,78 @@ class BillingService:
     async def set_plan(self, workspace_id: str, plan: str) -> PlanChange:
         """The operator sets any plan (up or down), bypassing the provider."""
         if not self.plans.exists(plan):
-            raise UnknownPlan(f"No such plan '{plan}'. Plans: "
-                              f"{', '.join(p.name for p in self.plans.plans)}.")
+            raise UnknownPlan(
+                f"No such plan '{plan}'. Plans: {', '.join(p.name for p in self.plans.plans)}."
+            )
         if workspace_id == ANONYMOUS_WORKSPACE_ID:
             raise ValidationFailed("The anonymous workspace has no plan to change.")
         async with self.db.write() as conn:
-            previous = await conn.scalar(sa.select(workspaces.c.plan)
-                                         .where(workspaces.c.id == workspace_id))
+            previous = await conn.scalar(
+                sa.select(workspaces.c.plan).where(workspaces.c.id == workspace_id)
+            )
             if previous is None:
                 raise WorkspaceNotFound()
             await set_workspace_plan(conn, workspace_id, plan)
-        return PlanChange("applied" if previous != plan else "unchanged", workspace_id, plan,
-                          previous)
+        return PlanChange(
+            "applied" if previous != plan else "unchanged", workspace_id, plan, previous
+        )
 
     async def plan_counts(self) -> dict[str, int]:
         """How many workspaces are on each plan (the anonymous one excluded)."""
         async with self.db.read() as conn:
-            rows = (await conn.execute(
-                sa.select(workspaces.c.plan, sa.func.count())
-                .where(workspaces.c.id != ANONYMOUS_WORKSPACE_ID)
-                .group_by(workspaces.c.plan))).all()
+            rows = (
+                await conn.execute(
+                    sa.select(workspaces.c.plan, sa.func.count())
+                    .where(workspaces.c.id != ANONYMOUS_WORKSPACE_ID)
+                    .group_by(workspaces.c.plan)
+                )
+            ).all()
         return {plan: int(n) for plan, n in rows}
 
     async def requests(self, *, status: str | None = "pending") -> list[PlanRequest]:
-        query = (sa.select(plan_requests, users.c.email)
-                 .select_from(plan_requests.outerjoin(users,
-                                                      users.c.id == plan_requests.c.user_id))
-                 .order_by(plan_requests.c.created_at, plan_requests.c.id))
+        query = (
+            sa.select(plan_requests, users.c.email)
+            .select_from(plan_requests.outerjoin(users, users.c.id == plan_requests.c.user_id))
+            .order_by(plan_requests.c.created_at, plan_requests.c.id)
+        )
         if status is not None:
             query = query.where(plan_requests.c.status == status)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-        return [PlanRequest(id=r.id, workspace_id=r.workspace_id, user_id=r.user_id,
-                            email=r.email, from_plan=r.from_plan, plan=r.plan, status=r.status,
-                            created_at=r.created_at, decided_at=r.decided_at) for r in rows]
+        return [
+            PlanRequest(
+                id=r.id,
+                workspace_id=r.workspace_id,
+                user_id=r.user_id,
+                email=r.email,
+                from_plan=r.from_plan,
+                plan=r.plan,
+                status=r.status,
+                created_at=r.created_at,
+                decided_at=r.decided_at,
+            )
+            for r in rows
+        ]
 
     async def _decide(self, request_id: str, status: str) -> tuple[str, str, str]:
         """Move a pending request to ``status`` (one conditional UPDATE: decided once)."""
         now = self.clock.now()
         async with self.db.write() as conn:
-            row = (await conn.execute(sa.select(plan_requests)
-                                      .where(plan_requests.c.id == request_id))).first()
+            row = (
+                await conn.execute(sa.select(plan_requests).where(plan_requests.c.id == request_id))
+            ).first()
             if row is None:
                 raise RequestNotFound()
             done = await conn.execute(
                 plan_requests.update()
                 .where(plan_requests.c.id == request_id, plan_requests.c.status == "pending")
-                .values(status=status, decided_at=now))
+                .values(status=status, decided_at=now)
+            )
             if done.rowcount != 1:
                 raise RequestDecided(f"Request {request_id} is already {row.status}.")
-            previous = await conn.scalar(sa.select(workspaces.c.plan)
-                                         .where(workspaces.c.id == row.workspace_id))
+            previous = await conn.scalar(
+                sa.select(workspaces.c.plan).where(workspaces.c.id == row.workspace_id)
+            )
             if status == "approved":
                 if not self.plans.exists(row.plan):
                     raise UnknownPlan(f"Plan '{row.plan}' is no longer offered; reject it.")

@@ -83,14 +83,20 @@ class UpgradeLinks:
 
     def url(self, workspace_id: str, plan: str, now: dt.datetime) -> str:
         exp = int(now.timestamp()) + self.ttl_seconds
-        query = urlencode({"t": workspace_id, "exp": exp,
-                           "sig": self.signature(workspace_id, plan, exp)})
+        query = urlencode(
+            {"t": workspace_id, "exp": exp, "sig": self.signature(workspace_id, plan, exp)}
+        )
         return f"{self.web_base}/upgrade/{plan}?{query}"
 
     def verify(self, plan: str, t: str, exp: str, sig: str, now: dt.datetime) -> UpgradeGrant:
         """Check a link's query against the plan in its path. Raises InvalidUpgradeLink."""
-        if not (_TOKEN.match(t or "") and (exp or "").isdigit() and len(exp) <= 12
-                and _TOKEN.match(sig or "") and _TOKEN.match(plan or "")):
+        if not (
+            _TOKEN.match(t or "")
+            and (exp or "").isdigit()
+            and len(exp) <= 12
+            and _TOKEN.match(sig or "")
+            and _TOKEN.match(plan or "")
+        ):
             raise InvalidUpgradeLink("malformed")
         expected = self.signature(t, plan, int(exp))
         # Constant time: the signature is the secret-derived part of the link.
@@ -98,22 +104,29 @@ class UpgradeLinks:
             raise InvalidUpgradeLink("bad_signature")
         expires_at = dt.datetime.fromtimestamp(int(exp), dt.UTC)
         if now >= expires_at:
-            raise InvalidUpgradeLink("expired", "This upgrade link has expired; the next quota "
-                                                "message carries a fresh one.")
+            raise InvalidUpgradeLink(
+                "expired",
+                "This upgrade link has expired; the next quota message carries a fresh one.",
+            )
         if not self.plans.exists(plan):
             raise InvalidUpgradeLink("unknown_plan", "This plan is no longer offered.")
         return UpgradeGrant(workspace_id=t, plan=plan, expires_at=expires_at)
 
-    def action(self, workspace_id: str, plan: Plan, limit: str,
-               now: dt.datetime) -> dict[str, Any]:
+    def action(self, workspace_id: str, plan: Plan, limit: str, now: dt.datetime) -> dict[str, Any]:
         """The ``upgrade`` action of a quota error: the next plan, or the billing page."""
         nxt = self.plans.next_after(plan.name)
         if nxt is None:
-            return {"type": "upgrade", "url": self.billing_url,
-                    "label": "Review your plan and usage"}
+            return {
+                "type": "upgrade",
+                "url": self.billing_url,
+                "label": "Review your plan and usage",
+            }
         what = format_limit(_limit_of(nxt, limit), _LIMIT_UNIT[limit])
-        return {"type": "upgrade", "url": self.url(workspace_id, nxt.name, now),
-                "label": f"Upgrade to {nxt.title} ({nxt.price_label}) for {what}"}
+        return {
+            "type": "upgrade",
+            "url": self.url(workspace_id, nxt.name, now),
+            "label": f"Upgrade to {nxt.title} ({nxt.price_label}) for {what}",
+        }
 
     def quota_error(self, refusal: Refusal) -> ApiError:
         """403 quota_exceeded with the usage snapshot and the upgrade action (SPEC §6)."""

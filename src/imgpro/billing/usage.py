@@ -38,10 +38,13 @@ def usage_snapshot(plan: Plan, counters: Counters) -> dict[str, Any]:
     """``error.usage`` of a quota error (SPEC §6)."""
     out: dict[str, Any] = {
         "plan": plan.name,
-        "uploads_used": counters.uploads_used, "uploads_limit": plan.uploads_per_month,
-        "storage_used_bytes": counters.storage_used, "storage_limit_bytes": plan.storage_bytes,
+        "uploads_used": counters.uploads_used,
+        "uploads_limit": plan.uploads_per_month,
+        "storage_used_bytes": counters.storage_used,
+        "storage_limit_bytes": plan.storage_bytes,
         # The stored-image limit (SPEC §7) — null when the plan has none.
-        "images_used": counters.images_count, "images_limit": plan.images,
+        "images_used": counters.images_count,
+        "images_limit": plan.images,
     }
     return out
 
@@ -73,15 +76,22 @@ class Usage:
         }
 
 
-async def read_usage(conn: AsyncConnection, plans: PlanBook, workspace_id: str,
-                     now: dt.datetime) -> Usage:
+async def read_usage(
+    conn: AsyncConnection, plans: PlanBook, workspace_id: str, now: dt.datetime
+) -> Usage:
     counters = await read_counters(conn, workspace_id, now)
     if counters is None:
         raise WorkspaceNotFound()
     start, end = period_bounds(now)
-    return Usage(workspace_id=workspace_id, plan=plans.get(counters.plan), period_start=start,
-                 period_end=end, uploads_used=counters.uploads_used,
-                 storage_used=counters.storage_used, images_count=counters.images_count)
+    return Usage(
+        workspace_id=workspace_id,
+        plan=plans.get(counters.plan),
+        period_start=start,
+        period_end=end,
+        uploads_used=counters.uploads_used,
+        storage_used=counters.storage_used,
+        images_count=counters.images_count,
+    )
 
 
 @dataclass(frozen=True)
@@ -94,10 +104,14 @@ class Drift:
 
     def describe(self) -> str:
         if self.field == "uploads_used":
-            return (f"{self.workspace_id} ({self.owner}): uploads_used {self.recorded} is below "
-                    f"the {self.actual} images still stored from this period")
-        return (f"{self.workspace_id} ({self.owner}): {self.field} is {self.recorded}, rows say "
-                f"{self.actual}")
+            return (
+                f"{self.workspace_id} ({self.owner}): uploads_used {self.recorded} is below "
+                f"the {self.actual} images still stored from this period"
+            )
+        return (
+            f"{self.workspace_id} ({self.owner}): {self.field} is {self.recorded}, rows say "
+            f"{self.actual}"
+        )
 
 
 def _row_totals(start: dt.datetime, workspace_id: str | None = None) -> Any:
@@ -105,8 +119,9 @@ def _row_totals(start: dt.datetime, workspace_id: str | None = None) -> Any:
         images.c.workspace_id,
         sa.func.count().label("n"),
         sa.func.coalesce(sa.func.sum(images.c.bytes), 0).label("total"),
-        sa.func.coalesce(sa.func.sum(sa.case((images.c.created_at >= start, 1), else_=0)), 0)
-        .label("recent"),
+        sa.func.coalesce(sa.func.sum(sa.case((images.c.created_at >= start, 1), else_=0)), 0).label(
+            "recent"
+        ),
     ).group_by(images.c.workspace_id)
     if workspace_id is not None:
         query = query.where(images.c.workspace_id == workspace_id)
@@ -130,13 +145,22 @@ def _compare(start: dt.datetime, period: str, workspace_id: str | None = None) -
     totals = _row_totals(start, workspace_id)
     uploads = sa.case((workspaces.c.period == period, workspaces.c.uploads_used), else_=0)
     query = (
-        sa.select(workspaces.c.id, workspaces.c.kind, users.c.email, workspaces.c.images_count,
-                  workspaces.c.storage_used, uploads.label("uploads"),
-                  sa.func.coalesce(totals.c.n, 0).label("n"),
-                  sa.func.coalesce(totals.c.total, 0).label("total"),
-                  sa.func.coalesce(totals.c.recent, 0).label("recent"))
-        .select_from(workspaces.outerjoin(totals, totals.c.workspace_id == workspaces.c.id)
-                     .outerjoin(users, users.c.id == workspaces.c.user_id))
+        sa.select(
+            workspaces.c.id,
+            workspaces.c.kind,
+            users.c.email,
+            workspaces.c.images_count,
+            workspaces.c.storage_used,
+            uploads.label("uploads"),
+            sa.func.coalesce(totals.c.n, 0).label("n"),
+            sa.func.coalesce(totals.c.total, 0).label("total"),
+            sa.func.coalesce(totals.c.recent, 0).label("recent"),
+        )
+        .select_from(
+            workspaces.outerjoin(totals, totals.c.workspace_id == workspaces.c.id).outerjoin(
+                users, users.c.id == workspaces.c.user_id
+            )
+        )
         .order_by(workspaces.c.id)
     )
     if workspace_id is not None:
@@ -177,8 +201,9 @@ class UsageService:
         start, _ = period_bounds(now)
         period = period_of(now)
         async with self.db.write() as conn:
-            await conn.execute(sa.select(workspaces.c.id).where(workspaces.c.id == workspace_id)
-                               .with_for_update())
+            await conn.execute(
+                sa.select(workspaces.c.id).where(workspaces.c.id == workspace_id).with_for_update()
+            )
             row = (await conn.execute(_compare(start, period, workspace_id))).first()
             if row is None:
                 raise WorkspaceNotFound()
@@ -187,6 +212,7 @@ class UsageService:
             if row.uploads < row.recent:
                 values.update(uploads_used=row.recent, period=period)
             if drifts:
-                await conn.execute(workspaces.update().where(workspaces.c.id == workspace_id)
-                                   .values(**values))
+                await conn.execute(
+                    workspaces.update().where(workspaces.c.id == workspace_id).values(**values)
+                )
         return drifts

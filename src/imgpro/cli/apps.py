@@ -19,12 +19,16 @@ apps_app = Cli(help="Registered apps (App mode).")
 def apps_create(
     owner_email: Annotated[str, typer.Argument(help="The owner's account email.")],
     name: Annotated[str, typer.Option("--name", help="Shown to the app's users.")],
-    redirect_uri: Annotated[list[str], typer.Option(
-        "--redirect-uri", help="An exact redirect URI (https, or http on localhost); repeat "
-        "for several.")],
-    secret_name: Annotated[str, typer.Option("--secret-name",
-                                             help="A name for the first secret.")
-                       ] = DEFAULT_SECRET_NAME,
+    redirect_uri: Annotated[
+        list[str],
+        typer.Option(
+            "--redirect-uri",
+            help="An exact redirect URI (https, or http on localhost); repeat for several.",
+        ),
+    ],
+    secret_name: Annotated[
+        str, typer.Option("--secret-name", help="A name for the first secret.")
+    ] = DEFAULT_SECRET_NAME,
 ) -> None:
     """Register an app for an account: prints the app id and its secret (shown once).
 
@@ -32,15 +36,23 @@ def apps_create(
 
     async def work(s: Services) -> tuple[App, str]:
         owner = await s.apps.owner_of(owner_email)
-        return await s.apps.register(owner_user_id=owner, name=name, redirect_uris=redirect_uri,
-                                     now=s.clock.now(), secret_name=secret_name)
+        return await s.apps.register(
+            owner_user_id=owner,
+            name=name,
+            redirect_uris=redirect_uri,
+            now=s.clock.now(),
+            secret_name=secret_name,
+        )
 
     app, secret = run(work)
     out.print(f"app id: {app.id}")
     out.print(f"secret: {secret}")
-    out.print("The secret is shown only now; imgpro keeps its hash. Send it as "
-              "'Authorization: Bearer <secret>' (add 'X-Img-User: <user id>' to act for a "
-              "connected user; without it, on the app's own storage).", soft_wrap=True)
+    out.print(
+        "The secret is shown only now; imgpro keeps its hash. Send it as "
+        "'Authorization: Bearer <secret>' (add 'X-Img-User: <user id>' to act for a "
+        "connected user; without it, on the app's own storage).",
+        soft_wrap=True,
+    )
 
 
 @apps_app.command("list")
@@ -54,8 +66,15 @@ def apps_list() -> None:
     # which is not one of its users' (one column said 0 for an app holding images).
     table = Table("id", "name", "owner", "status", "users", "users' images", "own images")
     for app, stats in run(work):
-        table.add_row(app.id, app.name, app.owner_user_id, app.status,
-                      str(stats.connected_users), str(stats.images), str(stats.storage_images))
+        table.add_row(
+            app.id,
+            app.name,
+            app.owner_user_id,
+            app.status,
+            str(stats.connected_users),
+            str(stats.images),
+            str(stats.storage_images),
+        )
     out.print(table)
 
 

@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 # -- help without raw metavars ----------------------------------------------------------------
 
+
 def _clean_params(params: list[Any]) -> list[Any]:
     """Typer's help shows each parameter's Python type (``<bool>`` beside a flag, ``<int range>
     [x>=1]``). Flags show nothing, arguments show their name, options their ``metavar`` (an
@@ -85,6 +86,7 @@ class Cli(typer.Typer):
 
 # -- the store --------------------------------------------------------------------------------
 
+
 class StoreMissing(Exception):
     """The configured store does not exist: a maintenance command never creates one."""
 
@@ -110,14 +112,18 @@ def _missing_sqlite(settings: Settings, path: Path) -> str:
     lines = [f"no imgpro database at {path}"]
     if not settings.database_url:
         where = settings.data_dir
-        source = ("IMGPRO_DATA_DIR" if "data_dir" in settings.model_fields_set
-                  else "the default data directory")
+        source = (
+            "IMGPRO_DATA_DIR"
+            if "data_dir" in settings.model_fields_set
+            else "the default data directory"
+        )
         if not where.is_absolute():
-            lines.append(f"  {source} is {where}, relative to the current directory "
-                         f"{Path.cwd()}")
-    lines.append("  Run this where `imgpro serve` runs, or set IMGPRO_DATA_DIR (or "
-                 "IMGPRO_DATABASE_URL) to the store to maintain; `imgpro migrate` creates a "
-                 "new one.")
+            lines.append(f"  {source} is {where}, relative to the current directory {Path.cwd()}")
+    lines.append(
+        "  Run this where `imgpro serve` runs, or set IMGPRO_DATA_DIR (or "
+        "IMGPRO_DATABASE_URL) to the store to maintain; `imgpro migrate` creates a "
+        "new one."
+    )
     return "\n".join(lines)
 
 
@@ -129,8 +135,9 @@ async def _has_schema(url: str) -> bool:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            return bool(await conn.run_sync(
-                lambda sync: inspect(sync).has_table("alembic_version")))
+            return bool(
+                await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
+            )
     finally:
         await engine.dispose()
 
@@ -147,16 +154,21 @@ def check_store(settings: Settings) -> str:
         try:
             present = asyncio.run(_has_schema(url))
         except Exception as e:  # the server is down, the database absent, the login wrong
-            raise StoreMissing(f"cannot open the database {describe_database(url)}: "
-                               f"{type(e).__name__}: {e}") from None
+            raise StoreMissing(
+                f"cannot open the database {describe_database(url)}: {type(e).__name__}: {e}"
+            ) from None
         if not present:
-            raise StoreMissing(f"the database {describe_database(url)} has no imgpro schema; "
-                               "`imgpro migrate` creates it")
+            raise StoreMissing(
+                f"the database {describe_database(url)} has no imgpro schema; "
+                "`imgpro migrate` creates it"
+            )
     if settings.storage == "local" and not settings.resolved_storage_dir.is_dir():
-        raise StoreMissing(f"no blob directory at {settings.resolved_storage_dir.resolve()} "
-                           f"(the database {describe_database(url)} exists); set "
-                           "IMGPRO_STORAGE_DIR or IMGPRO_DATA_DIR to the one `imgpro serve` "
-                           "uses")
+        raise StoreMissing(
+            f"no blob directory at {settings.resolved_storage_dir.resolve()} "
+            f"(the database {describe_database(url)} exists); set "
+            "IMGPRO_STORAGE_DIR or IMGPRO_DATA_DIR to the one `imgpro serve` "
+            "uses"
+        )
     return describe_database(url)
 
 
@@ -178,8 +190,9 @@ def open_store() -> Settings:
         # current directory for its scratch files either. Those go to a private temp dir.
         scratch = Path(tempfile.mkdtemp(prefix="imgpro-cli-"))
         atexit.register(shutil.rmtree, scratch, True)
-        settings = settings.model_copy(update={
-            "data_dir": scratch, "storage_dir": settings.resolved_storage_dir})
+        settings = settings.model_copy(
+            update={"data_dir": scratch, "storage_dir": settings.resolved_storage_dir}
+        )
     if not settings.secret_key and not (settings.data_dir / "secret.key").is_file():
         # The server keeps its signing key beside the data; a command must not create one
         # there (the first server start does). Nothing the CLI prints is signed.

@@ -21,8 +21,10 @@ from imgpro.cli.common import Cli, err, out
 from imgpro.cli.profile import load_profile
 from imgpro.cli.upload import idempotency_key, parse_labels
 
-images_app = Cli(help="Your images on the server (IMGPRO_SERVER, IMGPRO_API_KEY or "
-                              "`imgpro login`).", no_args_is_help=True)
+images_app = Cli(
+    help="Your images on the server (IMGPRO_SERVER, IMGPRO_API_KEY or `imgpro login`).",
+    no_args_is_help=True,
+)
 
 
 def _fail(e: Any) -> typer.Exit:
@@ -53,8 +55,9 @@ def list_images(
         return
     table = Table("id", "filename", "format", "size", "created", "url")
     for i in rows:
-        table.add_row(i.id, i.filename, i.format, f"{i.width}×{i.height}", i.created_at or "",
-                      i.url)
+        table.add_row(
+            i.id, i.filename, i.format, f"{i.width}×{i.height}", i.created_at or "", i.url
+        )
     out.print(table)
 
 
@@ -111,8 +114,11 @@ def _verified(directory: Path, image: Any) -> bool:
     try:
         original = json.loads(meta_path.read_text())["original"]
         path = directory / original["file"]
-        return (path.is_file() and path.stat().st_size == image.bytes
-                and _sha256(path) == original["sha256"])
+        return (
+            path.is_file()
+            and path.stat().st_size == image.bytes
+            and _sha256(path) == original["sha256"]
+        )
     except (ValueError, KeyError, TypeError):
         return False
 
@@ -125,8 +131,10 @@ def export_images(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     saved = skipped = 0
     try:
-        with load_profile().client() as client, Progress(
-                TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
+        with (
+            load_profile().client() as client,
+            Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=err) as bar,
+        ):
             images = list(client.list())
             task = bar.add_task("export", total=len(images))
             for image in images:
@@ -137,12 +145,18 @@ def export_images(directory: Path) -> None:
                     ext = _ext(image.filename, image.format)
                     name = f"{image.id}.{ext}"
                     _write_atomic(directory / name, data)
-                    meta = {**image.raw, "original": {
-                        "file": name, "sha256": hashlib.sha256(data).hexdigest(),
-                        "bytes": len(data)}}
+                    meta = {
+                        **image.raw,
+                        "original": {
+                            "file": name,
+                            "sha256": hashlib.sha256(data).hexdigest(),
+                            "bytes": len(data),
+                        },
+                    }
                     # The JSON last: its presence means the original is complete.
-                    _write_atomic(directory / f"{image.id}.json",
-                                  json.dumps(meta, indent=2).encode())
+                    _write_atomic(
+                        directory / f"{image.id}.json", json.dumps(meta, indent=2).encode()
+                    )
                     saved += 1
                 bar.advance(task)
     except ImgproError as e:
@@ -166,13 +180,16 @@ def import_images(directory: Path) -> None:
         for meta_path in metas:
             meta = json.loads(meta_path.read_text())
             path = directory / meta["original"]["file"]
-            fields = {"caption": meta.get("caption"), "public": meta.get("public", True),
-                      "metadata": meta.get("metadata") or None,
-                      "labels": meta.get("labels") or None, "filename": meta.get("filename")}
+            fields = {
+                "caption": meta.get("caption"),
+                "public": meta.get("public", True),
+                "metadata": meta.get("metadata") or None,
+                "labels": meta.get("labels") or None,
+                "filename": meta.get("filename"),
+            }
             fields = {k: v for k, v in fields.items() if v is not None}
             try:
-                image = client.upload(path, idempotency_key=idempotency_key(path, fields),
-                                      **fields)
+                image = client.upload(path, idempotency_key=idempotency_key(path, fields), **fields)
                 out.print(f"{meta['id']} → {image.url}")
             except ImgproError as e:
                 failed += 1

@@ -30,15 +30,20 @@ async def _user(s: Services, email: str) -> accounts.User:
 def keys_create(
     email: Email,
     name: Annotated[str, typer.Option(metavar="NAME", help="A label for the key.")],
-    abilities: Annotated[str, typer.Option(metavar="ABILITIES",
-                                           help="read, write or read,write.")] = "read,write",
+    abilities: Annotated[
+        str, typer.Option(metavar="ABILITIES", help="read, write or read,write.")
+    ] = "read,write",
 ) -> None:
     """Create an API key; prints only the key (shown once)."""
 
     async def work(s: Services) -> str:
         user = await _user(s, email)
-        secret, _ = await s.keys.create(user_id=user.id, workspace_id=user.workspace_id,
-                                        name=name, abilities=keys.parse_abilities(abilities))
+        secret, _ = await s.keys.create(
+            user_id=user.id,
+            workspace_id=user.workspace_id,
+            name=name,
+            abilities=keys.parse_abilities(abilities),
+        )
         return secret
 
     typer.echo(run(work))
@@ -54,14 +59,22 @@ def keys_list(email: Email) -> None:
 
     table = Table("id", "name", "prefix", "abilities", "created", "last used", "revoked")
     for k in run(work):
-        table.add_row(k.id, k.name, k.display_prefix + "…", ",".join(k.abilities),
-                      iso(k.created_at), iso(k.last_used_at) or "-", iso(k.revoked_at) or "-")
+        table.add_row(
+            k.id,
+            k.name,
+            k.display_prefix + "…",
+            ",".join(k.abilities),
+            iso(k.created_at),
+            iso(k.last_used_at) or "-",
+            iso(k.revoked_at) or "-",
+        )
     out.print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(metavar="KEY_ID",
-                                                      help="The key's id (keys list).")]) -> None:
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key's id (keys list).")],
+) -> None:
     """Revoke a key at once."""
 
     async def work(s: Services) -> Any:

@@ -30,15 +30,36 @@ from imgpro.origins import served_origin
 READY_PATH = "/favicon.ico"  # the cheapest answer the app gives: a small static file
 
 
-def argv(host: str, port: int, processes: int, access_log: bool, public_base_url: str = "",
-         banner: str = "") -> list[str]:
+def argv(
+    host: str,
+    port: int,
+    processes: int,
+    access_log: bool,
+    public_base_url: str = "",
+    banner: str = "",
+) -> list[str]:
     """The command line ``imgpro serve`` execs."""
-    return [sys.executable, "-m", "imgpro.cli.launch", host, str(port), str(processes),
-            "1" if access_log else "0", public_base_url, banner]
+    return [
+        sys.executable,
+        "-m",
+        "imgpro.cli.launch",
+        host,
+        str(port),
+        str(processes),
+        "1" if access_log else "0",
+        public_base_url,
+        banner,
+    ]
 
 
-def exec_server(host: str, port: int, processes: int, access_log: bool,
-                public_base_url: str = "", banner: str = "") -> None:
+def exec_server(
+    host: str,
+    port: int,
+    processes: int,
+    access_log: bool,
+    public_base_url: str = "",
+    banner: str = "",
+) -> None:
     """Replace this process with the launcher (never returns)."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -66,8 +87,11 @@ def wait_until_answering(host: str, port: int, *, timeout: float = 600) -> bool:
 def announce(host: str, port: int, base_url: str, banner: str) -> None:
     if not wait_until_answering(host, port):  # pragma: no cover - the server never came up
         return
-    lines = [f"imgpro is ready on {base_url}", *[line for line in banner.splitlines() if line],
-             f"  API docs: {base_url}/docs/api"]
+    lines = [
+        f"imgpro is ready on {base_url}",
+        *[line for line in banner.splitlines() if line],
+        f"  API docs: {base_url}/docs/api",
+    ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 
@@ -78,15 +102,23 @@ def main(args: list[str]) -> None:
 
     host, port_text, processes_text, access_log, public_base_url, banner = [*args, "", ""][:6]
     processes = int(processes_text)
-    config = uvicorn.Config("imgpro.app:create_app", host=host, port=int(port_text),
-                            workers=processes, factory=True, proxy_headers=False,
-                            log_level="info", access_log=access_log == "1")
+    config = uvicorn.Config(
+        "imgpro.app:create_app",
+        host=host,
+        port=int(port_text),
+        workers=processes,
+        factory=True,
+        proxy_headers=False,
+        log_level="info",
+        access_log=access_log == "1",
+    )
     sock = config.bind_socket()  # exits with uvicorn's message when the port is taken
     port = int(sock.getsockname()[1])
     os.environ["IMGPRO_PORT"] = str(port)  # the processes' Settings() build links from it
     base_url = public_base_url or served_origin(host, port)
-    threading.Thread(target=announce, args=(host, port, base_url, banner), daemon=True,
-                     name="imgpro-banner").start()
+    threading.Thread(
+        target=announce, args=(host, port, base_url, banner), daemon=True, name="imgpro-banner"
+    ).start()
     if processes > 1:
         Multiprocess(config, sockets=[sock]).run()
         return

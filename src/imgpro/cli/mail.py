@@ -30,8 +30,12 @@ def _status(row: Any) -> str:
 def outbox(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 10,
     to: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
-    bodies: Annotated[bool, typer.Option(help="Print each message's text too (kept for a "
-                                               "day when no SMTP server is configured).")] = True,
+    bodies: Annotated[
+        bool,
+        typer.Option(
+            help="Print each message's text too (kept for a day when no SMTP server is configured)."
+        ),
+    ] = True,
 ) -> None:
     """List recent messages; without SMTP, with their text (codes and links included)."""
 
@@ -41,14 +45,23 @@ def outbox(
     rows = run(work)
     table = Table("id", "created", "to", "subject", "status", "last error")
     for row in rows:
-        table.add_row(row.id, iso(row.created_at), row.to_address, row.subject, _status(row),
-                      row.last_error or "")
+        table.add_row(
+            row.id,
+            iso(row.created_at),
+            row.to_address,
+            row.subject,
+            _status(row),
+            row.last_error or "",
+        )
     out.print(table)
     if bodies:
         for row in rows:
             if row.text_body:
-                out.print(f"\n--- {row.id} to {row.to_address}: {row.subject}", markup=False,
-                          highlight=False)
+                out.print(
+                    f"\n--- {row.id} to {row.to_address}: {row.subject}",
+                    markup=False,
+                    highlight=False,
+                )
                 out.print(row.text_body, markup=False, highlight=False)
 
 
@@ -62,7 +75,9 @@ def test(address: str) -> None:
         return next(r for r in await s.mail.recent(limit=50) if r.id == message_id)
 
     row = run(work)
-    out.print(f"{row.id} to {row.to_address}: {_status(row)}"
-              + (f" — {row.last_error}" if row.last_error else ""))
+    out.print(
+        f"{row.id} to {row.to_address}: {_status(row)}"
+        + (f" — {row.last_error}" if row.last_error else "")
+    )
     if row.sent_at is None:
         raise typer.Exit(1)

@@ -56,24 +56,41 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """imgpro: self-hostable image hosting and delivery."""
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(
-        metavar="ADDRESS", help="Listen address (default: IMGPRO_HOST, else 127.0.0.1).")]
-    = None,
-    port: Annotated[int | None, typer.Option(
-        min=0, max=65535, metavar="PORT",
-        help="Listen port (default: IMGPRO_PORT, else 8000; 0 picks a free one).")] = None,
-    workers: Annotated[int | None, typer.Option(
-        min=1, metavar="N",
-        help="Server processes, at least 1 (default: IMGPRO_WORKERS, else one per CPU "
-             "core).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Listen address (default: IMGPRO_HOST, else 127.0.0.1)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            metavar="PORT",
+            help="Listen port (default: IMGPRO_PORT, else 8000; 0 picks a free one).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Server processes, at least 1 (default: IMGPRO_WORKERS, else one per CPU core).",
+        ),
+    ] = None,
 ) -> None:
     """Run the service (API, CDN, pages); prints its base URL once it answers.
 
@@ -91,8 +108,14 @@ def serve(
     prepare_schema(settings)
     # The server processes' Settings() read these: links point where this server listens.
     os.environ.update({**plan.env, "IMGPRO_HOST": host, "IMGPRO_PORT": str(port)})
-    exec_server(host, port, plan.processes, settings.access_log, settings.public_base_url,
-                "\n".join(banner_lines(settings, plan, host)))  # cli/launch.py says why
+    exec_server(
+        host,
+        port,
+        plan.processes,
+        settings.access_log,
+        settings.public_base_url,
+        "\n".join(banner_lines(settings, plan, host)),
+    )  # cli/launch.py says why
 
 
 @app.command()
@@ -102,8 +125,10 @@ def migrate() -> None:
     run_migrations(settings.resolved_database_url)
     if settings.storage == "local":
         settings.resolved_storage_dir.mkdir(parents=True, exist_ok=True)
-    out.print(f"database {describe_database(settings.resolved_database_url)} is up to date",
-              highlight=False)
+    out.print(
+        f"database {describe_database(settings.resolved_database_url)} is up to date",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -14,7 +14,8 @@ INSTRUCTIONS = (
     "imgpro hosts images. upload_image takes a local file path or an http(s) URL and returns the "
     "Image object; its `url` is a direct, embeddable link. transform_url adds resize/crop/format "
     "parameters to that link (an invalid value is ignored, never an error). Errors carry a code "
-    "and, for quotas, an upgrade link to show the user.")
+    "and, for quotas, an upgrade link to show the user."
+)
 
 
 def build_server(profile: Profile) -> Any:
@@ -32,21 +33,33 @@ def build_server(profile: Profile) -> Any:
                 return result
             except ImgproError as e:
                 # An answer the agent can act on, not a stack trace.
-                return {"error": {"code": e.code, "message": e.message, "action": e.action,
-                                  "usage": e.usage}}
+                return {
+                    "error": {
+                        "code": e.code,
+                        "message": e.message,
+                        "action": e.action,
+                        "usage": e.usage,
+                    }
+                }
 
     @server.tool()
-    def upload_image(source: str, caption: str | None = None, public: bool = True,
-                     labels: dict[str, str] | None = None) -> dict[str, Any]:
+    def upload_image(
+        source: str,
+        caption: str | None = None,
+        public: bool = True,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Upload a local image file (a path) or import one from an http(s) URL. Returns the
         Image object (id, url, page_url, sizes, width, height, …)."""
         fields = {"caption": caption, "public": public, "labels": labels or None}
-        return call(lambda c: c.upload(source, **{k: v for k, v in fields.items()
-                                                  if v is not None}).raw)
+        return call(
+            lambda c: c.upload(source, **{k: v for k, v in fields.items() if v is not None}).raw
+        )
 
     @server.tool()
     def list_images(labels: dict[str, str] | None = None, limit: int = 20) -> dict[str, Any]:
         """Images, newest first; `labels` filters (every pair must match)."""
+
         def work(c: Any) -> dict[str, Any]:
             images = []
             for image in c.list(labels=labels or None, limit=min(limit, 100)):
@@ -54,6 +67,7 @@ def build_server(profile: Profile) -> Any:
                 if len(images) >= limit:
                     break
             return {"images": images}
+
         return call(work)
 
     @server.tool()
@@ -62,14 +76,19 @@ def build_server(profile: Profile) -> Any:
         return call(lambda c: c.get(image_id).raw)
 
     @server.tool()
-    def update_image(image_id: str, caption: str | None = None, public: bool | None = None,
-                     labels: dict[str, str] | None = None,
-                     metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    def update_image(
+        image_id: str,
+        caption: str | None = None,
+        public: bool | None = None,
+        labels: dict[str, str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Change caption, public, labels or metadata (labels/metadata replace the whole
         object). Fields left out are unchanged."""
         fields = {"caption": caption, "public": public, "labels": labels, "metadata": metadata}
-        return call(lambda c: c.update(image_id, **{k: v for k, v in fields.items()
-                                                    if v is not None}).raw)
+        return call(
+            lambda c: c.update(image_id, **{k: v for k, v in fields.items() if v is not None}).raw
+        )
 
     @server.tool()
     def delete_image(image_id: str) -> dict[str, Any]:
@@ -77,15 +96,30 @@ def build_server(profile: Profile) -> Any:
         return call(lambda c: {"id": image_id, "deleted": c.delete(image_id)})
 
     @server.tool()
-    def build_transform_url(image: str, w: int | None = None, h: int | None = None,
-                            fit: str | None = None, format: str | None = None,
-                            q: int | None = None, size: str | None = None,
-                            g: str | None = None, blur: float | None = None) -> dict[str, Any]:
+    def build_transform_url(
+        image: str,
+        w: int | None = None,
+        h: int | None = None,
+        fit: str | None = None,
+        format: str | None = None,
+        q: int | None = None,
+        size: str | None = None,
+        g: str | None = None,
+        blur: float | None = None,
+    ) -> dict[str, Any]:
         """A CDN URL for an image id or URL with transforms: w/h (px), fit (scale-down,
         contain, cover, crop, pad), format (jpg, png, webp, avif, gif, auto), q (1-100),
         size (s, m, l, social), g (gravity), blur."""
-        params = {"w": w, "h": h, "fit": fit, "format": format, "q": q, "size": size, "g": g,
-                  "blur": blur}
+        params = {
+            "w": w,
+            "h": h,
+            "fit": fit,
+            "format": format,
+            "q": q,
+            "size": size,
+            "g": g,
+            "blur": blur,
+        }
         if image.startswith(("http://", "https://")):
             return {"url": transform_url(image, **params)}
         return call(lambda c: {"url": c.url(image, **params)})

@@ -23,9 +23,12 @@ ImageId = Annotated[str, typer.Argument(metavar="IMAGE_ID", help="The image's 8-
 @moderation_app.command("block")
 def moderation_block(
     image_id: ImageId,
-    reason: Annotated[str | None, typer.Option(
-        metavar="TEXT", help="Why, for the operators' records (never shown to anyone).")]
-    = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT", help="Why, for the operators' records (never shown to anyone)."
+        ),
+    ] = None,
 ) -> None:
     """Block an image: the API, the CDN and its viewer page answer 404 at once. Nothing is
     deleted; it still counts in its owner's storage until it is."""
@@ -36,8 +39,11 @@ def moderation_block(
     state = run(work)
     assert state.blocked_at is not None
     why = f" ({state.reason})" if state.reason else ""
-    out.print(f"blocked {state.image_id} of workspace {state.workspace_id} since "
-              f"{iso(state.blocked_at)}{why}", highlight=False)
+    out.print(
+        f"blocked {state.image_id} of workspace {state.workspace_id} since "
+        f"{iso(state.blocked_at)}{why}",
+        highlight=False,
+    )
 
 
 @moderation_app.command("unblock")

@@ -30,12 +30,20 @@ def plans_list() -> None:
         return s.plans.plans, await s.billing.plan_counts(), s.billing.provider.name
 
     plans, counts, provider = run(work)
-    table = Table("plan", "title", "price", "uploads/month", "storage", "images", "apps",
-                  "workspaces")
+    table = Table(
+        "plan", "title", "price", "uploads/month", "storage", "images", "apps", "workspaces"
+    )
     for p in plans:
-        table.add_row(p.name, p.title, p.price_label, _limit(p.uploads_per_month),
-                      _limit(p.storage_bytes, size=True), _limit(p.images),
-                      _limit(p.apps), str(counts.get(p.name, 0)))
+        table.add_row(
+            p.name,
+            p.title,
+            p.price_label,
+            _limit(p.uploads_per_month),
+            _limit(p.storage_bytes, size=True),
+            _limit(p.images),
+            _limit(p.apps),
+            str(counts.get(p.name, 0)),
+        )
     out.print(table)
     out.print(f"billing provider: {provider}")
 
@@ -74,8 +82,16 @@ def plans_requests(
         return
     table = Table("id", "workspace", "owner", "from", "to", "status", "requested", "decided")
     for r in requests:
-        table.add_row(r.id, r.workspace_id, r.email or "-", r.from_plan, r.plan, r.status,
-                      iso(r.created_at), iso(r.decided_at) or "-")
+        table.add_row(
+            r.id,
+            r.workspace_id,
+            r.email or "-",
+            r.from_plan,
+            r.plan,
+            r.status,
+            iso(r.created_at),
+            iso(r.decided_at) or "-",
+        )
     out.print(table)
 
 

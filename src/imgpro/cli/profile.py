@@ -42,10 +42,13 @@ def load_profile() -> Profile:
             stored = json.loads(path.read_text())
         except ValueError:
             err.print(f"[yellow]warning:[/yellow] ignoring unreadable {path}")
-    return Profile(server=(os.environ.get("IMGPRO_SERVER") or stored.get("server")
-                           or DEFAULT_SERVER).rstrip("/"),
-                   key=os.environ.get("IMGPRO_API_KEY") or stored.get("key"),
-                   user=os.environ.get("IMGPRO_USER") or stored.get("user"))
+    return Profile(
+        server=(os.environ.get("IMGPRO_SERVER") or stored.get("server") or DEFAULT_SERVER).rstrip(
+            "/"
+        ),
+        key=os.environ.get("IMGPRO_API_KEY") or stored.get("key"),
+        user=os.environ.get("IMGPRO_USER") or stored.get("user"),
+    )
 
 
 def save_profile(server: str, key: str, user: str | None) -> Path:
@@ -62,8 +65,10 @@ def save_profile(server: str, key: str, user: str | None) -> Path:
 
 def login(
     server: Annotated[str, typer.Option(help="The imgpro server's URL.")],
-    key: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                     help="An API key (img_live_…) or app secret.")],
+    key: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, help="An API key (img_live_…) or app secret."),
+    ],
     user: Annotated[str | None, typer.Option(help="App mode: the X-Img-User to act for.")] = None,
 ) -> None:
     """Check a key against a server and store both as your profile (mode 0600)."""

@@ -47,8 +47,9 @@ def single_process_only(settings: Settings) -> bool:
     return settings.storage == "memory" or ":memory:" in settings.resolved_database_url
 
 
-def plan_server(settings: Settings, workers: int | None, cpus: int,
-                environ: Mapping[str, str]) -> ServerPlan:
+def plan_server(
+    settings: Settings, workers: int | None, cpus: int, environ: Mapping[str, str]
+) -> ServerPlan:
     if single_process_only(settings):
         if (workers or settings.workers) > 1:
             raise ServeError("the in-memory backends live in one process: use --workers 1")
@@ -65,20 +66,25 @@ def plan_server(settings: Settings, workers: int | None, cpus: int,
     return ServerPlan(processes, render_threads, host_renders, env)
 
 
-
 def banner_lines(settings: Settings, plan: ServerPlan, host: str) -> list[str]:
     """What the ready banner says under ``imgpro is ready on …``: the store, the processes,
     and only the warnings that are true of this configuration."""
-    banner = [f"  database: {describe_database(settings.resolved_database_url)}",
-              f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}",
-              f"  processes: {plan.processes} × {plan.render_threads} render threads, "
-              f"{plan.host_renders} renders at once on the host"]
+    banner = [
+        f"  database: {describe_database(settings.resolved_database_url)}",
+        f"  blobs:    {settings.storage} {settings.resolved_storage_dir.resolve()}",
+        f"  processes: {plan.processes} × {plan.render_threads} render threads, "
+        f"{plan.host_renders} renders at once on the host",
+    ]
     # Without Redis the limits are shared through a file in the data directory
     # (ratelimits.db, ratelimit_host.py); only `rate_limits.store = memory` splits them.
     if plan.processes > 1 and not settings.redis_url and settings.rate_limit_file is None:
-        banner.append("  rate limits are counted per process (IMGPRO_RATE_LIMITS__STORE="
-                      "memory; unset it, or set IMGPRO_REDIS_URL, to share them)")
+        banner.append(
+            "  rate limits are counted per process (IMGPRO_RATE_LIMITS__STORE="
+            "memory; unset it, or set IMGPRO_REDIS_URL, to share them)"
+        )
     if not settings.public_base_url and host in ("0.0.0.0", "::"):  # noqa: S104
-        banner.append("  listening on every interface: links name loopback; set "
-                      "IMGPRO_PUBLIC_BASE_URL to the address clients use")
+        banner.append(
+            "  listening on every interface: links name loopback; set "
+            "IMGPRO_PUBLIC_BASE_URL to the address clients use"
+        )
     return banner

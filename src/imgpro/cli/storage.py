@@ -18,8 +18,12 @@ storage_app = Cli(help="Blob storage.", no_args_is_help=True)
 @storage_app.command("migrate")
 def storage_migrate(
     to: Annotated[str, typer.Option("--to", help="Destination backend (only `s3`).")],
-    source: Annotated[Path | None, typer.Option(
-        "--from-dir", help="The local blob directory; default the configured storage_dir.")] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-dir", help="The local blob directory; default the configured storage_dir."
+        ),
+    ] = None,
     verify: Annotated[bool, typer.Option(help="Read each copy back and compare hashes.")] = True,
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
 ) -> None:
@@ -36,8 +40,10 @@ def storage_migrate(
 
     settings = Settings()
     if not settings.s3.bucket:
-        err.print("[red]error:[/red] set IMGPRO_S3__BUCKET (and IMGPRO_S3__ENDPOINT_URL, "
-                  "IMGPRO_S3__REGION as needed) first")
+        err.print(
+            "[red]error:[/red] set IMGPRO_S3__BUCKET (and IMGPRO_S3__ENDPOINT_URL, "
+            "IMGPRO_S3__REGION as needed) first"
+        )
         raise typer.Exit(2)
     folder = source or settings.resolved_storage_dir
     if not folder.is_dir():
@@ -47,12 +53,20 @@ def storage_migrate(
     async def main() -> int:
         local = LocalBlobStore(folder)
         bucket = S3BlobStore(settings.s3)
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TextColumn("{task.fields[files]} files"), TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[files]} files"),
+            TimeRemainingColumn(),
+        )
         try:
             with Progress(*columns, console=out) as bar:
-                task = bar.add_task(f"{folder} → s3://{settings.s3.bucket}/{settings.s3.prefix}",
-                                    total=None, files=0)
+                task = bar.add_task(
+                    f"{folder} → s3://{settings.s3.bucket}/{settings.s3.prefix}",
+                    total=None,
+                    files=0,
+                )
                 done = 0
 
                 def step(_key: str, size: int) -> None:
@@ -62,8 +76,9 @@ def storage_migrate(
 
                 todo = await plan(local)
                 bar.update(task, total=sum(size for _, size in todo))
-                report = await migrate(local, bucket, verify=verify, concurrency=concurrency,
-                                       progress=step, todo=todo)
+                report = await migrate(
+                    local, bucket, verify=verify, concurrency=concurrency, progress=step, todo=todo
+                )
         finally:
             await bucket.aclose()
         out.print(f"copied: {report.copied} ({report.bytes_copied:,} bytes)")

@@ -18,8 +18,19 @@ from rich.table import Table
 from imgpro.cli.common import err, out
 from imgpro.cli.profile import load_profile
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".heic", ".heif", ".svg",
-                  ".bmp", ".ico"}
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".avif",
+    ".heic",
+    ".heif",
+    ".svg",
+    ".bmp",
+    ".ico",
+}
 
 
 def parse_labels(pairs: list[str]) -> dict[str, str]:
@@ -38,8 +49,9 @@ def collect(paths: list[Path], recursive: bool) -> list[Path]:
         if path.is_dir():
             if not recursive:
                 raise typer.BadParameter(f"{path} is a folder (add --recursive)")
-            files += sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -60,11 +72,13 @@ def idempotency_key(path: Path, fields: dict[str, Any]) -> str:
 
 def upload(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
-    recursive: Annotated[bool, typer.Option("--recursive", "-r",
-                                            help="Upload the images inside folders.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Upload the images inside folders.")
+    ] = False,
     label: Annotated[list[str] | None, typer.Option(help="k=v, repeatable.")] = None,
-    public: Annotated[str, typer.Option(metavar="true|false",
-                                        help="false hides the viewer page.")] = "true",
+    public: Annotated[
+        str, typer.Option(metavar="true|false", help="false hides the viewer page.")
+    ] = "true",
     caption: Annotated[str | None, typer.Option()] = None,
     ttl: Annotated[str | None, typer.Option(help="Lifetime, e.g. 7d.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32)] = 4,
@@ -76,22 +90,38 @@ def upload(
     files = collect(paths, recursive)
     if public.lower() not in ("true", "false"):
         raise typer.BadParameter("true or false", param_hint="--public")
-    fields = {"public": public.lower() == "true", "labels": parse_labels(label or []) or None,
-              "caption": caption, "ttl": ttl}
+    fields = {
+        "public": public.lower() == "true",
+        "labels": parse_labels(label or []) or None,
+        "caption": caption,
+        "ttl": ttl,
+    }
     fields = {k: v for k, v in fields.items() if v is not None}
     results: dict[Path, dict[str, Any]] = {}
     client = load_profile().client()
-    with client, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          DownloadColumn(), console=err, transient=as_json) as progress:
+    with (
+        client,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            DownloadColumn(),
+            console=err,
+            transient=as_json,
+        ) as progress,
+    ):
         n_task = progress.add_task("files", total=len(files))
         b_task = progress.add_task("bytes", total=sum(f.stat().st_size for f in files))
 
         def one(path: Path) -> dict[str, Any]:
             try:
-                image = client.upload(path, idempotency_key=idempotency_key(path, fields),
-                                      **fields)
-                return {"path": str(path), "id": image.id, "url": image.url,
-                        "page_url": image.page_url}
+                image = client.upload(path, idempotency_key=idempotency_key(path, fields), **fields)
+                return {
+                    "path": str(path),
+                    "id": image.id,
+                    "url": image.url,
+                    "page_url": image.page_url,
+                }
             except ImgproError as e:
                 return {"path": str(path), "error": {"code": e.code, "message": e.message}}
 
@@ -109,8 +139,10 @@ def upload(
     else:
         table = Table("file", "url")
         for r in ordered:
-            table.add_row(r["path"], r.get("url") or f"[red]{r['error']['code']}[/red]: "
-                          f"{r['error']['message']}")
+            table.add_row(
+                r["path"],
+                r.get("url") or f"[red]{r['error']['code']}[/red]: {r['error']['message']}",
+            )
         out.print(table)
         out.print(f"{len(ordered) - len(failed)} uploaded, {len(failed)} failed")
     if failed:

@@ -29,8 +29,7 @@ def usage_show(
 
 @usage_app.command("verify")
 def usage_verify(
-    fix: Annotated[bool, typer.Option("--fix", help="Set drifted counters from the rows.")]
-    = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Set drifted counters from the rows.")] = False,
 ) -> None:
     """Recompute images and stored bytes from the rows and report drift per workspace.
 

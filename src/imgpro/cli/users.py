@@ -18,9 +18,14 @@ from imgpro.services import Services
 users_app = Cli(help="Accounts: create, list, set a password, delete.")
 
 Email = Annotated[str, typer.Argument(metavar="EMAIL", help="The account's email address.")]
-Password = Annotated[str | None, typer.Option(
-    metavar="PASSWORD", help="The password (at least 8 characters). Asked for, hidden and "
-    "twice, when not given — a password on the command line stays in the shell's history.")]
+Password = Annotated[
+    str | None,
+    typer.Option(
+        metavar="PASSWORD",
+        help="The password (at least 8 characters). Asked for, hidden and "
+        "twice, when not given — a password on the command line stays in the shell's history.",
+    ),
+]
 
 
 def _password(given: str | None) -> str:
@@ -78,8 +83,15 @@ def users_list() -> None:
         return
     table = Table("id", "email", "plan", "images", "storage", "keys", "created")
     for u in rows:
-        table.add_row(u.id, u.email, u.plan, f"{u.images:,}", format_bytes(u.storage_bytes),
-                      str(u.keys), iso(u.created_at))
+        table.add_row(
+            u.id,
+            u.email,
+            u.plan,
+            f"{u.images:,}",
+            format_bytes(u.storage_bytes),
+            str(u.keys),
+            iso(u.created_at),
+        )
     out.print(table)
 
 
@@ -93,15 +105,15 @@ def users_set_password(email: Email, password: Password = None) -> None:
         return await s.accounts.reset_password(email, secret)
 
     user_id = run(work)
-    out.print(f"password set for {user_id} <{email.strip().lower()}>; its sessions ended",
-              highlight=False)
+    out.print(
+        f"password set for {user_id} <{email.strip().lower()}>; its sessions ended", highlight=False
+    )
 
 
 @users_app.command("delete")
 def users_delete(
     email: Email,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-    = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete an account and everything it owns. Cannot be undone.
 
@@ -109,15 +121,21 @@ def users_delete(
     apps go with it; an account that owns apps is refused."""
     if not yes:
         if not typer.get_text_stream("stdin").isatty():
-            err.print("[red]error:[/red] deleting an account needs confirmation: run it in a "
-                      "terminal, or add --yes")
+            err.print(
+                "[red]error:[/red] deleting an account needs confirmation: run it in a "
+                "terminal, or add --yes"
+            )
             raise typer.Exit(1)
-        typer.confirm(f"Delete {email} with all its images and keys? This cannot be undone",
-                      abort=True)
+        typer.confirm(
+            f"Delete {email} with all its images and keys? This cannot be undone", abort=True
+        )
 
     async def work(s: Services) -> Deletion:
         return await s.accounts.delete_user(email, remove_blobs=s.images.remove_blobs)
 
     d = run(work)
-    out.print(f"deleted {d.user_id} <{d.email}>: {d.images} image(s), {d.keys} key(s), "
-              f"{d.workspaces} workspace(s)", highlight=False)
+    out.print(
+        f"deleted {d.user_id} <{d.email}>: {d.images} image(s), {d.keys} key(s), "
+        f"{d.workspaces} workspace(s)",
+        highlight=False,
+    )

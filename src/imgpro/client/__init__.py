@@ -19,5 +19,16 @@ from imgpro.client.errors import ImgproConnectionError, ImgproError
 from imgpro.client.models import BatchResult, Image, ImagePage, Meter, Usage
 from imgpro.client.sync import Client
 
-__all__ = ["AsyncClient", "BatchResult", "Client", "Image", "ImagePage", "ImgproConnectionError",
-           "ImgproError", "Meter", "Retry", "Usage", "transform_url"]
+__all__ = [
+    "AsyncClient",
+    "BatchResult",
+    "Client",
+    "Image",
+    "ImagePage",
+    "ImgproConnectionError",
+    "ImgproError",
+    "Meter",
+    "Retry",
+    "Usage",
+    "transform_url",
+]

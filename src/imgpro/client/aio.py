@@ -17,15 +17,26 @@ from imgpro.client.models import BatchResult, Image, ImagePage, Usage
 class AsyncClient:
     """``AsyncClient(base_url, api_key=None, user=None)``; see :class:`Client`."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, user: str | None = None, *,
-                 signing_secret: str | None = None,
-                 timeout: float = 60.0, retry: core.Retry | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        user: str | None = None,
+        *,
+        signing_secret: str | None = None,
+        timeout: float = 60.0,
+        retry: core.Retry | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signing_secret = signing_secret  # signs transform URLs (``url``); never sent
         self.retry = retry or core.Retry()
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
-                                  headers=core.headers(api_key, user))
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers=core.headers(api_key, user),
+        )
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -36,8 +47,9 @@ class AsyncClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, *, source: core.UploadSource | None = None,
-              **kwargs: Any) -> Any:
+    async def _call(
+        self, method: str, path: str, *, source: core.UploadSource | None = None, **kwargs: Any
+    ) -> Any:
         for attempt in range(1, self.retry.attempts + 1):
             part = source.open() if source is not None else None
             try:
@@ -59,37 +71,59 @@ class AsyncClient:
 
     # -- images --------------------------------------------------------------------------
 
-    async def upload(self, file: core.FileLike, *, idempotency_key: str | None = None,
-               **fields: Any) -> Image:
+    async def upload(
+        self, file: core.FileLike, *, idempotency_key: str | None = None, **fields: Any
+    ) -> Image:
         """Upload a path, bytes or a binary file object; a string starting with http(s):// is
         imported from that URL. ``fields``: caption, public, ttl, metadata, labels, filename."""
         if isinstance(file, str) and file.startswith(("http://", "https://")):
             return await self.import_url(file, idempotency_key=idempotency_key, **fields)
         source = core.UploadSource(file, fields.get("filename"))
         key = idempotency_key or core.new_idempotency_key()
-        return Image.from_json(await self._call(
-            "POST", "/v1/images", source=source, data=core.form_fields(fields),
-            headers={"Idempotency-Key": key, "Content-Type": core.multipart_type(key)}))
+        return Image.from_json(
+            await self._call(
+                "POST",
+                "/v1/images",
+                source=source,
+                data=core.form_fields(fields),
+                headers={"Idempotency-Key": key, "Content-Type": core.multipart_type(key)},
+            )
+        )
 
-    async def import_url(self, url: str, *, idempotency_key: str | None = None,
-                   **fields: Any) -> Image:
+    async def import_url(
+        self, url: str, *, idempotency_key: str | None = None, **fields: Any
+    ) -> Image:
         core.form_fields(fields)  # the same field names as an upload
         body = {"url": url, **{k: v for k, v in fields.items() if v is not None}}
         key = idempotency_key or core.new_idempotency_key()
-        return Image.from_json(await self._call("POST", "/v1/images", json=body,
-                                          headers={"Idempotency-Key": key}))
+        return Image.from_json(
+            await self._call("POST", "/v1/images", json=body, headers={"Idempotency-Key": key})
+        )
 
     async def get(self, image_id: str) -> Image:
         return Image.from_json(await self._call("GET", f"/v1/images/{image_id}"))
 
-    async def list_page(self, *, limit: int | None = None, cursor: str | None = None,
-                  labels: dict[str, str] | None = None,
-                  ids: builtins.list[str] | None = None) -> ImagePage:
-        return ImagePage.from_json(await self._call(
-            "GET", "/v1/images", params=core.list_params(limit, cursor, labels, ids)))
+    async def list_page(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        labels: dict[str, str] | None = None,
+        ids: builtins.list[str] | None = None,
+    ) -> ImagePage:
+        return ImagePage.from_json(
+            await self._call(
+                "GET", "/v1/images", params=core.list_params(limit, cursor, labels, ids)
+            )
+        )
 
-    async def list(self, *, limit: int | None = 100, labels: dict[str, str] | None = None,
-                   ids: builtins.list[str] | None = None) -> AsyncIterator[Image]:
+    async def list(
+        self,
+        *,
+        limit: int | None = 100,
+        labels: dict[str, str] | None = None,
+        ids: builtins.list[str] | None = None,
+    ) -> AsyncIterator[Image]:
         """Every image matching the filters, newest first, fetching page after page."""
         cursor = None
         while True:
@@ -107,12 +141,14 @@ class AsyncClient:
         return bool((await self._call("DELETE", f"/v1/images/{image_id}")).get("deleted"))
 
     async def delete_many(self, ids: builtins.list[str]) -> BatchResult:
-        return BatchResult.from_json(await self._call("DELETE", "/v1/images/batch",
-                                                json={"ids": ids}))
+        return BatchResult.from_json(
+            await self._call("DELETE", "/v1/images/batch", json={"ids": ids})
+        )
 
     async def update_many(self, ids: builtins.list[str], **fields: Any) -> BatchResult:
-        return BatchResult.from_json(await self._call("PATCH", "/v1/images/batch",
-                                                json={"ids": ids, "set": fields}))
+        return BatchResult.from_json(
+            await self._call("PATCH", "/v1/images/batch", json={"ids": ids, "set": fields})
+        )
 
     async def original(self, image_id: str) -> bytes:
         """The stored original, byte for byte (``GET /v1/images/{id}/original``)."""

@@ -36,13 +36,19 @@ class Retry:
         hinted = error.retry_after if error is not None else None
         if hinted is not None:
             return min(max(hinted, 0.0), self.max_wait)
-        return min(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()),  # noqa: S311
-                   self.max_wait)
+        return min(
+            self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()),  # noqa: S311
+            self.max_wait,
+        )
 
 
 def retryable(error: ImgproError) -> bool:
-    return (error.status == 0 or error.status == 429 or error.status >= 500
-            or error.code == "idempotency_key_in_progress")
+    return (
+        error.status == 0
+        or error.status == 429
+        or error.status >= 500
+        or error.code == "idempotency_key_in_progress"
+    )
 
 
 def headers(api_key: str | None, user: str | None) -> dict[str, str]:
@@ -125,8 +131,9 @@ def decode(response: httpx.Response) -> Any:
     raise ImgproError(response.status_code, body, dict(response.headers))
 
 
-def list_params(limit: int | None, cursor: str | None, labels: dict[str, str] | None,
-                ids: list[str] | None) -> list[tuple[str, str]]:
+def list_params(
+    limit: int | None, cursor: str | None, labels: dict[str, str] | None, ids: list[str] | None
+) -> list[tuple[str, str]]:
     params: list[tuple[str, str]] = []
     if limit is not None:
         params.append(("limit", str(limit)))

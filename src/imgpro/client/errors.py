@@ -12,8 +12,11 @@ class ImgproError(Exception):
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
-            error = {"type": "api_error", "code": "unexpected_response",
-                     "message": f"HTTP {status} without an error envelope"}
+            error = {
+                "type": "api_error",
+                "code": "unexpected_response",
+                "message": f"HTTP {status} without an error envelope",
+            }
         self.status = status
         self.type: str = error.get("type", "api_error")
         self.code: str = error.get("code", "unexpected_response")
@@ -40,6 +43,14 @@ class ImgproConnectionError(ImgproError):
     """The server could not be reached (after the retries)."""
 
     def __init__(self, cause: BaseException) -> None:
-        super().__init__(0, {"error": {"type": "connection_error", "code": "connection_failed",
-                                       "message": str(cause) or type(cause).__name__}})
+        super().__init__(
+            0,
+            {
+                "error": {
+                    "type": "connection_error",
+                    "code": "connection_failed",
+                    "message": str(cause) or type(cause).__name__,
+                }
+            },
+        )
         self.__cause__ = cause

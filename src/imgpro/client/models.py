@@ -40,16 +40,28 @@ class Image:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Image:
         return cls(
-            id=data["id"], url=data["url"], page_url=data["page_url"],
-            filename=data.get("filename", ""), format=data.get("format", ""),
-            width=data.get("width"), height=data.get("height"), bytes=data.get("bytes"),
-            transformable=bool(data.get("transformable")), status=data.get("status", ""),
-            public=bool(data.get("public")), caption=data.get("caption"),
-            metadata=dict(data.get("metadata") or {}), labels=dict(data.get("labels") or {}),
+            id=data["id"],
+            url=data["url"],
+            page_url=data["page_url"],
+            filename=data.get("filename", ""),
+            format=data.get("format", ""),
+            width=data.get("width"),
+            height=data.get("height"),
+            bytes=data.get("bytes"),
+            transformable=bool(data.get("transformable")),
+            status=data.get("status", ""),
+            public=bool(data.get("public")),
+            caption=data.get("caption"),
+            metadata=dict(data.get("metadata") or {}),
+            labels=dict(data.get("labels") or {}),
             sizes={k: Size(**v) for k, v in (data.get("sizes") or {}).items()},
-            published_at=data.get("published_at"), expires_at=data.get("expires_at"),
-            created_at=data.get("created_at"), nsfw=bool(data.get("nsfw")),
-            placeholder=data.get("placeholder"), raw=data)
+            published_at=data.get("published_at"),
+            expires_at=data.get("expires_at"),
+            created_at=data.get("created_at"),
+            nsfw=bool(data.get("nsfw")),
+            placeholder=data.get("placeholder"),
+            raw=data,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,8 +73,11 @@ class ImagePage:
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> ImagePage:
         page = body.get("pagination") or {}
-        return cls([Image.from_json(i) for i in body.get("data", [])],
-                   page.get("next_cursor"), bool(page.get("has_more")))
+        return cls(
+            [Image.from_json(i) for i in body.get("data", [])],
+            page.get("next_cursor"),
+            bool(page.get("has_more")),
+        )
 
 
 @dataclass(frozen=True)
@@ -92,14 +107,18 @@ class Usage:
             return Meter(int(m.get("used") or 0), m.get("limit"))
 
         metered = [limits.get(n, {}).get("limit") for n in ("uploads", "storage_bytes", "images")]
-        return cls(plan=body.get("plan", ""), period_start=body["period"]["start"],
-                   period_end=body["period"]["end"], uploads=meter("uploads"),
-                   storage_bytes=meter("storage_bytes"), images=meter("images"),
-                   images_stored=int((body.get("totals") or {}).get("images_stored") or 0),
-                   # Servers before limits_enforced: enforced unless every limit is null.
-                   limits_enforced=bool(body.get("limits_enforced",
-                                                 any(x is not None for x in metered))),
-                   raw=body)
+        return cls(
+            plan=body.get("plan", ""),
+            period_start=body["period"]["start"],
+            period_end=body["period"]["end"],
+            uploads=meter("uploads"),
+            storage_bytes=meter("storage_bytes"),
+            images=meter("images"),
+            images_stored=int((body.get("totals") or {}).get("images_stored") or 0),
+            # Servers before limits_enforced: enforced unless every limit is null.
+            limits_enforced=bool(body.get("limits_enforced", any(x is not None for x in metered))),
+            raw=body,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,5 +129,8 @@ class BatchResult:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> BatchResult:
-        return cls([d["id"] for d in body.get("data", [])],
-                   {e["id"]: e.get("error", {}) for e in body.get("errors", [])}, body)
+        return cls(
+            [d["id"] for d in body.get("data", [])],
+            {e["id"]: e.get("error", {}) for e in body.get("errors", [])},
+            body,
+        )

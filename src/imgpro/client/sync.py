@@ -20,15 +20,26 @@ class Client:
     for, sent as ``X-Img-User``). No key: anonymous (uploads only). ``signing_secret``: the
     workspace's signing secret (dashboard → Settings); ``url()`` then signs transform URLs."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, user: str | None = None, *,
-                 signing_secret: str | None = None,
-                 timeout: float = 60.0, retry: core.Retry | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        user: str | None = None,
+        *,
+        signing_secret: str | None = None,
+        timeout: float = 60.0,
+        retry: core.Retry | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signing_secret = signing_secret  # signs transform URLs (``url``); never sent
         self.retry = retry or core.Retry()
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
-                                  headers=core.headers(api_key, user))
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers=core.headers(api_key, user),
+        )
 
     def __enter__(self) -> Client:
         return self
@@ -39,8 +50,9 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, *, source: core.UploadSource | None = None,
-              **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, path: str, *, source: core.UploadSource | None = None, **kwargs: Any
+    ) -> Any:
         for attempt in range(1, self.retry.attempts + 1):
             part = source.open() if source is not None else None
             try:
@@ -62,37 +74,55 @@ class Client:
 
     # -- images --------------------------------------------------------------------------
 
-    def upload(self, file: core.FileLike, *, idempotency_key: str | None = None,
-               **fields: Any) -> Image:
+    def upload(
+        self, file: core.FileLike, *, idempotency_key: str | None = None, **fields: Any
+    ) -> Image:
         """Upload a path, bytes or a binary file object; a string starting with http(s):// is
         imported from that URL. ``fields``: caption, public, ttl, metadata, labels, filename."""
         if isinstance(file, str) and file.startswith(("http://", "https://")):
             return self.import_url(file, idempotency_key=idempotency_key, **fields)
         source = core.UploadSource(file, fields.get("filename"))
         key = idempotency_key or core.new_idempotency_key()
-        return Image.from_json(self._call(
-            "POST", "/v1/images", source=source, data=core.form_fields(fields),
-            headers={"Idempotency-Key": key, "Content-Type": core.multipart_type(key)}))
+        return Image.from_json(
+            self._call(
+                "POST",
+                "/v1/images",
+                source=source,
+                data=core.form_fields(fields),
+                headers={"Idempotency-Key": key, "Content-Type": core.multipart_type(key)},
+            )
+        )
 
-    def import_url(self, url: str, *, idempotency_key: str | None = None,
-                   **fields: Any) -> Image:
+    def import_url(self, url: str, *, idempotency_key: str | None = None, **fields: Any) -> Image:
         core.form_fields(fields)  # the same field names as an upload
         body = {"url": url, **{k: v for k, v in fields.items() if v is not None}}
         key = idempotency_key or core.new_idempotency_key()
-        return Image.from_json(self._call("POST", "/v1/images", json=body,
-                                          headers={"Idempotency-Key": key}))
+        return Image.from_json(
+            self._call("POST", "/v1/images", json=body, headers={"Idempotency-Key": key})
+        )
 
     def get(self, image_id: str) -> Image:
         return Image.from_json(self._call("GET", f"/v1/images/{image_id}"))
 
-    def list_page(self, *, limit: int | None = None, cursor: str | None = None,
-                  labels: dict[str, str] | None = None,
-                  ids: builtins.list[str] | None = None) -> ImagePage:
-        return ImagePage.from_json(self._call(
-            "GET", "/v1/images", params=core.list_params(limit, cursor, labels, ids)))
+    def list_page(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        labels: dict[str, str] | None = None,
+        ids: builtins.list[str] | None = None,
+    ) -> ImagePage:
+        return ImagePage.from_json(
+            self._call("GET", "/v1/images", params=core.list_params(limit, cursor, labels, ids))
+        )
 
-    def list(self, *, limit: int | None = 100, labels: dict[str, str] | None = None,
-             ids: builtins.list[str] | None = None) -> Iterator[Image]:
+    def list(
+        self,
+        *,
+        limit: int | None = 100,
+        labels: dict[str, str] | None = None,
+        ids: builtins.list[str] | None = None,
+    ) -> Iterator[Image]:
         """Every image matching the filters, newest first, fetching page after page."""
         cursor = None
         while True:
@@ -109,12 +139,12 @@ class Client:
         return bool(self._call("DELETE", f"/v1/images/{image_id}").get("deleted"))
 
     def delete_many(self, ids: builtins.list[str]) -> BatchResult:
-        return BatchResult.from_json(self._call("DELETE", "/v1/images/batch",
-                                                json={"ids": ids}))
+        return BatchResult.from_json(self._call("DELETE", "/v1/images/batch", json={"ids": ids}))
 
     def update_many(self, ids: builtins.list[str], **fields: Any) -> BatchResult:
-        return BatchResult.from_json(self._call("PATCH", "/v1/images/batch",
-                                                json={"ids": ids, "set": fields}))
+        return BatchResult.from_json(
+            self._call("PATCH", "/v1/images/batch", json={"ids": ids, "set": fields})
+        )
 
     def original(self, image_id: str) -> bytes:
         """The stored original, byte for byte (``GET /v1/images/{id}/original``)."""

@@ -56,8 +56,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if not is_sqlite(url):
         return _postgres_engine(url, pool_size)
     # The pool's own reset (a ROLLBACK when a connection comes back) is done by _reset below.
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS},
-                                 pool_reset_on_return=None)
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, pool_reset_on_return=None
+    )
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -151,8 +152,9 @@ class _SingleReads:
             if not parsed.database or parsed.database == ":memory:" or parsed.query:
                 self._sqlite_async = True  # in memory, or a URI form we do not second-guess
             else:
-                self.sync = _sqlite_read_engine(parsed.set(drivername="sqlite"),
-                                                pool_size=self.THREADS)
+                self.sync = _sqlite_read_engine(
+                    parsed.set(drivername="sqlite"), pool_size=self.THREADS
+                )
 
     async def all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
         return await self._run(statement, first=False)
@@ -165,7 +167,8 @@ class _SingleReads:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="imgpro-db")
             return await asyncio.get_running_loop().run_in_executor(
-                self._pool, _execute_sync, self.sync, statement, first)
+                self._pool, _execute_sync, self.sync, statement, first
+            )
         async with self.engine.connect() as conn:
             if self._sqlite_async:
                 await conn.begin()  # our BEGIN listener runs; autocommit would not skip it
@@ -183,9 +186,12 @@ class _SingleReads:
 
 
 def _sqlite_read_engine(url: sa.URL, *, pool_size: int) -> sa.Engine:
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=0,
-                              connect_args={"check_same_thread": False,
-                                            "timeout": SQLITE_BUSY_SECONDS})
+    engine = sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _: Any) -> None:

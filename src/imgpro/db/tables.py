@@ -100,8 +100,12 @@ api_keys = sa.Table(
 images = sa.Table(
     "images",
     metadata,
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-              autoincrement=True),
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     sa.Column("id", sa.String(8), nullable=False, unique=True),
     sa.Column("workspace_id", sa.String(16), sa.ForeignKey("workspaces.id"), nullable=False),
     sa.Column("prefix", sa.String(3), nullable=False),
@@ -140,8 +144,12 @@ images = sa.Table(
 image_labels = sa.Table(
     "image_labels",
     metadata,
-    sa.Column("image_seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-              sa.ForeignKey("images.seq", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "image_seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("images.seq", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("value", sa.String(128), nullable=False),
     sa.Column("workspace_id", sa.String(16), nullable=False),
@@ -310,8 +318,9 @@ email_tokens = sa.Table(
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("purpose", sa.String(16), nullable=False),  # login | confirm | verify | reset | email
     sa.Column("email", sa.String(320), nullable=False),
-    sa.Column("user_id", sa.String(16), sa.ForeignKey("users.id", ondelete="CASCADE"),
-              nullable=True),
+    sa.Column(
+        "user_id", sa.String(16), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    ),
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("browser_hash", sa.String(64), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),

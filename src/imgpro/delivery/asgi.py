@@ -34,7 +34,7 @@ class CdnRequest:
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):  # mounted under a prefix: path carries it
-            path = path[len(root_path):]
+            path = path[len(root_path) :]
         raw_query: bytes = scope["query_string"]
         query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True) if raw_query else []
         if_none_match = accept = None
@@ -47,8 +47,15 @@ class CdnRequest:
             elif name == b"x-forwarded-for":
                 forwarded.append(value.decode("latin-1"))
         client = scope.get("client")
-        return cls(scope["method"], path, query, if_none_match, accept,
-                   client[0] if client else None, tuple(forwarded))
+        return cls(
+            scope["method"],
+            path,
+            query,
+            if_none_match,
+            accept,
+            client[0] if client else None,
+            tuple(forwarded),
+        )
 
 
 def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
@@ -65,6 +72,11 @@ class Reply:
     body: bytes = b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": raw_headers(self.headers)})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status,
+                "headers": raw_headers(self.headers),
+            }
+        )
         await send({"type": "http.response.body", "body": self.body})

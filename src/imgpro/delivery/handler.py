@@ -50,8 +50,16 @@ log = logging.getLogger("imgpro.delivery")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-MIME = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
-        "avif": "image/avif", "svg": "image/svg+xml", "bmp": "image/bmp", "ico": "image/x-icon"}
+MIME = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "svg": "image/svg+xml",
+    "bmp": "image/bmp",
+    "ico": "image/x-icon",
+}
 EXT_ALIASES = {"jpeg": "jpg"}
 MAX_IGNORED = 32
 # Large files go out in 1 MB reads: a quarter of the thread hops of 256 KB, same throughput.
@@ -63,10 +71,9 @@ _POLICY_PARAMS = frozenset({access.PRESET_PARAM, "s"})
 
 def _split(path: str) -> tuple[str, str, str]:
     """``/i/{prefix}/{id}.{ext}`` → (prefix, id, ext); anything else is a 404."""
-    prefix, slash, name = path[len(PREFIX):].partition("/")
+    prefix, slash, name = path[len(PREFIX) :].partition("/")
     image_id, dot, ext = name.rpartition(".")
-    if (not prefix or not slash or "/" in name or not dot or not image_id
-            or len(image_id) > 64):
+    if not prefix or not slash or "/" in name or not dot or not image_id or len(image_id) > 64:
         raise NotFound("Not found.")
     ext = ext.lower()
     return prefix, image_id, EXT_ALIASES.get(ext, ext)
@@ -81,8 +88,12 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 def _base_headers(row: Any, etag: str, fmt: str, micro_cache: int) -> dict[str, str]:
-    headers = {"etag": etag, "cache-control": IMMUTABLE, "x-content-type-options": "nosniff",
-               "content-type": MIME[fmt]}
+    headers = {
+        "etag": etag,
+        "cache-control": IMMUTABLE,
+        "x-content-type-options": "nosniff",
+        "content-type": MIME[fmt],
+    }
     if micro_cache:
         # For an nginx proxy_cache in front: nginx takes X-Accel-Expires over the year-long
         # Cache-Control (meant for browsers and CDNs) and never forwards it, so a delete
@@ -174,8 +185,9 @@ class CdnHandler:
             params, ignored = resolved.params, resolved.ignored
         limits = self.services.settings.limits
         mark_row = await self._mark_of(row, params)  # after the preset: a preset may name it
-        variant = await self.renderer.plan(row, ext, params, request.accept, limits, ignored,
-                                           mark_row)
+        variant = await self.renderer.plan(
+            row, ext, params, request.accept, limits, ignored, mark_row
+        )
         if variant is None:
             raise NotFound("Not found.")
         headers = _base_headers(row, variant.etag, variant.format, self._micro_cache())
@@ -197,11 +209,11 @@ class CdnHandler:
     async def _render(self, row: Any, variant: Variant, request: CdnRequest) -> Blob:
         # Cold renders wait their turn per client (the address, after trusted proxies), so
         # one client flooding the pool queues behind its own requests only.
-        client = rate_key(self.services.ratelimits.client_address(request.peer,
-                                                                  request.forwarded_for))
+        client = rate_key(
+            self.services.ratelimits.client_address(request.peer, request.forwarded_for)
+        )
         try:
-            data = await self.renderer.render(row, variant, self.services.settings.limits,
-                                              client)
+            data = await self.renderer.render(row, variant, self.services.settings.limits, client)
         except (InvalidImage, ImageTooLarge, BlobNotFound):
             # Deleted while we rendered (the original is gone) looks like damage: it is a 404.
             if await self._lookup(row.id) is None:
@@ -248,8 +260,9 @@ class CdnHandler:
         headers["content-length"] = "0"
         return Reply(200, headers)
 
-    async def _presigned(self, request: CdnRequest, key: str, headers: dict[str, str], *,
-                         stored: bool = False) -> Reply | None:
+    async def _presigned(
+        self, request: CdnRequest, key: str, headers: dict[str, str], *, stored: bool = False
+    ) -> Reply | None:
         """Object storage with ``s3.presign_seconds`` set: a GET of a blob already in the
         bucket is a 302 to a presigned URL, so the bytes go from the bucket to the client.
         The redirect itself is cached no longer than the URL lives. None = "send it ourselves"
@@ -262,10 +275,18 @@ class CdnHandler:
         url = await self.services.blobs.presigned_url(key, seconds)
         if url is None:
             return None
-        keep = {k: v for k, v in headers.items() if k in ("etag", "vary", "x-img-ignored",
-                                                           "x-robots-tag")}
-        keep.update({"location": url, "content-length": "0",
-                     "cache-control": f"public, max-age={max(0, seconds - 60)}"})
+        keep = {
+            k: v
+            for k, v in headers.items()
+            if k in ("etag", "vary", "x-img-ignored", "x-robots-tag")
+        }
+        keep.update(
+            {
+                "location": url,
+                "content-length": "0",
+                "cache-control": f"public, max-age={max(0, seconds - 60)}",
+            }
+        )
         return Reply(302, keep)
 
     async def _serve_stored(self, row: Any, ext: str, request: CdnRequest) -> ASGIApp:

@@ -46,21 +46,41 @@ from imgpro.images import repository as repo
 
 # Only the columns delivery and the viewer need: no JSON columns to decode on the hot path.
 # The last two are NULL when the workspace never saved settings (signing off).
-COLUMNS = (images.c.id, images.c.prefix, images.c.format, images.c.source_format,
-           images.c.width, images.c.height, images.c.frames, images.c.bytes, images.c.sha256,
-           images.c.blob_key, images.c.transformable, images.c.public,
-           images.c.workspace_id,  # a watermark must be of the same workspace
-           transform_settings.c.signed_transforms, transform_settings.c.signing_secret)
+COLUMNS = (
+    images.c.id,
+    images.c.prefix,
+    images.c.format,
+    images.c.source_format,
+    images.c.width,
+    images.c.height,
+    images.c.frames,
+    images.c.bytes,
+    images.c.sha256,
+    images.c.blob_key,
+    images.c.transformable,
+    images.c.public,
+    images.c.workspace_id,  # a watermark must be of the same workspace
+    transform_settings.c.signed_transforms,
+    transform_settings.c.signing_secret,
+)
 
 
 # Built once from the images repository's rule (``repo.by_link``: what a CDN URL may read),
 # never written again here; executing the same statement object hits SQLAlchemy's
 # compiled-SQL cache, and the raw paths below run its compiled text. The workspace's delivery
 # policy (signed transforms) comes in the same row through the LEFT JOIN.
-_LIVE_BY_ID = sa.select(*COLUMNS).select_from(images.outerjoin(
-    transform_settings, transform_settings.c.workspace_id == images.c.workspace_id)).where(
-    images.c.id == sa.bindparam("image_id"),
-    repo.by_link(sa.bindparam("now", type_=images.c.expires_at.type)))
+_LIVE_BY_ID = (
+    sa.select(*COLUMNS)
+    .select_from(
+        images.outerjoin(
+            transform_settings, transform_settings.c.workspace_id == images.c.workspace_id
+        )
+    )
+    .where(
+        images.c.id == sa.bindparam("image_id"),
+        repo.by_link(sa.bindparam("now", type_=images.c.expires_at.type)),
+    )
+)
 
 
 log = logging.getLogger("imgpro.delivery")
@@ -78,8 +98,9 @@ class _Compiled:
         compiled = _LIVE_BY_ID.compile(dialect=dialect)
         assert list(compiled.positiontup or []) == ["image_id", "now"], compiled.positiontup
         self.sql = str(compiled)
-        self.bind_now: Callable[[Any], Any] = (
-            images.c.expires_at.type.bind_processor(dialect) or (lambda v: v))
+        self.bind_now: Callable[[Any], Any] = images.c.expires_at.type.bind_processor(dialect) or (
+            lambda v: v
+        )
         self.results = [c.type.result_processor(dialect, None) for c in COLUMNS]
 
     def row(self, raw: Any) -> DeliveryRow | None:
@@ -93,8 +114,7 @@ class _RawSqliteReader:
 
     def __init__(self, path: str, dialect: sa.Dialect) -> None:
         self.compiled = _Compiled(dialect)
-        self.conn = sqlite3.connect(path, timeout=0, isolation_level=None,
-                                    check_same_thread=False)
+        self.conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA query_only=ON")
         self.conn.execute("PRAGMA busy_timeout=0")
         weakref.finalize(self, self.conn.close)
@@ -111,8 +131,11 @@ class _RawAsyncpgReader:
     def __init__(self, url: str, dialect: sa.Dialect) -> None:
         self.compiled = _Compiled(dialect)
         _, connect_args = dialect.create_connect_args(sa.engine.make_url(url))
-        for sqlalchemy_only in ("prepared_statement_cache_size", "prepared_statement_name_func",
-                                "async_creator_fn"):
+        for sqlalchemy_only in (
+            "prepared_statement_cache_size",
+            "prepared_statement_name_func",
+            "async_creator_fn",
+        ):
             connect_args.pop(sqlalchemy_only, None)
         self.connect_args = connect_args
         self._pool: asyncio.Task[Any] | None = None
@@ -129,8 +152,7 @@ class _RawAsyncpgReader:
         return c.row(await pool.fetchrow(c.sql, image_id, c.bind_now(now)))
 
     async def _connect(self) -> Any:
-        return await asyncpg.create_pool(min_size=1, max_size=PG_CONNECTIONS,
-                                         **self.connect_args)
+        return await asyncpg.create_pool(min_size=1, max_size=PG_CONNECTIONS, **self.connect_args)
 
     async def close(self) -> None:
         task, self._pool = self._pool, None
@@ -144,8 +166,9 @@ class _RawAsyncpgReader:
 
 def _sqlite_reader(url: str, *, busy_ms: int) -> sa.Engine:
     sync_url = sa.engine.make_url(url).set(drivername="sqlite")
-    engine = sa.create_engine(sync_url, connect_args={"check_same_thread": False,
-                                                      "timeout": busy_ms / 1000})
+    engine = sa.create_engine(
+        sync_url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -189,8 +212,9 @@ class DeliveryLookup:
             try:
                 return await self._asyncpg.read(image_id, now)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("raw PostgreSQL read failed; retrying through the engine",
-                            exc_info=True)
+                log.warning(
+                    "raw PostgreSQL read failed; retrying through the engine", exc_info=True
+                )
         async with self.db.engine.connect() as conn:
             return (await conn.execute(_LIVE_BY_ID, {"image_id": image_id, "now": now})).first()
 

@@ -23,10 +23,18 @@ class HandOffRoute(APIRoute):
 router = APIRouter(tags=["delivery"], route_class=HandOffRoute)
 
 
-@router.get("/i/{prefix}/{name}", summary="Serve an image (CDN)", response_class=Response,
-            operation_id="serve_image")
-@router.head("/i/{prefix}/{name}", summary="Headers of an image (CDN)", response_class=Response,
-             operation_id="serve_image_head")
+@router.get(
+    "/i/{prefix}/{name}",
+    summary="Serve an image (CDN)",
+    response_class=Response,
+    operation_id="serve_image",
+)
+@router.head(
+    "/i/{prefix}/{name}",
+    summary="Headers of an image (CDN)",
+    response_class=Response,
+    operation_id="serve_image_head",
+)
 async def serve_image(prefix: str, name: str) -> Response:  # pragma: no cover - documentation
     """``name`` is ``{id}.{ext}``; the query holds the transforms (docs/transforms.md)."""
     # Unreachable: HandOffRoute.handle answers before FastAPI would call this body.

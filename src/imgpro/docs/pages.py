@@ -25,18 +25,28 @@ class Guide:
 GUIDES: tuple[Guide, ...] = (
     Guide("quickstart", "Quick start", "Upload, list and transform an image with curl."),
     Guide("authentication", "Authentication", "The three modes: anonymous, API key, app."),
-    Guide("images", "The Image object", "Every field of the JSON every endpoint returns; list, "
-          "filter, update, delete, batches."),
-    Guide("transforms", "Transforms", "Resize, crop and convert on the CDN URL, with a live "
-          "preview."),
+    Guide(
+        "images",
+        "The Image object",
+        "Every field of the JSON every endpoint returns; list, filter, update, delete, batches.",
+    ),
+    Guide(
+        "transforms", "Transforms", "Resize, crop and convert on the CDN URL, with a live preview."
+    ),
     Guide("errors", "Errors", "The error envelope, every code, and what a client should do."),
     Guide("apps", "The App guide", "Hosted login, the code exchange, acting for your users."),
     Guide("sdk", "Python SDK", "imgpro.client: Client and AsyncClient."),
     Guide("cli", "Command line", "imgpro upload, images list/get/delete/export/import."),
-    Guide("agents", "AI agents (MCP)", "imgpro mcp: tools for AI agents over the Model Context "
-          "Protocol."),
-    Guide("self-hosting", "Self-hosting and operations", "Install, configure, scale out, back "
-          "up, operate."),
+    Guide(
+        "agents",
+        "AI agents (MCP)",
+        "imgpro mcp: tools for AI agents over the Model Context Protocol.",
+    ),
+    Guide(
+        "self-hosting",
+        "Self-hosting and operations",
+        "Install, configure, scale out, back up, operate.",
+    ),
 )
 BY_SLUG = {g.slug: g for g in GUIDES}
 
@@ -56,9 +66,13 @@ def _source(slug: str) -> str:
 def markdown(slug: str, bases: Bases) -> str:
     """A guide's Markdown with this server's URLs and the generated tables filled in."""
     text = _source(slug)
-    return (text.replace("{{API}}", bases.api).replace("{{WEB}}", bases.web)
-            .replace("{{CDN}}", bases.cdn).replace("{{ERRORS_TABLE}}", errors_table())
-            .replace("{{TRANSFORMS_TABLE}}", transforms_table()))
+    return (
+        text.replace("{{API}}", bases.api)
+        .replace("{{WEB}}", bases.web)
+        .replace("{{CDN}}", bases.cdn)
+        .replace("{{ERRORS_TABLE}}", errors_table())
+        .replace("{{TRANSFORMS_TABLE}}", transforms_table())
+    )
 
 
 @functools.cache
@@ -87,17 +101,28 @@ def transforms_table() -> str:
 
 def llms_txt(bases: Bases) -> str:
     """The llms.txt index (llmstxt.org): a title, a summary, links to each guide's Markdown."""
-    lines = ["# imgpro", "",
-             "> Self-hostable image hosting and delivery that speaks the img.pro REST API: "
-             "upload or import an image, get one JSON Image object whose `url` is a direct, "
-             "transformable CDN link.", "",
-             f"The whole documentation in one file: {bases.web}/llms-full.txt", "",
-             "## Guides", ""]
+    lines = [
+        "# imgpro",
+        "",
+        "> Self-hostable image hosting and delivery that speaks the img.pro REST API: "
+        "upload or import an image, get one JSON Image object whose `url` is a direct, "
+        "transformable CDN link.",
+        "",
+        f"The whole documentation in one file: {bases.web}/llms-full.txt",
+        "",
+        "## Guides",
+        "",
+    ]
     lines += [f"- [{g.title}]({bases.web}/docs/{g.slug}.md): {g.summary}" for g in GUIDES]
-    lines += ["", "## Reference", "",
-              f"- [OpenAPI 3.1 document]({bases.api}/openapi.json): every endpoint, parameter, "
-              "header, error code and example.",
-              f"- [Interactive reference]({bases.web}/docs/api)", ""]
+    lines += [
+        "",
+        "## Reference",
+        "",
+        f"- [OpenAPI 3.1 document]({bases.api}/openapi.json): every endpoint, parameter, "
+        "header, error code and example.",
+        f"- [Interactive reference]({bases.web}/docs/api)",
+        "",
+    ]
     return "\n".join(lines)
 
 

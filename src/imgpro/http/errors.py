@@ -84,8 +84,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cls = _HTTP_STATUS_TO_ERROR.get(exc.status_code, InternalError)
-        message = None if exc.status_code == 404 else (exc.detail if isinstance(exc.detail, str)
-                                                       else None)
+        message = (
+            None
+            if exc.status_code == 404
+            else (exc.detail if isinstance(exc.detail, str) else None)
+        )
         if exc.status_code == 404:
             message = "Not found."
         headers = dict(exc.headers or {})

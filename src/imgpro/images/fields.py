@@ -27,8 +27,9 @@ _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"Invalid value for '{field}': {message}.",
-                            details=[{"field": field, "message": message}])
+    return ValidationFailed(
+        f"Invalid value for '{field}': {message}.", details=[{"field": field, "message": message}]
+    )
 
 
 def parse_ttl(value: Any) -> int:
@@ -139,8 +140,10 @@ def upload_options(raw: dict[str, Any]) -> UploadOptions:
     """Validate the optional fields of a create request (form strings or JSON values)."""
     unknown = sorted(set(raw) - set(UPLOAD_FIELDS))
     if unknown:
-        raise ValidationFailed(f"Unknown field '{unknown[0]}'.",
-                               details=[{"field": f, "message": "unknown field"} for f in unknown])
+        raise ValidationFailed(
+            f"Unknown field '{unknown[0]}'.",
+            details=[{"field": f, "message": "unknown field"} for f in unknown],
+        )
     opts = UploadOptions()
     if raw.get("caption") is not None:
         opts.caption = parse_caption(raw["caption"]) or None

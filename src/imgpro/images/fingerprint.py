@@ -22,12 +22,20 @@ def _digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def upload_fingerprint(*, file_sha256: str, filename: str | None, content_type: str | None,
-                       fields: dict[str, str]) -> str:
-    return _digest({"kind": "upload",
-                    "file": {"sha256": file_sha256, "filename": filename,
-                             "content_type": (content_type or "").strip().lower() or None},
-                    "fields": dict(sorted(fields.items()))})
+def upload_fingerprint(
+    *, file_sha256: str, filename: str | None, content_type: str | None, fields: dict[str, str]
+) -> str:
+    return _digest(
+        {
+            "kind": "upload",
+            "file": {
+                "sha256": file_sha256,
+                "filename": filename,
+                "content_type": (content_type or "").strip().lower() or None,
+            },
+            "fields": dict(sorted(fields.items())),
+        }
+    )
 
 
 def import_fingerprint(body: dict[str, Any]) -> str:

@@ -39,8 +39,9 @@ class GcReport:
         ]
 
 
-async def collect_garbage(services: Services, *,
-                          grace: dt.timedelta = dt.timedelta(hours=1)) -> GcReport:
+async def collect_garbage(
+    services: Services, *, grace: dt.timedelta = dt.timedelta(hours=1)
+) -> GcReport:
     report = GcReport()
     now = services.clock.now()
     db, blobs = services.db, services.blobs

@@ -53,8 +53,10 @@ class Replay:
 
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationFailed("Idempotency-Key must be 1-255 printable characters.",
-                               details=[{"field": "Idempotency-Key", "message": "1-255 chars"}])
+        raise ValidationFailed(
+            "Idempotency-Key must be 1-255 printable characters.",
+            details=[{"field": "Idempotency-Key", "message": "1-255 chars"}],
+        )
     return key
 
 
@@ -64,8 +66,10 @@ def _row(scope: str, key: str) -> sa.ColumnElement[bool]:
 
 def _dead(now: dt.datetime) -> sa.ColumnElement[bool]:
     """An in-progress claim nobody renews any more (NULL: left before leases existed)."""
-    return sa.and_(keys.c.state == "in_progress",
-                   sa.or_(keys.c.lease_expires_at.is_(None), keys.c.lease_expires_at <= now))
+    return sa.and_(
+        keys.c.state == "in_progress",
+        sa.or_(keys.c.lease_expires_at.is_(None), keys.c.lease_expires_at <= now),
+    )
 
 
 class Claim:
@@ -76,16 +80,23 @@ class Claim:
         self.scope, self.key, self.owner = scope, key, owner
 
     def _mine(self) -> sa.ColumnElement[bool]:
-        return sa.and_(_row(self.scope, self.key), keys.c.owner == self.owner,
-                       keys.c.state == "in_progress")
+        return sa.and_(
+            _row(self.scope, self.key), keys.c.owner == self.owner, keys.c.state == "in_progress"
+        )
 
-    async def complete_in(self, conn: AsyncConnection, status: int,
-                          body: dict[str, Any]) -> None:
+    async def complete_in(self, conn: AsyncConnection, status: int, body: dict[str, Any]) -> None:
         """Record the response inside the caller's transaction (the one inserting the image).
         Raises — rolling the image back with it — if the claim is no longer ours."""
-        result = await conn.execute(keys.update().where(self._mine()).values(
-            state="done", response_status=status, response_body=json.dumps(body),
-            lease_expires_at=None))
+        result = await conn.execute(
+            keys.update()
+            .where(self._mine())
+            .values(
+                state="done",
+                response_status=status,
+                response_body=json.dumps(body),
+                lease_expires_at=None,
+            )
+        )
         if result.rowcount != 1:
             raise IdempotencyInProgress()
 
@@ -96,8 +107,9 @@ class Claim:
     async def renew(self) -> bool:
         lease_end = self.store.clock.now() + self.store.lease
         async with self.store.db.write() as conn:
-            result = await conn.execute(keys.update().where(self._mine())
-                                        .values(lease_expires_at=lease_end))
+            result = await conn.execute(
+                keys.update().where(self._mine()).values(lease_expires_at=lease_end)
+            )
         return result.rowcount == 1
 
     @contextlib.asynccontextmanager
@@ -124,15 +136,17 @@ class Claim:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, ttl_seconds: int, *, lease_seconds: int = 30,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: Database, ttl_seconds: int, *, lease_seconds: int = 30, clock: Clock | None = None
+    ) -> None:
         self.db = db
         self.ttl = dt.timedelta(seconds=ttl_seconds)
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.clock = clock or Clock()
 
-    async def claim(self, scope: str, key: str, request_hash: str,
-                    now: dt.datetime) -> Replay | Claim:
+    async def claim(
+        self, scope: str, key: str, request_hash: str, now: dt.datetime
+    ) -> Replay | Claim:
         """Claim ``key`` for this request, or return the response to replay, or raise 409."""
         owner = secrets.token_hex(16)
         fresh = {"owner": owner, "lease_expires_at": now + self.lease}
@@ -143,9 +157,17 @@ class IdempotencyStore:
                 row = None
             if row is None:
                 try:
-                    await conn.execute(keys.insert().values(
-                        scope=scope, key=key, request_hash=request_hash, state="in_progress",
-                        created_at=now, expires_at=now + self.ttl, **fresh))
+                    await conn.execute(
+                        keys.insert().values(
+                            scope=scope,
+                            key=key,
+                            request_hash=request_hash,
+                            state="in_progress",
+                            created_at=now,
+                            expires_at=now + self.ttl,
+                            **fresh,
+                        )
+                    )
                 except IntegrityError:
                     # Lost a race with a concurrent first attempt (PostgreSQL path).
                     raise IdempotencyInProgress() from None
@@ -159,9 +181,15 @@ class IdempotencyStore:
             # The claim outlived its request (the process died before committing: the image
             # and the "done" row commit together, so nothing was created). Take it over —
             # compare-and-swap on the old owner, so two retries cannot both win.
-            taken = await conn.execute(keys.update().where(
-                _row(scope, key), keys.c.owner.is_(None) if row.owner is None
-                else keys.c.owner == row.owner, _dead(now)).values(**fresh))
+            taken = await conn.execute(
+                keys.update()
+                .where(
+                    _row(scope, key),
+                    keys.c.owner.is_(None) if row.owner is None else keys.c.owner == row.owner,
+                    _dead(now),
+                )
+                .values(**fresh)
+            )
             if taken.rowcount != 1:
                 raise IdempotencyInProgress()
             log.info("took over an idempotency claim whose request died (scope %s)", scope)
@@ -170,6 +198,7 @@ class IdempotencyStore:
     async def purge_expired(self, now: dt.datetime) -> int:
         """Keys past their 24 hours, and claims whose request died (lease run out)."""
         async with self.db.write() as conn:
-            result = await conn.execute(keys.delete().where(
-                sa.or_(keys.c.expires_at <= now, _dead(now))))
+            result = await conn.execute(
+                keys.delete().where(sa.or_(keys.c.expires_at <= now, _dead(now)))
+            )
         return result.rowcount

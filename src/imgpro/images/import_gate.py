@@ -37,11 +37,15 @@ class ImportGate:
         """A slot for ``who``'s import, or an immediate 503/429 (no await: the check and the
         take happen in one step of the event loop, so they cannot race)."""
         if self.total >= self.max_total:
-            raise Busy("Too many imports are running; retry shortly.",
-                       action=wait_action(RETRY_AFTER_SECONDS))
+            raise Busy(
+                "Too many imports are running; retry shortly.",
+                action=wait_action(RETRY_AFTER_SECONDS),
+            )
         if self.running[who] >= self.max_per_principal:
-            raise RateLimited(f"At most {self.max_per_principal} imports at once; retry when "
-                              "one has finished.", action=wait_action(RETRY_AFTER_SECONDS))
+            raise RateLimited(
+                f"At most {self.max_per_principal} imports at once; retry when one has finished.",
+                action=wait_action(RETRY_AFTER_SECONDS),
+            )
         self.running[who] += 1
         try:
             yield
@@ -51,8 +55,9 @@ class ImportGate:
                 del self.running[who]
 
 
-async def until_disconnect(work: Awaitable[T],
-                           receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> T:
+async def until_disconnect(
+    work: Awaitable[T], receive: Callable[[], Awaitable[Mapping[str, Any]]]
+) -> T:
     """Run ``work``; cancel it if the client hangs up meanwhile (ASGI ``http.disconnect``).
 
     Only for a request whose body was read already: every further ``receive()`` then waits
@@ -73,8 +78,9 @@ async def until_disconnect(work: Awaitable[T],
         if task.cancelled() and not _being_cancelled():
             # Cancelled by the watcher, not by the server: the fetch is abandoned (its temp
             # file removed by the importer's own cleanup) and nobody waits for an answer.
-            raise FetchFailed("The source URL could not be fetched: the client disconnected."
-                              ) from None
+            raise FetchFailed(
+                "The source URL could not be fetched: the client disconnected."
+            ) from None
         raise
     finally:
         watcher.cancel()

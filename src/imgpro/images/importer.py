@@ -250,8 +250,9 @@ async def fetch_to_file(
             if own:
                 # The address check first: a refused or unknown host costs one lookup, not a
                 # TLS context and a connection pool.
-                await check_destination(parsed.host, parsed.port or _default_port(parsed),
-                                        policy_for(settings))
+                await check_destination(
+                    parsed.host, parsed.port or _default_port(parsed), policy_for(settings)
+                )
                 active = pinned_transport(settings, ssl_context=await tls_context())
             assert active is not None
             return await _fetch(parsed, dest_dir, max_bytes, settings, active)

@@ -26,8 +26,9 @@ class BlockState:
     reason: str | None
 
 
-async def block(db: Database, image_id: str, *, now: dt.datetime,
-                reason: str | None = None) -> BlockState:
+async def block(
+    db: Database, image_id: str, *, now: dt.datetime, reason: str | None = None
+) -> BlockState:
     if reason is not None:
         reason = reason.strip() or None
         if reason is not None and len(reason) > MAX_REASON:
@@ -39,8 +40,9 @@ async def unblock(db: Database, image_id: str) -> BlockState:
     return await _set(db, image_id, None, None)
 
 
-async def _set(db: Database, image_id: str, at: dt.datetime | None,
-               reason: str | None) -> BlockState:
+async def _set(
+    db: Database, image_id: str, at: dt.datetime | None, reason: str | None
+) -> BlockState:
     async with db.write() as conn:
         row = await repo.set_blocked(conn, image_id, at, reason)
     if row is None:

@@ -69,10 +69,15 @@ class _Reader:
         self._skip = False
 
     def callbacks(self) -> dict[str, Any]:
-        return {"on_part_begin": self._part_begin, "on_header_field": self._header_field,
-                "on_header_value": self._header_value, "on_header_end": self._header_end,
-                "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
-                "on_part_end": self._part_end}
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
 
     def _part_begin(self) -> None:
         self._headers = {}
@@ -99,12 +104,15 @@ class _Reader:
         if name == FILE_FIELD:
             if len(self.form.files) >= self.max_files:
                 if self.max_files == 1:
-                    raise ValidationFailed("Send one file per request.", details=[
-                        {"field": FILE_FIELD, "message": "only one file"}])
+                    raise ValidationFailed(
+                        "Send one file per request.",
+                        details=[{"field": FILE_FIELD, "message": "only one file"}],
+                    )
                 raise ValidationFailed(f"Upload at most {self.max_files} files at a time.")
             self.sink = FileSink(self.dest_dir, self.caps)
             self.sink.spooled.filename = safe_filename(
-                filename.decode("utf-8", "replace") if filename else None)
+                filename.decode("utf-8", "replace") if filename else None
+            )
             self.sink.spooled.content_type = self._headers.get("content-type")
         elif filename is not None or len(self.form.fields) >= MAX_FIELDS:
             self._skip = True  # other file parts and excess fields are not ours to keep
@@ -115,8 +123,10 @@ class _Reader:
         elif not self._skip:
             self._value += data[start:end]
             if len(self._value) > MAX_FIELD_BYTES:
-                raise ValidationFailed("A form field is too long.", details=[
-                    {"field": self._name, "message": "too long"}])
+                raise ValidationFailed(
+                    "A form field is too long.",
+                    details=[{"field": self._name, "message": "too long"}],
+                )
 
     def _part_end(self) -> None:
         if self.sink is not None:
@@ -136,9 +146,15 @@ class _Reader:
         self.form.discard()
 
 
-async def read_multipart(content_type: str, body: AsyncIterator[bytes], dest_dir: Path,
-                         caps: Caps, *, max_files: int = 1,
-                         skip_empty: bool = False) -> Form:
+async def read_multipart(
+    content_type: str,
+    body: AsyncIterator[bytes],
+    dest_dir: Path,
+    caps: Caps,
+    *,
+    max_files: int = 1,
+    skip_empty: bool = False,
+) -> Form:
     """Parse a multipart body as it streams. On any error every temp file is gone again.
 
     ``skip_empty`` drops a file part with no bytes and no filename (a browser form's empty

@@ -24,9 +24,28 @@ class Links:
 # The columns an Image object is made of, in the order _shape takes them. The list query
 # selects exactly these (repository.OBJECT_COLUMNS), so its rows are unpacked by position:
 # reading 20 attributes off a SQLAlchemy Row by name costs more than building the object.
-OBJECT_FIELDS = ("id", "prefix", "filename", "format", "width", "height", "bytes",
-                 "transformable", "status", "public", "caption", "metadata", "labels", "nsfw",
-                 "blurhash", "color", "thumbhash", "published_at", "expires_at", "created_at")
+OBJECT_FIELDS = (
+    "id",
+    "prefix",
+    "filename",
+    "format",
+    "width",
+    "height",
+    "bytes",
+    "transformable",
+    "status",
+    "public",
+    "caption",
+    "metadata",
+    "labels",
+    "nsfw",
+    "blurhash",
+    "color",
+    "thumbhash",
+    "published_at",
+    "expires_at",
+    "created_at",
+)
 
 
 def image_object(row: Any, links: Links) -> dict[str, Any]:
@@ -42,12 +61,29 @@ def image_objects(rows: Any, links: Links) -> list[dict[str, Any]]:
     return [_shape(links, *row[:n]) for row in rows]
 
 
-def _shape(links: Links, image_id: str, prefix: str, filename: str | None, fmt: str,
-           width: int | None, height: int | None, size: int | None, transformable: Any,
-           status: str, public: Any, caption: str | None, metadata: Any, labels: Any,
-           nsfw: Any, blurhash: str | None, color: str | None,
-           thumbhash: str | None, published_at: dt.datetime | None,
-           expires_at: dt.datetime | None, created_at: dt.datetime | None) -> dict[str, Any]:
+def _shape(
+    links: Links,
+    image_id: str,
+    prefix: str,
+    filename: str | None,
+    fmt: str,
+    width: int | None,
+    height: int | None,
+    size: int | None,
+    transformable: Any,
+    status: str,
+    public: Any,
+    caption: str | None,
+    metadata: Any,
+    labels: Any,
+    nsfw: Any,
+    blurhash: str | None,
+    color: str | None,
+    thumbhash: str | None,
+    published_at: dt.datetime | None,
+    expires_at: dt.datetime | None,
+    created_at: dt.datetime | None,
+) -> dict[str, Any]:
     url = f"{links.cdn_base}/{prefix}/{image_id}.{fmt}"
     transformable = bool(transformable)
     return {
@@ -72,21 +108,28 @@ def _shape(links: Links, image_id: str, prefix: str, filename: str | None, fmt: 
         "labels": _string_map(labels),
         "nsfw": bool(nsfw),
         # thumbhash is null for images uploaded before it existed (migration 0008).
-        "placeholder": ({"blurhash": blurhash, "color": color, "thumbhash": thumbhash}
-                        if transformable and blurhash else None),
+        "placeholder": (
+            {"blurhash": blurhash, "color": color, "thumbhash": thumbhash}
+            if transformable and blurhash
+            else None
+        ),
     }
 
 
 def _sizes(url: str, width: int, height: int) -> dict[str, Any]:
-    return {long_name: {"url": f"{url}?size={short}", "width": w, "height": h}
-            for short, long_name, w, h in _named_sizes(width, height)}
+    return {
+        long_name: {"url": f"{url}?size={short}", "width": w, "height": h}
+        for short, long_name, w, h in _named_sizes(width, height)
+    }
 
 
 @functools.lru_cache(maxsize=4096)
 def _named_sizes(width: int, height: int) -> tuple[tuple[str, str, int, int], ...]:
     # Pure arithmetic, and most images of a collection share a handful of camera sizes.
-    return tuple((short, long_name, *named_size(width, height, short))
-                 for short, long_name in SIZE_NAMES.items())
+    return tuple(
+        (short, long_name, *named_size(width, height, short))
+        for short, long_name in SIZE_NAMES.items()
+    )
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -110,6 +153,7 @@ def _string_map(value: Any) -> dict[str, str]:
 
 
 # -- documentation models (OpenAPI) -------------------------------------------------------------
+
 
 class SizeOut(BaseModel):
     url: str
@@ -178,10 +222,8 @@ class ImageUpdate(BaseModel):
     # null): the schema says so, so generated clients never send it.
     caption: str | None = Field(None, max_length=2000)
     public: bool = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
-    metadata: dict[str, str] = Field(
-        None, json_schema_extra=_no_default)  # type: ignore[arg-type]
-    labels: dict[str, str] = Field(
-        None, json_schema_extra=_no_default)  # type: ignore[arg-type]
+    metadata: dict[str, str] = Field(None, json_schema_extra=_no_default)  # type: ignore[arg-type]
+    labels: dict[str, str] = Field(None, json_schema_extra=_no_default)  # type: ignore[arg-type]
     published_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
 

@@ -67,8 +67,17 @@ class Page:
 
 
 class ImageService:
-    def __init__(self, *, db: Database, blobs: BlobStore, settings: Settings, clock: Clock,
-                 links: Links, plans: PlanBook, quota: UploadQuota | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        blobs: BlobStore,
+        settings: Settings,
+        clock: Clock,
+        links: Links,
+        plans: PlanBook,
+        quota: UploadQuota | None = None,
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.settings = settings
@@ -84,8 +93,9 @@ class ImageService:
         self.reserve.restore()
         # Upload-time decoding (probe, placeholder, HEIC) is bounded like rendering: as many
         # threads as the render pool, so N concurrent uploads never mean N full decodes.
-        self.decode_pool = ThreadPoolExecutor(settings.render.workers or available_cpus(),
-                                              thread_name_prefix="decode")
+        self.decode_pool = ThreadPoolExecutor(
+            settings.render.workers or available_cpus(), thread_name_prefix="decode"
+        )
 
     def close(self) -> None:
         self.decode_pool.shutdown(wait=False, cancel_futures=True)
@@ -98,12 +108,23 @@ class ImageService:
         if source_format is None:
             raise UnsupportedFormat()
         limits = self.settings.limits
-        run = functools.partial(inspect_upload, path, source_format,
-                                max_pixels=limits.max_pixels, max_frames=limits.max_frames)
+        run = functools.partial(
+            inspect_upload,
+            path,
+            source_format,
+            max_pixels=limits.max_pixels,
+            max_frames=limits.max_frames,
+        )
         return await asyncio.get_running_loop().run_in_executor(self.decode_pool, run)
 
-    async def create(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
-                     *, on_commit: OnCommit | None = None) -> dict[str, Any]:
+    async def create(
+        self,
+        principal: Principal,
+        upload: SpooledFile,
+        opts: UploadOptions,
+        *,
+        on_commit: OnCommit | None = None,
+    ) -> dict[str, Any]:
         """Store and record one image. ``on_commit(conn, image)`` runs inside the insert
         transaction (the Idempotency-Key's "done" record commits with the row, or neither)."""
         now = self.clock.now()
@@ -121,8 +142,18 @@ class ImageService:
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
-            image = await self._record(principal, upload, opts, probe, blurhash, color,
-                                       blob_key, now, on_commit, thumbhash=thumbhash)
+            image = await self._record(
+                principal,
+                upload,
+                opts,
+                probe,
+                blurhash,
+                color,
+                blob_key,
+                now,
+                on_commit,
+                thumbhash=thumbhash,
+            )
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
@@ -130,19 +161,31 @@ class ImageService:
             await self.after_upload(principal.workspace_id)  # e.g. the quota notices
         return image
 
-    def _expiry(self, principal: Principal, opts: UploadOptions,
-                now: dt.datetime) -> dt.datetime | None:
+    def _expiry(
+        self, principal: Principal, opts: UploadOptions, now: dt.datetime
+    ) -> dt.datetime | None:
         ttl = opts.ttl
         if principal.is_anonymous:
             # Anonymous uploads always expire; a TTL may only shorten their life.
-            ttl = min(ttl or self.settings.limits.anon_ttl_seconds,
-                      self.settings.limits.anon_ttl_seconds)
+            ttl = min(
+                ttl or self.settings.limits.anon_ttl_seconds, self.settings.limits.anon_ttl_seconds
+            )
         return now + dt.timedelta(seconds=ttl) if ttl else None
 
-    async def _record(self, principal: Principal, upload: SpooledFile, opts: UploadOptions,
-                      probe: Probe, blurhash: str | None, color: str | None, blob_key: str,
-                      now: dt.datetime, on_commit: OnCommit | None, *,
-                      thumbhash: str | None = None) -> dict[str, Any]:
+    async def _record(
+        self,
+        principal: Principal,
+        upload: SpooledFile,
+        opts: UploadOptions,
+        probe: Probe,
+        blurhash: str | None,
+        color: str | None,
+        blob_key: str,
+        now: dt.datetime,
+        on_commit: OnCommit | None,
+        *,
+        thumbhash: str | None = None,
+    ) -> dict[str, Any]:
         """Count and insert the row; returns its Image object (built from the values written:
         they *are* the new row).
 
@@ -150,16 +193,29 @@ class ImageService:
         holds the database's one write lock, so it is kept to the quota UPDATE and the INSERTs,
         with no read-back of the row."""
         values: dict[str, Any] = {
-            "workspace_id": principal.workspace_id, "prefix": principal.workspace_prefix,
-            "source_format": probe.source_format, "format": probe.format,
-            "width": probe.width, "height": probe.height, "frames": probe.frames,
-            "bytes": upload.size, "sha256": upload.sha256, "blob_key": blob_key,
-            "transformable": probe.transformable, "status": "ready", "public": opts.public,
-            "caption": opts.caption, "metadata": opts.metadata or {},
-            "labels": opts.labels or {}, "nsfw": False, "blurhash": blurhash, "color": color,
+            "workspace_id": principal.workspace_id,
+            "prefix": principal.workspace_prefix,
+            "source_format": probe.source_format,
+            "format": probe.format,
+            "width": probe.width,
+            "height": probe.height,
+            "frames": probe.frames,
+            "bytes": upload.size,
+            "sha256": upload.sha256,
+            "blob_key": blob_key,
+            "transformable": probe.transformable,
+            "status": "ready",
+            "public": opts.public,
+            "caption": opts.caption,
+            "metadata": opts.metadata or {},
+            "labels": opts.labels or {},
+            "nsfw": False,
+            "blurhash": blurhash,
+            "color": color,
             "thumbhash": thumbhash,
             "published_at": now if opts.public else None,
-            "expires_at": self._expiry(principal, opts, now), "created_at": now,
+            "expires_at": self._expiry(principal, opts, now),
+            "created_at": now,
         }
         for _attempt in range(5):
             image_id = ids.image_id()
@@ -181,20 +237,28 @@ class ImageService:
         # One conditional UPDATE inside this insert transaction (billing/quotas.py): exact under
         # concurrency, and rolled back with the row if the insert fails. No account quota for
         # anonymous traffic (rate limits apply instead), but it is still counted.
-        await self.quota.reserve(conn, principal.workspace_id, size, now,
-                                 metered=not principal.is_anonymous)
+        await self.quota.reserve(
+            conn, principal.workspace_id, size, now, metered=not principal.is_anonymous
+        )
 
     # -- read -----------------------------------------------------------------------------
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
         row = await self.db.fetch_first(
-            repo.select_object(principal.workspace_id, image_id, self.clock.now()))
+            repo.select_object(principal.workspace_id, image_id, self.clock.now())
+        )
         if row is None:
             raise NotFound()
         return image_objects([row], self.links)[0]
 
-    async def list(self, principal: Principal, *, limit: int = 20, cursor: str | None = None,
-                   labels: Sequence[tuple[str, str]] = (),
-                   only_ids: Sequence[str] | None = None) -> Page:
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        limit: int = 20,
+        cursor: str | None = None,
+        labels: Sequence[tuple[str, str]] = (),
+        only_ids: Sequence[str] | None = None,
+    ) -> Page:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise invalid("limit", f"between 1 and {MAX_LIST_LIMIT}")
         before = None
@@ -204,9 +268,16 @@ class ImageService:
                 raise invalid("cursor", "not a cursor this API returned")
         if only_ids is not None and len(only_ids) > MAX_BATCH:
             raise invalid("ids", f"at most {MAX_BATCH} ids")
-        rows = await self.db.fetch(repo.select_visible(
-            principal.workspace_id, self.clock.now(), limit=limit + 1, before_seq=before,
-            labels=labels, ids=only_ids))
+        rows = await self.db.fetch(
+            repo.select_visible(
+                principal.workspace_id,
+                self.clock.now(),
+                limit=limit + 1,
+                before_seq=before,
+                labels=labels,
+                ids=only_ids,
+            )
+        )
         has_more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = repo.encode_cursor(rows[-1].seq) if has_more and rows else None
@@ -235,8 +306,9 @@ class ImageService:
             changes["expires_at"] = expires
         return changes
 
-    async def _apply(self, conn: Any, principal: Principal, row: Any,
-                     changes: dict[str, Any], now: dt.datetime) -> Any:
+    async def _apply(
+        self, conn: Any, principal: Principal, row: Any, changes: dict[str, Any], now: dt.datetime
+    ) -> Any:
         expires = changes.get("expires_at")
         if expires is not None and expires <= now:
             # A past expiry would delete the image while answering 404 to a write that worked:
@@ -252,8 +324,9 @@ class ImageService:
                 await repo.replace_labels(conn, row.seq, row.workspace_id, changes["labels"])
         return await repo.get_visible(conn, principal.workspace_id, row.id, now)
 
-    async def update(self, principal: Principal, image_id: str,
-                     fields: dict[str, Any]) -> dict[str, Any]:
+    async def update(
+        self, principal: Principal, image_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         changes = self._changes(principal, fields)
         now = self.clock.now()
         async with self.db.write() as conn:
@@ -265,8 +338,9 @@ class ImageService:
             raise NotFound()
         return image_object(updated, self.links)
 
-    async def batch_update(self, principal: Principal, image_ids: Sequence[str],
-                           fields: dict[str, Any]) -> dict[str, Any]:
+    async def batch_update(
+        self, principal: Principal, image_ids: Sequence[str], fields: dict[str, Any]
+    ) -> dict[str, Any]:
         changes = self._changes(principal, fields)
         now = self.clock.now()
         data, errors = [], []
@@ -279,8 +353,7 @@ class ImageService:
                 try:
                     updated = await self._apply(conn, principal, row, changes, now)
                 except ValidationFailed as e:
-                    errors.append({"id": image_id, "error": {"code": e.code,
-                                                             "message": e.message}})
+                    errors.append({"id": image_id, "error": {"code": e.code, "message": e.message}})
                     continue
                 if updated is None:
                     errors.append(_not_found(image_id))
@@ -303,8 +376,9 @@ class ImageService:
     async def delete(self, principal: Principal, image_id: str) -> dict[str, Any]:
         async def transaction() -> Any:
             async with self.db.write() as conn:
-                row = await repo.get_visible(conn, principal.workspace_id, image_id,
-                                             self.clock.now())
+                row = await repo.get_visible(
+                    conn, principal.workspace_id, image_id, self.clock.now()
+                )
                 if row is None:
                     raise NotFound()
                 await repo.delete_rows(conn, [row], self.clock.now())
@@ -314,8 +388,7 @@ class ImageService:
         await self.remove_blobs([row])
         return {"id": image_id, "object": "image", "deleted": True}
 
-    async def batch_delete(self, principal: Principal,
-                           image_ids: Sequence[str]) -> dict[str, Any]:
+    async def batch_delete(self, principal: Principal, image_ids: Sequence[str]) -> dict[str, Any]:
         wanted = _unique(image_ids)
         now = self.clock.now()
 
@@ -326,8 +399,10 @@ class ImageService:
                 mine = [r for r in rows if r.workspace_id == principal.workspace_id]
                 await repo.delete_rows(conn, mine, now)
                 gone = {r.id for r in mine} | await repo.tombstoned(
-                    conn, principal.workspace_id,
-                    [i for i in wanted if i not in {r.id for r in rows}])
+                    conn,
+                    principal.workspace_id,
+                    [i for i in wanted if i not in {r.id for r in rows}],
+                )
             return mine, gone
 
         mine, gone = await self._freeing_space(transaction)

@@ -56,8 +56,9 @@ MAX_FORM_FILES = 20  # the dashboard's plain form may carry several files
 
 # Import failures that cost the server work (lookups, connects, downloads) and count against
 # the failed-imports rate limit.
-_IMPORT_FAILURES = frozenset({"fetch_failed", "file_too_large", "unsupported_format",
-                              "invalid_image", "image_too_large"})
+_IMPORT_FAILURES = frozenset(
+    {"fetch_failed", "file_too_large", "unsupported_format", "invalid_image", "image_too_large"}
+)
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
@@ -78,16 +79,30 @@ class Entry:
     wait_for_first_seconds: float = 0.0
 
 
-API = Entry("api", imports=True, wrong_body=UnsupportedMediaType,
-            no_file=lambda: ValidationFailed("A 'file' part is required.",
-                                             details=[{"field": "file", "message": "required"}]))
-TRY_FORM = Entry("try", options_from_fields=False, skip_empty_parts=True,
-                 no_file=lambda: ValidationFailed("Choose an image file to upload."),
-                 wrong_body=lambda: ValidationFailed("Choose an image file to upload."))
-DASHBOARD = Entry("dashboard", max_files=MAX_FORM_FILES, options_from_fields=False,
-                  skip_empty_parts=True, wait_for_first_seconds=60.0,
-                  no_file=lambda: ValidationFailed("Choose at least one image."),
-                  wrong_body=lambda: BadRequest("Send the files as multipart/form-data."))
+API = Entry(
+    "api",
+    imports=True,
+    wrong_body=UnsupportedMediaType,
+    no_file=lambda: ValidationFailed(
+        "A 'file' part is required.", details=[{"field": "file", "message": "required"}]
+    ),
+)
+TRY_FORM = Entry(
+    "try",
+    options_from_fields=False,
+    skip_empty_parts=True,
+    no_file=lambda: ValidationFailed("Choose an image file to upload."),
+    wrong_body=lambda: ValidationFailed("Choose an image file to upload."),
+)
+DASHBOARD = Entry(
+    "dashboard",
+    max_files=MAX_FORM_FILES,
+    options_from_fields=False,
+    skip_empty_parts=True,
+    wait_for_first_seconds=60.0,
+    no_file=lambda: ValidationFailed("Choose at least one image."),
+    wrong_body=lambda: BadRequest("Send the files as multipart/form-data."),
+)
 
 
 @dataclass
@@ -131,9 +146,16 @@ def megabytes(limit: int) -> str:
 
 
 class UploadFlow:
-    def __init__(self, *, settings: Settings, clock: Clock, images: ImageService,
-                 idempotency: IdempotencyStore, ratelimits: RateLimiter,
-                 import_gate: ImportGate) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        images: ImageService,
+        idempotency: IdempotencyStore,
+        ratelimits: RateLimiter,
+        import_gate: ImportGate,
+    ) -> None:
         self.settings, self.clock = settings, clock
         self.images, self.idempotency = images, idempotency
         self.ratelimits, self.import_gate = ratelimits, import_gate
@@ -143,14 +165,20 @@ class UploadFlow:
         return f"Sign up for {megabytes(self.settings.limits.key_max_bytes)} MB uploads"
 
     def signup_action(self) -> dict[str, Any]:
-        return {"type": "signup", "url": f"{self.settings.web_base}/signup",
-                "label": self.signup_label()}
+        return {
+            "type": "signup",
+            "url": f"{self.settings.web_base}/signup",
+            "label": self.signup_label(),
+        }
 
     def caps(self, principal: Principal) -> Caps:
         limits = self.settings.limits
         if principal.is_anonymous:
-            return Caps(limits.anon_max_bytes, min(limits.svg_max_bytes, limits.anon_max_bytes),
-                        too_large_action=self.signup_action())
+            return Caps(
+                limits.anon_max_bytes,
+                min(limits.svg_max_bytes, limits.anon_max_bytes),
+                too_large_action=self.signup_action(),
+            )
         return Caps(limits.key_max_bytes, limits.svg_max_bytes)
 
     # -- the use case ---------------------------------------------------------------------
@@ -179,12 +207,20 @@ class UploadFlow:
         if not is_multipart(req.content_type):
             raise req.entry.wrong_body()
         declared = req.content_length
-        if declared and declared.isdigit() and (
-                int(declared) > req.entry.max_files * (caps.max_bytes + MULTIPART_OVERHEAD)):
+        if (
+            declared
+            and declared.isdigit()
+            and (int(declared) > req.entry.max_files * (caps.max_bytes + MULTIPART_OVERHEAD))
+        ):
             raise caps.error(caps.max_bytes)  # refuse before reading a byte
-        form = await read_multipart(req.content_type, req.body, self.images.tmp_dir, caps,
-                                    max_files=req.entry.max_files,
-                                    skip_empty=req.entry.skip_empty_parts)
+        form = await read_multipart(
+            req.content_type,
+            req.body,
+            self.images.tmp_dir,
+            caps,
+            max_files=req.entry.max_files,
+            skip_empty=req.entry.skip_empty_parts,
+        )
         try:
             return await self._store_form(req, form, key)
         finally:
@@ -206,17 +242,22 @@ class UploadFlow:
             # Several files of one form: one key each, derived from the form's, so a
             # double-submitted form replays every file it already stored.
             file_key = key if key is None or len(form.files) == 1 else check_key(f"{key}.{i}")
-            fingerprint = upload_fingerprint(file_sha256=spooled.sha256,
-                                             filename=spooled.filename,
-                                             content_type=spooled.content_type, fields=fields)
+            fingerprint = upload_fingerprint(
+                file_sha256=spooled.sha256,
+                filename=spooled.filename,
+                content_type=spooled.content_type,
+                fields=fields,
+            )
 
-            async def create(on_commit: OnCommit | None, spooled: SpooledFile = spooled
-                             ) -> dict[str, Any]:
-                return await self.images.create(req.principal, spooled, opts,
-                                                on_commit=on_commit)
+            async def create(
+                on_commit: OnCommit | None, spooled: SpooledFile = spooled
+            ) -> dict[str, Any]:
+                return await self.images.create(req.principal, spooled, opts, on_commit=on_commit)
+
             try:
-                image, result.status, replayed = await self._once(req, file_key, fingerprint,
-                                                                  create)
+                image, result.status, replayed = await self._once(
+                    req, file_key, fingerprint, create
+                )
             except ApiError as e:
                 if entry.max_files == 1:
                     raise
@@ -229,9 +270,13 @@ class UploadFlow:
         result.replayed = all_replayed and bool(result.images)
         return result
 
-    async def _once(self, req: UploadRequest, key: str | None, fingerprint: str,
-                    work: Callable[[OnCommit | None], Awaitable[dict[str, Any]]]
-                    ) -> tuple[dict[str, Any], int, bool]:
+    async def _once(
+        self,
+        req: UploadRequest,
+        key: str | None,
+        fingerprint: str,
+        work: Callable[[OnCommit | None], Awaitable[dict[str, Any]]],
+    ) -> tuple[dict[str, Any], int, bool]:
         """Run ``work`` once per key: (Image object, status, replayed)."""
         if key is None:
             return await work(None), 201, False
@@ -242,6 +287,7 @@ class UploadFlow:
 
         async def on_commit(conn: Any, image: dict[str, Any]) -> None:
             await claim.complete_in(conn, 201, image)  # commits with the image row, or neither
+
         try:
             async with claim.held():  # renews the lease while the upload is stored (or fetched)
                 image = await work(on_commit)
@@ -267,21 +313,30 @@ class UploadFlow:
             pause = min(pause * 2, 1.0)
 
     # -- URL imports (API only) -----------------------------------------------------------
-    async def _import(self, req: UploadRequest, address: str | None, key: str | None,
-                      caps: Caps) -> UploadResult:
+    async def _import(
+        self, req: UploadRequest, address: str | None, key: str | None, caps: Caps
+    ) -> UploadResult:
         data = await parse_json(req.content_length, req.body, ImportBody)
         opts = upload_options({k: v for k, v in data.items() if k != "url"})
         url = str(data["url"])
 
         async def fetch_and_create(on_commit: OnCommit | None) -> dict[str, Any]:
             return await self._fetch_and_create(req, address, url, caps, opts, on_commit)
-        image, status, replayed = await self._once(req, key, import_fingerprint(data),
-                                                   fetch_and_create)
+
+        image, status, replayed = await self._once(
+            req, key, import_fingerprint(data), fetch_and_create
+        )
         return UploadResult(images=[image], status=status, replayed=replayed, files=1)
 
-    async def _fetch_and_create(self, req: UploadRequest, address: str | None, url: str,
-                                caps: Caps, opts: UploadOptions,
-                                on_commit: OnCommit | None) -> dict[str, Any]:
+    async def _fetch_and_create(
+        self,
+        req: UploadRequest,
+        address: str | None,
+        url: str,
+        caps: Caps,
+        opts: UploadOptions,
+        on_commit: OnCommit | None,
+    ) -> dict[str, Any]:
         # Imported on the first URL import: httpx pulls in click, rich and pygments (its CLI),
         # ~8 MB of every server process's RSS that uploads and the CDN never use (measured).
         from imgpro.images.importer import fetch_to_file
@@ -293,13 +348,21 @@ class UploadFlow:
         await self.ratelimits.check_imports(who)
         with self.import_gate.admit(who):
             try:
-                fetch = fetch_to_file(url, self.images.tmp_dir, max_bytes=caps.max_bytes,
-                                      settings=self.settings.imports)
+                fetch = fetch_to_file(
+                    url,
+                    self.images.tmp_dir,
+                    max_bytes=caps.max_bytes,
+                    settings=self.settings.imports,
+                )
                 # The body was read already: a hang-up from here on cancels the fetch.
-                fetched = await (until_disconnect(fetch, req.receive) if req.receive
-                                 else fetch)
-                spooled = SpooledFile(path=fetched.path, size=fetched.size, head=fetched.head,
-                                      filename=fetched.filename, digest_hex=fetched.sha256)
+                fetched = await (until_disconnect(fetch, req.receive) if req.receive else fetch)
+                spooled = SpooledFile(
+                    path=fetched.path,
+                    size=fetched.size,
+                    head=fetched.head,
+                    filename=fetched.filename,
+                    digest_hex=fetched.sha256,
+                )
                 if sniff(spooled.head) == "svg" and spooled.size > caps.svg_max_bytes:
                     spooled.discard()
                     raise caps.error(caps.svg_max_bytes)

@@ -29,8 +29,9 @@ class Inspected:
     rewritten: tuple[int, str] | None = None  # (size, sha256) when the file was cleaned in place
 
 
-def inspect_upload(path: Path, source_format: str, *, max_pixels: int,
-                   max_frames: int) -> Inspected:
+def inspect_upload(
+    path: Path, source_format: str, *, max_pixels: int, max_frames: int
+) -> Inspected:
     """Blocking. Raises ImageTooLarge / InvalidImage (errors.py) as the probe and decode find."""
     probe = probe_file(path, source_format, max_pixels=max_pixels, max_frames=max_frames)
     if probe.transformable:

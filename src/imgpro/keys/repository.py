@@ -19,8 +19,15 @@ async def insert_key(conn: AsyncConnection, **values: Any) -> None:
 
 async def keys_of_user(db: Database, user_id: str) -> list[sa.Row]:
     async with db.read() as conn:
-        return list((await conn.execute(sa.select(api_keys).where(api_keys.c.user_id == user_id)
-                                        .order_by(api_keys.c.created_at.desc()))).all())
+        return list(
+            (
+                await conn.execute(
+                    sa.select(api_keys)
+                    .where(api_keys.c.user_id == user_id)
+                    .order_by(api_keys.c.created_at.desc())
+                )
+            ).all()
+        )
 
 
 async def find_key(conn: AsyncConnection, key_id: str, user_id: str | None) -> sa.Row | None:
@@ -38,11 +45,19 @@ async def mark_revoked(conn: AsyncConnection, key_id: str, now: dt.datetime) -> 
 async def key_by_hash(db: Database, digest: str) -> sa.Row | None:
     # Every API request comes through here: one SELECT, no transaction around it.
     return await db.fetch_first(
-        sa.select(api_keys.c.id, api_keys.c.secret_hash, api_keys.c.abilities,
-                  api_keys.c.revoked_at, api_keys.c.last_used_at, api_keys.c.user_id,
-                  api_keys.c.workspace_id, workspaces.c.prefix)
+        sa.select(
+            api_keys.c.id,
+            api_keys.c.secret_hash,
+            api_keys.c.abilities,
+            api_keys.c.revoked_at,
+            api_keys.c.last_used_at,
+            api_keys.c.user_id,
+            api_keys.c.workspace_id,
+            workspaces.c.prefix,
+        )
         .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
-        .where(api_keys.c.secret_hash == digest))
+        .where(api_keys.c.secret_hash == digest)
+    )
 
 
 async def touch_last_used(db: Database, key_id: str, now: dt.datetime) -> None:

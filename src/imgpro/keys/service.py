@@ -43,12 +43,14 @@ def parse_abilities(text: str | list[str]) -> frozenset[Ability]:
     try:
         chosen = frozenset(Ability(p.strip()) for p in parts if p.strip())
     except ValueError:
-        raise ValidationFailed("Abilities are read, write or both.",
-                               details=[{"field": "abilities", "message": "read and/or write"}]
-                               ) from None
+        raise ValidationFailed(
+            "Abilities are read, write or both.",
+            details=[{"field": "abilities", "message": "read and/or write"}],
+        ) from None
     if not chosen:
-        raise ValidationFailed("Choose at least one ability.",
-                               details=[{"field": "abilities", "message": "required"}])
+        raise ValidationFailed(
+            "Choose at least one ability.", details=[{"field": "abilities", "message": "required"}]
+        )
     return chosen
 
 
@@ -57,9 +59,15 @@ def _abilities_text(abilities: frozenset[Ability]) -> str:
 
 
 def _info(row: sa.Row) -> KeyInfo:
-    return KeyInfo(id=row.id, name=row.name, display_prefix=row.display_prefix,
-                   abilities=tuple(row.abilities.split(",")), created_at=row.created_at,
-                   last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        display_prefix=row.display_prefix,
+        abilities=tuple(row.abilities.split(",")),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 class KeyService:
@@ -69,23 +77,39 @@ class KeyService:
         self.db = db
         self.clock = clock
 
-    async def create(self, *, user_id: str, workspace_id: str, name: str,
-                     abilities: frozenset[Ability]) -> tuple[str, KeyInfo]:
+    async def create(
+        self, *, user_id: str, workspace_id: str, name: str, abilities: frozenset[Ability]
+    ) -> tuple[str, KeyInfo]:
         """Returns (the full key — shown once, never stored —, its info)."""
         name = name.strip()
         if not name or len(name) > 100:
-            raise ValidationFailed("A key needs a name of 1–100 characters.",
-                                   details=[{"field": "name", "message": "1-100 characters"}])
+            raise ValidationFailed(
+                "A key needs a name of 1–100 characters.",
+                details=[{"field": "name", "message": "1-100 characters"}],
+            )
         now = self.clock.now()
         secret = KEY_PREFIX + ids.token(24)
-        info = KeyInfo(id="key_" + ids.short_id(16), name=name, display_prefix=secret[:13],
-                       abilities=tuple(sorted(a.value for a in abilities)), created_at=now,
-                       last_used_at=None, revoked_at=None)
+        info = KeyInfo(
+            id="key_" + ids.short_id(16),
+            name=name,
+            display_prefix=secret[:13],
+            abilities=tuple(sorted(a.value for a in abilities)),
+            created_at=now,
+            last_used_at=None,
+            revoked_at=None,
+        )
         async with self.db.write() as conn:
-            await repo.insert_key(conn, id=info.id, workspace_id=workspace_id, user_id=user_id,
-                                  name=name, display_prefix=info.display_prefix,
-                                  secret_hash=ids.sha256_hex(secret),
-                                  abilities=_abilities_text(abilities), created_at=now)
+            await repo.insert_key(
+                conn,
+                id=info.id,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                name=name,
+                display_prefix=info.display_prefix,
+                secret_hash=ids.sha256_hex(secret),
+                abilities=_abilities_text(abilities),
+                created_at=now,
+            )
         return secret, info
 
     async def of_user(self, user_id: str) -> list[KeyInfo]:
@@ -117,6 +141,11 @@ class KeyService:
         now = self.clock.now()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             await repo.touch_last_used(self.db, row.id, now)
-        return Principal(mode=Mode.API_KEY, workspace_id=row.workspace_id,
-                         workspace_prefix=row.prefix, credential_id=row.id, user_id=row.user_id,
-                         abilities=frozenset(Ability(a) for a in row.abilities.split(",")))
+        return Principal(
+            mode=Mode.API_KEY,
+            workspace_id=row.workspace_id,
+            workspace_prefix=row.prefix,
+            credential_id=row.id,
+            user_id=row.user_id,
+            abilities=frozenset(Ability(a) for a in row.abilities.split(",")),
+        )

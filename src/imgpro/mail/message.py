@@ -30,10 +30,17 @@ SUBJECTS = {
     "test": "imgpro test message",
 }
 
-_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,  # noqa: S701 - plain text
-                    undefined=StrictUndefined, keep_trailing_newline=True)
-_html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                    undefined=StrictUndefined)
+_text = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=False,  # noqa: S701 - plain text
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+_html = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
 
 
 @dataclass(frozen=True)

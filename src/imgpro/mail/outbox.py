@@ -48,8 +48,9 @@ def backoff(attempts: int) -> dt.timedelta:
 class Mailer:
     """Queue messages (any process) and deliver due ones (the server's outbox worker)."""
 
-    def __init__(self, db: Database, clock: Clock, transport: Transport, *, web_base: str,
-                 max_attempts: int) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, transport: Transport, *, web_base: str, max_attempts: int
+    ) -> None:
         self.db = db
         self.clock = clock
         self.transport = transport
@@ -59,15 +60,24 @@ class Mailer:
         # of at the next poll. Other processes' workers find it at their next poll.
         self.wakeup = asyncio.Event()
 
-    async def send(self, to: str, kind: str, *, conn: AsyncConnection | None = None,
-                   **context: Any) -> str:
+    async def send(
+        self, to: str, kind: str, *, conn: AsyncConnection | None = None, **context: Any
+    ) -> str:
         """Compose ``kind`` for ``to`` and queue it; returns the outbox id. With ``conn`` the
         row is written in the caller's transaction (it leaves only if that commits)."""
         message = compose(kind, to, {"web_base": self.web_base, **context})
         now = self.clock.now()
-        row = {"id": ids.short_id(16), "kind": kind, "to_address": to,
-               "subject": message.subject, "text_body": message.text, "html_body": message.html,
-               "created_at": now, "next_attempt_at": now, "attempts": 0}
+        row = {
+            "id": ids.short_id(16),
+            "kind": kind,
+            "to_address": to,
+            "subject": message.subject,
+            "text_body": message.text,
+            "html_body": message.html,
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
         if conn is not None:
             await conn.execute(mail_outbox.insert().values(**row))
         else:
@@ -79,26 +89,50 @@ class Mailer:
     # -- delivery (the worker) -----------------------------------------------------------
     async def _claim(self, now: dt.datetime, limit: int) -> list[Any]:
         async with self.db.read() as conn:
-            candidates = (await conn.execute(
-                sa.select(mail_outbox.c.id).where(
-                    mail_outbox.c.sent_at.is_(None), mail_outbox.c.failed_at.is_(None),
-                    mail_outbox.c.next_attempt_at <= now,
-                    sa.or_(mail_outbox.c.locked_until.is_(None),
-                           mail_outbox.c.locked_until <= now))
-                .order_by(mail_outbox.c.next_attempt_at).limit(limit))).scalars().all()
+            candidates = (
+                (
+                    await conn.execute(
+                        sa.select(mail_outbox.c.id)
+                        .where(
+                            mail_outbox.c.sent_at.is_(None),
+                            mail_outbox.c.failed_at.is_(None),
+                            mail_outbox.c.next_attempt_at <= now,
+                            sa.or_(
+                                mail_outbox.c.locked_until.is_(None),
+                                mail_outbox.c.locked_until <= now,
+                            ),
+                        )
+                        .order_by(mail_outbox.c.next_attempt_at)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         claimed = []
         for message_id in candidates:
             async with self.db.write() as conn:
                 # The lease: only the process whose UPDATE matched sends this row now.
-                result = await conn.execute(mail_outbox.update().where(
-                    mail_outbox.c.id == message_id, mail_outbox.c.sent_at.is_(None),
-                    mail_outbox.c.failed_at.is_(None),
-                    sa.or_(mail_outbox.c.locked_until.is_(None),
-                           mail_outbox.c.locked_until <= now))
-                    .values(locked_until=now + LEASE, attempts=mail_outbox.c.attempts + 1))
+                result = await conn.execute(
+                    mail_outbox.update()
+                    .where(
+                        mail_outbox.c.id == message_id,
+                        mail_outbox.c.sent_at.is_(None),
+                        mail_outbox.c.failed_at.is_(None),
+                        sa.or_(
+                            mail_outbox.c.locked_until.is_(None), mail_outbox.c.locked_until <= now
+                        ),
+                    )
+                    .values(locked_until=now + LEASE, attempts=mail_outbox.c.attempts + 1)
+                )
                 if result.rowcount == 1:
-                    claimed.append((await conn.execute(sa.select(mail_outbox).where(
-                        mail_outbox.c.id == message_id))).one())
+                    claimed.append(
+                        (
+                            await conn.execute(
+                                sa.select(mail_outbox).where(mail_outbox.c.id == message_id)
+                            )
+                        ).one()
+                    )
         return claimed
 
     async def deliver_due(self, limit: int = 20) -> int:
@@ -106,8 +140,13 @@ class Mailer:
         now = self.clock.now()
         delivered = 0
         for row in await self._claim(now, limit):
-            message = Message(kind=row.kind, to=row.to_address, subject=row.subject,
-                              text=row.text_body, html=row.html_body)
+            message = Message(
+                kind=row.kind,
+                to=row.to_address,
+                subject=row.subject,
+                text=row.text_body,
+                html=row.html_body,
+            )
             try:
                 await self.transport.send(message)
             except Exception as exc:  # any failure is "try again later", up to the cap
@@ -121,13 +160,18 @@ class Mailer:
 
     async def _sent(self, row: Any) -> None:
         now = self.clock.now()
-        values: dict[str, Any] = {"sent_at": now, "locked_until": None, "last_error": None,
-                                  "transport": self.transport.name}
+        values: dict[str, Any] = {
+            "sent_at": now,
+            "locked_until": None,
+            "last_error": None,
+            "transport": self.transport.name,
+        }
         if self.transport.name != "log":
             values.update(text_body="", html_body="")
         async with self.db.write() as conn:
-            await conn.execute(mail_outbox.update().where(mail_outbox.c.id == row.id)
-                               .values(**values))
+            await conn.execute(
+                mail_outbox.update().where(mail_outbox.c.id == row.id).values(**values)
+            )
 
     async def _failed(self, row: Any, exc: Exception) -> None:
         now = self.clock.now()
@@ -135,31 +179,51 @@ class Mailer:
         values: dict[str, Any] = {"locked_until": None, "last_error": error}
         if row.attempts >= self.max_attempts:
             values.update(failed_at=now, text_body="", html_body="")
-            log.error("mail %s to %s failed for good after %d attempts: %s", row.id,
-                      row.to_address, row.attempts, error)
+            log.error(
+                "mail %s to %s failed for good after %d attempts: %s",
+                row.id,
+                row.to_address,
+                row.attempts,
+                error,
+            )
         else:
             values["next_attempt_at"] = now + backoff(row.attempts)
-            log.warning("mail %s to %s failed (attempt %d, retrying): %s", row.id,
-                        row.to_address, row.attempts, error)
+            log.warning(
+                "mail %s to %s failed (attempt %d, retrying): %s",
+                row.id,
+                row.to_address,
+                row.attempts,
+                error,
+            )
         async with self.db.write() as conn:
-            await conn.execute(mail_outbox.update().where(mail_outbox.c.id == row.id)
-                               .values(**values))
+            await conn.execute(
+                mail_outbox.update().where(mail_outbox.c.id == row.id).values(**values)
+            )
 
     async def prune(self) -> None:
         """Forget old messages; blank the bodies of logged ones after a day."""
         now = self.clock.now()
         async with self.db.write() as conn:
-            await conn.execute(mail_outbox.delete().where(mail_outbox.c.created_at
-                                                          < now - KEEP_SENT))
-            await conn.execute(mail_outbox.update().where(
-                mail_outbox.c.transport == "log",
-                mail_outbox.c.created_at < now - KEEP_LOGGED_BODIES,
-                mail_outbox.c.text_body != "").values(text_body="", html_body=""))
+            await conn.execute(
+                mail_outbox.delete().where(mail_outbox.c.created_at < now - KEEP_SENT)
+            )
+            await conn.execute(
+                mail_outbox.update()
+                .where(
+                    mail_outbox.c.transport == "log",
+                    mail_outbox.c.created_at < now - KEEP_LOGGED_BODIES,
+                    mail_outbox.c.text_body != "",
+                )
+                .values(text_body="", html_body="")
+            )
 
     # -- reading (the operator's CLI, tests) ---------------------------------------------
     async def recent(self, *, limit: int = 20, to: str | None = None) -> Sequence[Any]:
-        query = sa.select(mail_outbox).order_by(mail_outbox.c.created_at.desc(),
-                                                mail_outbox.c.id).limit(limit)
+        query = (
+            sa.select(mail_outbox)
+            .order_by(mail_outbox.c.created_at.desc(), mail_outbox.c.id)
+            .limit(limit)
+        )
         if to:
             query = query.where(mail_outbox.c.to_address == to.strip().lower())
         async with self.db.read() as conn:

@@ -54,8 +54,12 @@ class LogTransport:
     async def send(self, message: Message) -> None:
         # WARNING, so it shows with Python's default logging too (uvicorn configures only its
         # own loggers).
-        log.warning("mail (no SMTP server configured) to %s: %s\n%s", message.to,
-                    message.subject, message.text)
+        log.warning(
+            "mail (no SMTP server configured) to %s: %s\n%s",
+            message.to,
+            message.subject,
+            message.text,
+        )
 
 
 class SmtpTransport:
@@ -77,11 +81,16 @@ class SmtpTransport:
     async def send(self, message: Message) -> None:
         await aiosmtplib.send(
             email_message(message, self.from_address),
-            hostname=self.host, port=self.port, username=self.username,
-            password=self.password, use_tls=self.implicit_tls,
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.implicit_tls,
             # None: upgrade if offered; True: refuse to go on without it.
             start_tls=None if self.implicit_tls or not self.username else True,
-            tls_context=self.tls_context, timeout=self.timeout)
+            tls_context=self.tls_context,
+            timeout=self.timeout,
+        )
 
 
 def make_transport(settings: SmtpSettings) -> Transport:

@@ -29,8 +29,9 @@ class BlobStore(Protocol):
         """The whole blob; raises :class:`BlobNotFound`."""
         ...
 
-    def stream(self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0,
-               end: int | None = None) -> AsyncIterator[bytes]:
+    def stream(
+        self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
         """Bytes ``[start, end)`` of the blob (to its end when ``end`` is None) in chunks;
         raises :class:`BlobNotFound` on first iteration."""
         ...
@@ -67,8 +68,14 @@ class BlobStore(Protocol):
 
 
 def check_key(key: str) -> str:
-    if (not key or key.startswith("/") or ".." in key.split("/") or "\\" in key or "\0" in key
-            or "//" in key):
+    if (
+        not key
+        or key.startswith("/")
+        or ".." in key.split("/")
+        or "\\" in key
+        or "\0" in key
+        or "//" in key
+    ):
         raise ValueError(f"invalid blob key: {key!r}")
     return key
 

@@ -13,10 +13,15 @@ import errno
 
 # ENOSPC: no space; EDQUOT: over quota; EROFS: read-only mount; EACCES/EPERM: not writable
 # (chmod, chattr +i); EFBIG: past RLIMIT_FSIZE or the filesystem's file size limit.
-STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
-                            errno.EPERM, errno.EFBIG})
-_SQLITE_MESSAGES = ("database or disk is full", "readonly database", "disk i/o error",
-                    "unable to open database file")
+STORAGE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+)
+_SQLITE_MESSAGES = (
+    "database or disk is full",
+    "readonly database",
+    "disk i/o error",
+    "unable to open database file",
+)
 _PG_SQLSTATES = ("53100", "53000", "25006")
 
 

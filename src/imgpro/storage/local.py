@@ -82,8 +82,9 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(key) from None
 
-    async def stream(self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0,
-                     end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(
+        self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
         try:
             f = await asyncio.to_thread(open, self._path(key), "rb")
         except FileNotFoundError:

@@ -26,8 +26,9 @@ class MemoryBlobStore:
         except KeyError:
             raise BlobNotFound(key) from None
 
-    async def stream(self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0,
-                     end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(
+        self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
         data = await self.get_bytes(key)
         stop = len(data) if end is None else min(end, len(data))
         for i in range(start, stop, chunk_size):

@@ -47,8 +47,9 @@ async def plan(source: LocalBlobStore) -> list[tuple[str, int]]:
     return [(key, size) for key, size in zip(keys, sizes, strict=True) if size is not None]
 
 
-async def copy_one(source: LocalBlobStore, dest: S3BlobStore, key: str, *,
-                   verify: bool = True) -> bool:
+async def copy_one(
+    source: LocalBlobStore, dest: S3BlobStore, key: str, *, verify: bool = True
+) -> bool:
     """Copy one blob; False if it was already there (same size and hash)."""
     path = source.local_path(key)
     assert path is not None
@@ -69,10 +70,15 @@ async def copy_one(source: LocalBlobStore, dest: S3BlobStore, key: str, *,
     return True
 
 
-async def migrate(source: LocalBlobStore, dest: S3BlobStore, *, verify: bool = True,
-                  concurrency: int = 8,
-                  progress: Callable[[str, int], None] | None = None,
-                  todo: list[tuple[str, int]] | None = None) -> MigrationReport:
+async def migrate(
+    source: LocalBlobStore,
+    dest: S3BlobStore,
+    *,
+    verify: bool = True,
+    concurrency: int = 8,
+    progress: Callable[[str, int], None] | None = None,
+    todo: list[tuple[str, int]] | None = None,
+) -> MigrationReport:
     report = MigrationReport()
     todo = await plan(source) if todo is None else todo
     gate = asyncio.Semaphore(concurrency)

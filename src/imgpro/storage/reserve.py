@@ -53,6 +53,7 @@ class SpaceReserve:
                 os.unlink(self.path)
             except OSError:
                 return False
-        log.warning("disk full: released the %d-byte space reserve so a delete can proceed",
-                    self.size)
+        log.warning(
+            "disk full: released the %d-byte space reserve so a delete can proceed", self.size
+        )
         return True

@@ -63,9 +63,14 @@ class S3BlobStore:
             max_pool_connections=s.max_connections,
             signature_version="s3v4",
         )
-        client = await stack.enter_async_context(get_session().create_client(
-            "s3", region_name=s.region or None, endpoint_url=s.endpoint_url or None,
-            config=config))
+        client = await stack.enter_async_context(
+            get_session().create_client(
+                "s3",
+                region_name=s.region or None,
+                endpoint_url=s.endpoint_url or None,
+                config=config,
+            )
+        )
         self._clients[id(loop)] = (loop, stack, client)
         return client
 
@@ -117,15 +122,19 @@ class S3BlobStore:
             with open(path, "rb") as f:  # noqa: ASYNC230 - every read below is in a thread
                 number = 1
                 while chunk := await asyncio.to_thread(f.read, self.part_size):
-                    reply = await client.upload_part(Bucket=self.bucket, Key=full,
-                                                     UploadId=upload_id, PartNumber=number,
-                                                     Body=chunk)
+                    reply = await client.upload_part(
+                        Bucket=self.bucket,
+                        Key=full,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=chunk,
+                    )
                     parts.append({"ETag": reply["ETag"], "PartNumber": number})
                     number += 1
                     del chunk
-            await client.complete_multipart_upload(Bucket=self.bucket, Key=full,
-                                                   UploadId=upload_id,
-                                                   MultipartUpload={"Parts": parts})
+            await client.complete_multipart_upload(
+                Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
         except BaseException:
             # Failed or cancelled: nothing was published; drop the parts. Shielded, so a
             # cancellation of the caller does not cancel the clean-up as well.
@@ -150,8 +159,9 @@ class S3BlobStore:
             data: bytes = await body.read()
             return data
 
-    async def stream(self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0,
-                     end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(
+        self, key: str, chunk_size: int = 256 * 1024, *, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
         client = await self._client()
         extra: dict[str, str] = {}
         if start or end is not None:
@@ -175,8 +185,7 @@ class S3BlobStore:
     async def _head(self, key: str) -> dict[str, Any] | None:
         client = await self._client()
         try:
-            head: dict[str, Any] = await client.head_object(Bucket=self.bucket,
-                                                            Key=self._key(key))
+            head: dict[str, Any] = await client.head_object(Bucket=self.bucket, Key=self._key(key))
             return head
         except ClientError as exc:
             if _missing(exc):
@@ -194,8 +203,10 @@ class S3BlobStore:
     async def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         client = await self._client()
         url: str = await client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)},
-            ExpiresIn=expires_seconds)
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=expires_seconds,
+        )
         return url
 
     async def iter_keys(self, prefix: str = "") -> AsyncIterator[str]:
@@ -203,7 +214,7 @@ class S3BlobStore:
         paginator = client.get_paginator("list_objects_v2")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
             for item in page.get("Contents", []):
-                yield item["Key"][len(self.prefix):]
+                yield item["Key"][len(self.prefix) :]
 
     # -- deletes --------------------------------------------------------------------------
     async def delete(self, key: str) -> bool:
@@ -228,8 +239,9 @@ class S3BlobStore:
         return count
 
     async def _delete_batch(self, client: Any, batch: list[dict[str, str]]) -> int:
-        reply = await client.delete_objects(Bucket=self.bucket,
-                                            Delete={"Objects": batch, "Quiet": True})
+        reply = await client.delete_objects(
+            Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+        )
         errors = reply.get("Errors", [])
         if errors:
             raise OSError(f"S3 refused to delete {len(errors)} objects: {errors[0]}")

@@ -42,8 +42,9 @@ def check_signature(row: Any, path: str, query: Sequence[tuple[str, str]]) -> No
     raise SignatureRequired()
 
 
-async def resolve(presets: PresetService, workspace_id: str,
-                  query: Sequence[tuple[str, str]]) -> Resolved:
+async def resolve(
+    presets: PresetService, workspace_id: str, query: Sequence[tuple[str, str]]
+) -> Resolved:
     """Strip ``s`` (checked already, never part of a variant) and expand ``preset``: the
     workspace's preset first, the URL's own parameters override it name by name. An unknown
     preset is ignored like any invalid value (the image still loads) and named in

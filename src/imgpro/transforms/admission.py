@@ -34,8 +34,9 @@ YIELD_SECONDS = 0.001
 
 
 class RenderAdmission:
-    def __init__(self, run_dir: Path, tokens: int, *, max_wait_seconds: float,
-                 max_waiting: int) -> None:
+    def __init__(
+        self, run_dir: Path, tokens: int, *, max_wait_seconds: float, max_waiting: int
+    ) -> None:
         self.slots = HostSlots(run_dir, tokens)
         self.tokens = tokens
         self.max_wait_seconds = max_wait_seconds

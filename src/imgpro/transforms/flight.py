@@ -28,8 +28,14 @@ return 0
 
 
 class SharedFlights:
-    def __init__(self, redis_url: str, *, key_prefix: str = "imgpro",
-                 lease_seconds: float = 20.0, poll_seconds: float = 0.025) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        key_prefix: str = "imgpro",
+        lease_seconds: float = 20.0,
+        poll_seconds: float = 0.025,
+    ) -> None:
         self.redis_url = redis_url
         self.key_prefix = key_prefix
         self.lease_ms = int(lease_seconds * 1000)

@@ -58,8 +58,13 @@ class Mark:
     def tokens(self) -> list[str]:
         """Canonical tokens (defaults included: they are few, and a changed default must not
         silently alias old variants)."""
-        return [f"mark={self.image_id}", f"mg={self.gravity}", f"mw={_fmt(self.width)}",
-                f"ma={_fmt(self.alpha)}", f"mp={self.pad}"]
+        return [
+            f"mark={self.image_id}",
+            f"mg={self.gravity}",
+            f"mw={_fmt(self.width)}",
+            f"ma={_fmt(self.alpha)}",
+            f"mp={self.pad}",
+        ]
 
 
 def _fmt(value: float) -> str:

@@ -29,9 +29,22 @@ from imgpro.transforms.planning import (
 )
 
 __all__ = [
-    "ANIMATED_FORMATS", "AVIF_MAX_SIDE", "EXIF_ORIENTATION", "STEPS", "Geometry", "Limits",
-    "MarkPlan", "MarkSource", "RenderPlan", "Step", "Work", "configure", "output_budget",
-    "plan", "render", "to_source_rect",
+    "ANIMATED_FORMATS",
+    "AVIF_MAX_SIDE",
+    "EXIF_ORIENTATION",
+    "STEPS",
+    "Geometry",
+    "Limits",
+    "MarkPlan",
+    "MarkSource",
+    "RenderPlan",
+    "Step",
+    "Work",
+    "configure",
+    "output_budget",
+    "plan",
+    "render",
+    "to_source_rect",
 ]
 
 
@@ -86,9 +99,16 @@ def _load(work: Work) -> None:
         frame = vips.load_window(work.path, work.probe, window, size, has_icc=work.has_icc)
         work.frames = [vips.orient(frame, rotate, flip)]
         return
-    loaded = vips.load(work.path, work.probe, g.resize, smart=g.smart,
-                       animated=work.plan.frames > 1, max_frames=work.plan.frames,
-                       has_icc=work.has_icc, draft_margin=work.limits.draft_margin)
+    loaded = vips.load(
+        work.path,
+        work.probe,
+        g.resize,
+        smart=g.smart,
+        animated=work.plan.frames > 1,
+        max_frames=work.plan.frames,
+        has_icc=work.has_icc,
+        draft_margin=work.limits.draft_margin,
+    )
     work.frames, work.delays, work.loop = loaded.frames, loaded.delays, loaded.loop
 
 
@@ -125,8 +145,9 @@ def _orient(p: RenderPlan, im: Any) -> Any:
 
 def _adjust(p: RenderPlan, im: Any) -> Any:
     e = p.effects
-    return vips.adjust(im, brightness=e.brightness, contrast=e.contrast,
-                       saturation=e.saturation, gamma=e.gamma)
+    return vips.adjust(
+        im, brightness=e.brightness, contrast=e.contrast, saturation=e.saturation, gamma=e.gamma
+    )
 
 
 def _blur(p: RenderPlan, im: Any) -> Any:
@@ -152,8 +173,9 @@ def _pad(p: RenderPlan, im: Any) -> Any:
 
 
 def _encode(work: Work) -> None:
-    work.output = vips.encode(work.frames, work.plan.out_format, work.plan.quality,
-                              delays=work.delays, loop=work.loop)
+    work.output = vips.encode(
+        work.frames, work.plan.out_format, work.plan.quality, delays=work.delays, loop=work.loop
+    )
 
 
 def _always(_: RenderPlan) -> bool:
@@ -191,8 +213,15 @@ STEPS: Final[tuple[Step, ...]] = (
 )
 
 
-def render(path: Path, probe: Probe, plan: RenderPlan, limits: Limits, *,
-           trace: list[str] | None = None, mark: bytes | None = None) -> bytes:
+def render(
+    path: Path,
+    probe: Probe,
+    plan: RenderPlan,
+    limits: Limits,
+    *,
+    trace: list[str] | None = None,
+    mark: bytes | None = None,
+) -> bytes:
     """Run :data:`STEPS` for ``plan`` on the original at ``path``. Blocking: call it from a
     worker thread. Raises :class:`~imgpro.errors.InvalidImage` for damaged files and
     :class:`~imgpro.errors.ImageTooLarge` for files over the pixel limit. ``trace`` collects

@@ -75,8 +75,14 @@ _BOX_FITS: Final = frozenset({"cover", "crop", "pad"})
 # EXIF orientation -> (rotate clockwise, then flip) that turns the stored pixels upright, in the
 # pipeline's own vocabulary (5 is the transpose, 7 the transverse).
 EXIF_ORIENTATION: Final[dict[int, tuple[int, str | None]]] = {
-    1: (0, None), 2: (0, "h"), 3: (180, None), 4: (0, "v"),
-    5: (90, "h"), 6: (90, None), 7: (270, "h"), 8: (270, None),
+    1: (0, None),
+    2: (0, "h"),
+    3: (180, None),
+    4: (0, "v"),
+    5: (90, "h"),
+    6: (90, None),
+    7: (270, "h"),
+    8: (270, None),
 }
 
 Size = tuple[int, int]
@@ -183,8 +189,9 @@ def _fit_inside(src: Size, width: int | None, height: int | None, *, enlarge: bo
     return _scaled(src, scale, (width, height))
 
 
-def _box_geometry(src: Size, width: int, height: int, fit: str, gravity: str,
-                  budget: int) -> Geometry:
+def _box_geometry(
+    src: Size, width: int, height: int, fit: str, gravity: str, budget: int
+) -> Geometry:
     """cover / crop / pad with both sides given: the output is exactly width x height.
 
     ``budget``: the most pixels the filled intermediate of cover/crop may have. Over it, the
@@ -201,8 +208,9 @@ def _box_geometry(src: Size, width: int, height: int, fit: str, gravity: str,
     resized = _scaled(src, scale, box)
     resized = (max(resized[0], width), max(resized[1], height))
     if resized[0] * resized[1] > budget:
-        return _window_geometry(src, box, scale,
-                                "center" if fit == "crop" or gravity == FACE else gravity)
+        return _window_geometry(
+            src, box, scale, "center" if fit == "crop" or gravity == FACE else gravity
+        )
     if gravity == FACE:
         left, top = (resized[0] - width) // 2, (resized[1] - height) // 2
         return Geometry(resize=resized, output=box, crop=(left, top, width, height), faces=True)
@@ -218,8 +226,10 @@ def _window_geometry(src: Size, box: Size, scale: Fraction, gravity: str) -> Geo
     """cover as "cut, then resize": the source rectangle that fills ``box`` at ``scale``
     (whole source pixels, at least one), anchored like the crop would be. Every intermediate is
     at most the source or the box, whatever the aspect ratios or offsets."""
-    window = tuple(min(side, max(1, _round_half_up(target / scale)))
-                   for side, target in zip(src, box, strict=True))
+    window = tuple(
+        min(side, max(1, _round_half_up(target / scale)))
+        for side, target in zip(src, box, strict=True)
+    )
     ax, ay = _ANCHOR[gravity]
     left = math.floor((src[0] - window[0]) * ax)
     top = math.floor((src[1] - window[1]) * ay)
@@ -259,14 +269,25 @@ def _cap(src: Size, spec: TransformSpec, max_side: int, limits: Limits) -> Geome
         k = min(max_side / max(width, height), math.sqrt(max_pixels / (width * height)))
         if spec.width is not None and spec.height is not None and spec.fit in _BOX_FITS:
             # The requested box shrinks as a whole and keeps its shape.
-            spec = replace(spec, width=max(1, math.floor(width * k)),
-                           height=max(1, math.floor(height * k)))
+            spec = replace(
+                spec, width=max(1, math.floor(width * k)), height=max(1, math.floor(height * k))
+            )
         elif width >= height:  # the source's aspect: pin the long side, round the other
-            spec = replace(spec, width=max(1, math.floor(width * k)), height=None,
-                           short_side=None, fit="contain")
+            spec = replace(
+                spec,
+                width=max(1, math.floor(width * k)),
+                height=None,
+                short_side=None,
+                fit="contain",
+            )
         else:
-            spec = replace(spec, width=None, height=max(1, math.floor(height * k)),
-                           short_side=None, fit="contain")
+            spec = replace(
+                spec,
+                width=None,
+                height=max(1, math.floor(height * k)),
+                short_side=None,
+                fit="contain",
+            )
         geometry = _geometry(src, spec, limits.max_pixels)
     raise AssertionError(f"caps did not converge for {src} {spec}")  # pragma: no cover
 
@@ -290,14 +311,15 @@ def _unorient(x: int, y: int, dims: Size, rotate: int, flip: str | None) -> tupl
 def to_source_rect(rect: Rect, dims: Size, rotate: int, flip: str | None) -> Rect:
     """A rectangle of the oriented image (size ``dims``) → the source rectangle it came from."""
     left, top, width, height = rect
-    corners = [_unorient(x, y, dims, rotate, flip)
-               for x, y in ((left, top), (left + width - 1, top + height - 1))]
+    corners = [
+        _unorient(x, y, dims, rotate, flip)
+        for x, y in ((left, top), (left + width - 1, top + height - 1))
+    ]
     xs, ys = [c[0] for c in corners], [c[1] for c in corners]
     return min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
 
 
-def _to_source_axes(geometry: Geometry, oriented: Size, rotate: int,
-                    flip: str | None) -> Geometry:
+def _to_source_axes(geometry: Geometry, oriented: Size, rotate: int, flip: str | None) -> Geometry:
     swap = rotate in (90, 270)
     resize = (geometry.resize[1], geometry.resize[0]) if swap else geometry.resize
     crop, window = geometry.crop, geometry.window
@@ -308,8 +330,16 @@ def _to_source_axes(geometry: Geometry, oriented: Size, rotate: int,
     return replace(geometry, resize=resize, crop=crop, window=window)
 
 
-def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
-         out_format: str, limits: Limits, mark: MarkSource | None = None) -> RenderPlan:
+def plan(
+    spec: TransformSpec,
+    *,
+    source: Size,
+    frames: int,
+    source_format: str,
+    out_format: str,
+    limits: Limits,
+    mark: MarkSource | None = None,
+) -> RenderPlan:
     """Resolve ``spec`` against a source of ``source`` (displayed) pixels and ``frames`` frames.
 
     ``source_format`` only tells whether the source may have alpha (a JPEG never does, so a
@@ -328,8 +358,14 @@ def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
     if spec.mark is not None and mark is None:
         dropped.append("mark")
     effects = TransformSpec(
-        rotate=spec.rotate, flip=spec.flip, brightness=spec.brightness, contrast=spec.contrast,
-        saturation=spec.saturation, gamma=spec.gamma, blur=spec.blur, sharp=spec.sharp,
+        rotate=spec.rotate,
+        flip=spec.flip,
+        brightness=spec.brightness,
+        contrast=spec.contrast,
+        saturation=spec.saturation,
+        gamma=spec.gamma,
+        blur=spec.blur,
+        sharp=spec.sharp,
         quality=spec.quality,
     )
     swap = spec.rotate in (90, 270)
@@ -340,13 +376,15 @@ def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
 
     # The bounded cover path renders a still: cutting a window out of every frame would need
     # the whole decoded strip in memory.
-    animated = (frames > 1 and out_format in ANIMATED_FORMATS and geometry.window is None
-                and not segment)
+    animated = (
+        frames > 1 and out_format in ANIMATED_FORMATS and geometry.window is None and not segment
+    )
     out_frames = 1
     if animated:
         # Every frame's largest intermediate counts, not only its output (cover fills first).
-        per_frame = max(geometry.output[0] * geometry.output[1],
-                        geometry.resize[0] * geometry.resize[1])
+        per_frame = max(
+            geometry.output[0] * geometry.output[1], geometry.resize[0] * geometry.resize[1]
+        )
         out_frames = max(1, min(frames, limits.max_frames, limits.max_pixels // per_frame))
 
     bg = background(spec, out_format)
@@ -354,11 +392,19 @@ def plan(spec: TransformSpec, *, source: Size, frames: int, source_format: str,
     if geometry.canvas is None and not may_flatten:
         bg = None if out_format in ALPHA_FORMATS else DEFAULT_BG  # cannot matter: normalise
     result = RenderPlan(
-        source=source, out_format=out_format, geometry=geometry, effects=effects,
-        quality=effective_quality(spec, out_format), bg=bg, frames=out_frames,
-        flatten=may_flatten, segment=segment, dropped=tuple(dropped),
-        mark=None if spec.mark is None or mark is None else plan_mark(spec.mark, mark,
-                                                                        geometry.output),
+        source=source,
+        out_format=out_format,
+        geometry=geometry,
+        effects=effects,
+        quality=effective_quality(spec, out_format),
+        bg=bg,
+        frames=out_frames,
+        flatten=may_flatten,
+        segment=segment,
+        dropped=tuple(dropped),
+        mark=None
+        if spec.mark is None or mark is None
+        else plan_mark(spec.mark, mark, geometry.output),
     )
     return replace(result, canonical=_canonical(result))
 
@@ -373,10 +419,13 @@ def plan_mark(mark: Mark, source: MarkSource, output: Size) -> MarkPlan:
     pad_y = mark.pad if 2 * mark.pad < out_h else 0
     room = (out_w - 2 * pad_x, out_h - 2 * pad_y)
     width = Fraction(max(1, _round_half_up(Fraction(out_w) * Fraction(str(mark.width)))))
-    scale = min(width / source.width, Fraction(room[0], source.width),
-                Fraction(room[1], source.height))
-    size = (max(1, _round_half_up(source.width * scale)),
-            max(1, _round_half_up(source.height * scale)))
+    scale = min(
+        width / source.width, Fraction(room[0], source.width), Fraction(room[1], source.height)
+    )
+    size = (
+        max(1, _round_half_up(source.width * scale)),
+        max(1, _round_half_up(source.height * scale)),
+    )
     size = (min(size[0], room[0]), min(size[1], room[1]))
     ax, ay = _ANCHOR[mark.gravity]
     left = pad_x + math.floor((room[0] - size[0]) * ax)
@@ -410,7 +459,9 @@ def _canonical(p: RenderPlan) -> str:
         parts.append("segment=foreground")
     if p.mark is not None:
         m = p.mark
-        parts.append(f"mark={m.source.image_id}.{m.source.sha256[:16]},msize={m.size[0]}x"
-                     f"{m.size[1]},mat={m.left},{m.top},ma={m.alpha:g}")
+        parts.append(
+            f"mark={m.source.image_id}.{m.source.sha256[:16]},msize={m.size[0]}x"
+            f"{m.size[1]},mat={m.left},{m.top},ma={m.alpha:g}"
+        )
     parts.append(canonical(p.effects, p.out_format))
     return ",".join(parts)

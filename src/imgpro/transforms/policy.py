@@ -23,8 +23,11 @@ class TransformPolicy:
     updated_at: str | None
 
     def as_object(self) -> dict[str, Any]:
-        return {"object": "settings", "signed_transforms": self.signed_transforms,
-                "signing_secret_set": self.secret is not None}
+        return {
+            "object": "settings",
+            "signed_transforms": self.signed_transforms,
+            "signing_secret_set": self.secret is not None,
+        }
 
 
 NO_POLICY = TransformPolicy(signed_transforms=False, secret=None, updated_at=None)
@@ -39,11 +42,11 @@ class TransformPolicyService:
         row = await self._db.fetch_first(repository.select_settings(workspace_id))
         if row is None:
             return NO_POLICY
-        return TransformPolicy(bool(row.signed_transforms), row.signing_secret,
-                               iso(row.updated_at))
+        return TransformPolicy(bool(row.signed_transforms), row.signing_secret, iso(row.updated_at))
 
-    async def set_signed(self, workspace_id: str, signed: bool) -> tuple[TransformPolicy,
-                                                                          str | None]:
+    async def set_signed(
+        self, workspace_id: str, signed: bool
+    ) -> tuple[TransformPolicy, str | None]:
         """Turn signing on or off; turning it on the first time creates the secret, which is
         returned (the only time it is shown) as the second value."""
         current = await self.get(workspace_id)
@@ -51,14 +54,14 @@ class TransformPolicyService:
         if signed and current.secret is None:
             new_secret = SECRET_PREFIX + ids.token(32)
         async with self._db.write() as conn:
-            await repository.save_settings(conn, workspace_id, now=self._clock.now(),
-                                           signed=signed, secret=new_secret)
+            await repository.save_settings(
+                conn, workspace_id, now=self._clock.now(), signed=signed, secret=new_secret
+            )
         return await self.get(workspace_id), new_secret
 
     async def rotate_secret(self, workspace_id: str) -> str:
         """A new signing secret, replacing the old one at once (old signatures stop working)."""
         secret = SECRET_PREFIX + ids.token(32)
         async with self._db.write() as conn:
-            await repository.save_settings(conn, workspace_id, now=self._clock.now(),
-                                           secret=secret)
+            await repository.save_settings(conn, workspace_id, now=self._clock.now(), secret=secret)
         return secret

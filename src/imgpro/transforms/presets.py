@@ -42,23 +42,32 @@ class Preset:
     updated_at: str
 
     def as_object(self) -> dict[str, Any]:
-        return {"object": "preset", "name": self.name, "params": self.params,
-                "created_at": self.created_at, "updated_at": self.updated_at}
+        return {
+            "object": "preset",
+            "name": self.name,
+            "params": self.params,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 def check_name(name: str) -> str:
     if not NAME_RE.fullmatch(name):
         raise ValidationFailed(
             "A preset name is 1–64 characters of a-z, 0-9, '-' and '_', starting with a "
-            "letter or digit.", details=[{"field": "name", "message": "invalid preset name"}])
+            "letter or digit.",
+            details=[{"field": "name", "message": "invalid preset name"}],
+        )
     return name
 
 
 def validate_params(raw: Any) -> dict[str, str]:
     """The preset body: a JSON object of CDN parameter → value (strings or numbers)."""
     if not isinstance(raw, Mapping) or not raw:
-        raise ValidationFailed("A preset is a non-empty JSON object of transform parameters.",
-                               details=[{"field": None, "message": "expected a non-empty object"}])
+        raise ValidationFailed(
+            "A preset is a non-empty JSON object of transform parameters.",
+            details=[{"field": None, "message": "expected a non-empty object"}],
+        )
     if len(raw) > MAX_PARAMS:
         raise ValidationFailed(f"A preset holds at most {MAX_PARAMS} parameters.")
     params: dict[str, str] = {}
@@ -71,8 +80,11 @@ def validate_params(raw: Any) -> dict[str, str]:
     for name in sorted(set(params) & _NOT_IN_PRESETS):
         problems.append({"field": name, "message": "not allowed in a preset"})
     parsed = parse_query(list(params.items()))
-    problems += [{"field": name, "message": "invalid transform parameter or value"}
-                 for name in parsed.ignored if name not in _NOT_IN_PRESETS]
+    problems += [
+        {"field": name, "message": "invalid transform parameter or value"}
+        for name in parsed.ignored
+        if name not in _NOT_IN_PRESETS
+    ]
     if problems:
         raise ValidationFailed("The preset has invalid transform parameters.", details=problems)
     return params
@@ -81,8 +93,9 @@ def validate_params(raw: Any) -> dict[str, str]:
 def apply(preset: Mapping[str, str], params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The preset's parameters, overridden name by name by the request's own (minus ``preset``)."""
     own = [(n, v) for n, v in params if n != "preset"]
-    overridden = {n for n, _ in own} | {"quality" if n == "q" else "q" if n == "quality" else n
-                                        for n, _ in own}
+    overridden = {n for n, _ in own} | {
+        "quality" if n == "q" else "q" if n == "quality" else n for n, _ in own
+    }
     return [(n, v) for n, v in preset.items() if n not in overridden] + own
 
 
@@ -92,14 +105,16 @@ class PresetService:
     cached CDN hit must not cost a database read. A put or delete through this service drops
     its entry at once; other processes and hosts see the change within ``cache_seconds``."""
 
-    def __init__(self, db: Any, clock: Any,
-                 cache_seconds: Callable[[], float] = lambda: 5.0) -> None:
+    def __init__(
+        self, db: Any, clock: Any, cache_seconds: Callable[[], float] = lambda: 5.0
+    ) -> None:
         self._db = db
         self._clock = clock
         self._cache_seconds = cache_seconds
         # (workspace, name) -> (monotonic expiry, params or None for "no such preset")
         self._cache: OrderedDict[tuple[str, str], tuple[float, dict[str, str] | None]] = (
-            OrderedDict())
+            OrderedDict()
+        )
         # Bumped by every put/delete in this process: a read that started before one does not
         # store its (possibly older) answer after it.
         self._generation = 0
@@ -134,8 +149,9 @@ class PresetService:
         params = validate_params(raw)
         now = self._clock.now()
         async with self._db.write() as conn:
-            created = await repository.upsert_preset(conn, workspace_id, name, params, now,
-                                                     limit=MAX_PRESETS)
+            created = await repository.upsert_preset(
+                conn, workspace_id, name, params, now, limit=MAX_PRESETS
+            )
             if created is None:
                 raise ValidationFailed(f"A workspace holds at most {MAX_PRESETS} presets.")
             row = await repository.get_preset(conn, workspace_id, name)
@@ -167,5 +183,9 @@ class PresetService:
 
 
 def _preset(row: Any) -> Preset:
-    return Preset(name=row.name, params=repository.decode_params(row.params),
-                  created_at=iso(row.created_at) or "", updated_at=iso(row.updated_at) or "")
+    return Preset(
+        name=row.name,
+        params=repository.decode_params(row.params),
+        created_at=iso(row.created_at) or "",
+        updated_at=iso(row.updated_at) or "",
+    )

@@ -75,10 +75,17 @@ async def _always_live(_: str) -> bool:
 
 
 class Renderer:
-    def __init__(self, blobs: BlobStore, settings: RenderSettings, tmp_dir: Path, *,
-                 is_live: Callable[[str], Awaitable[bool]] = _always_live,
-                 run_dir: Path | None = None, budget: VariantBudget | None = None,
-                 shared: SharedFlights | None = None) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        settings: RenderSettings,
+        tmp_dir: Path,
+        *,
+        is_live: Callable[[str], Awaitable[bool]] = _always_live,
+        run_dir: Path | None = None,
+        budget: VariantBudget | None = None,
+        shared: SharedFlights | None = None,
+    ) -> None:
         """``is_live(image_id)``: whether the image still exists (checked after each store).
         ``run_dir``: where the host-wide render tokens live (every process of a host must name
         the same one). ``budget``: the variant storage budget (None: variants count nothing).
@@ -92,9 +99,12 @@ class Renderer:
         self.workers = settings.workers or available_cpus()
         self.tokens = settings.host_renders or available_cpus()
         self.max_waiting = settings.queue_size or 32 * self.tokens
-        self.admission = RenderAdmission(run_dir or tmp_dir / "run", self.tokens,
-                                         max_wait_seconds=settings.max_wait_seconds,
-                                         max_waiting=self.max_waiting)
+        self.admission = RenderAdmission(
+            run_dir or tmp_dir / "run",
+            self.tokens,
+            max_wait_seconds=settings.max_wait_seconds,
+            max_waiting=self.max_waiting,
+        )
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         self.tmp_dir = tmp_dir
         self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
@@ -110,9 +120,16 @@ class Renderer:
         self.renders = 0  # completed renders (tests and metrics count them)
 
     # -- planning -------------------------------------------------------------------------
-    async def plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
-                   accept: str | None, limits: LimitSettings,
-                   ignored: tuple[str, ...] = (), mark_row: Any = None) -> Variant | None:
+    async def plan(
+        self,
+        row: Any,
+        ext: str,
+        params: Sequence[tuple[str, str]],
+        accept: str | None,
+        limits: LimitSettings,
+        ignored: tuple[str, ...] = (),
+        mark_row: Any = None,
+    ) -> Variant | None:
         """Which variant a request asks for; None if the extension is not servable.
 
         ``params`` are the resolved parameters (a preset already expanded, ``s`` removed:
@@ -128,8 +145,17 @@ class Renderer:
         params = tuple(params)
         auto = any(name == "format" and value.lower() == "auto" for name, value in params)
         marked = None if mark_row is None else (mark_row.id, mark_row.sha256)
-        key = (row.id, row.sha256, ext, params, accept if auto else None, limits.max_pixels,
-               limits.max_frames, ignored, marked)
+        key = (
+            row.id,
+            row.sha256,
+            ext,
+            params,
+            accept if auto else None,
+            limits.max_pixels,
+            limits.max_frames,
+            ignored,
+            marked,
+        )
         variant = self._plans.get(key)
         if variant is None:
             variant = await self._plan(row, ext, params, accept, limits, ignored, mark_row)
@@ -140,41 +166,77 @@ class Renderer:
             self._plans.move_to_end(key)
         return variant
 
-    async def _plan(self, row: Any, ext: str, params: Sequence[tuple[str, str]],
-                    accept: str | None, limits: LimitSettings,
-                    ignored: tuple[str, ...] = (), mark_row: Any = None) -> Variant:
+    async def _plan(
+        self,
+        row: Any,
+        ext: str,
+        params: Sequence[tuple[str, str]],
+        accept: str | None,
+        limits: LimitSettings,
+        ignored: tuple[str, ...] = (),
+        mark_row: Any = None,
+    ) -> Variant:
         parsed = parse_query(params)
         spec = parsed.spec
-        fmt, vary = output_format(spec, path_ext=ext, source_format=row.source_format,
-                                  accept=accept, animated=row.frames > 1)
+        fmt, vary = output_format(
+            spec,
+            path_ext=ext,
+            source_format=row.source_format,
+            accept=accept,
+            animated=row.frames > 1,
+        )
         if vary and fmt == "jpg" and await self._has_alpha(row):
             # The fallback for clients without AVIF/WebP: PNG only if there is alpha to keep.
-            fmt, vary = output_format(spec, path_ext=ext, source_format=row.source_format,
-                                      accept=accept, animated=row.frames > 1, has_alpha=True)
+            fmt, vary = output_format(
+                spec,
+                path_ext=ext,
+                source_format=row.source_format,
+                accept=accept,
+                animated=row.frames > 1,
+                has_alpha=True,
+            )
         render_plan = pipeline.plan(
-            spec, source=(row.width, row.height), frames=row.frames,
-            source_format=row.source_format, out_format=fmt,
-            limits=self._limits(limits), mark=_mark_source(spec, mark_row))
+            spec,
+            source=(row.width, row.height),
+            frames=row.frames,
+            source_format=row.source_format,
+            out_format=fmt,
+            limits=self._limits(limits),
+            mark=_mark_source(spec, mark_row),
+        )
         dropped = sorted({*parsed.ignored, *render_plan.dropped, *ignored})[:MAX_IGNORED]
         mark = None
         if render_plan.mark is not None:
             mark = self._mark_variant(mark_row, render_plan.mark.size, limits)
-        return Variant(key=variant_key(row.id, render_plan.canonical, fmt),
-                       etag=etag_for(row.sha256, render_plan.canonical), format=fmt,
-                       plan=render_plan, ignored=", ".join(dropped) or None, vary_accept=vary,
-                       mark_row=mark_row if mark is not None else None, mark=mark)
+        return Variant(
+            key=variant_key(row.id, render_plan.canonical, fmt),
+            etag=etag_for(row.sha256, render_plan.canonical),
+            format=fmt,
+            plan=render_plan,
+            ignored=", ".join(dropped) or None,
+            vary_accept=vary,
+            mark_row=mark_row if mark is not None else None,
+            mark=mark,
+        )
 
-    def _mark_variant(self, mark_row: Any, size: tuple[int, int],
-                      limits: LimitSettings) -> Variant:
+    def _mark_variant(self, mark_row: Any, size: tuple[int, int], limits: LimitSettings) -> Variant:
         """The mark image at ``size`` as an ordinary PNG variant *of the mark image*: cached,
         budgeted, and swept with the mark's other variants when it is deleted."""
         spec = TransformSpec(width=size[0], height=size[1], fit="cover")
-        mark_plan = pipeline.plan(spec, source=(mark_row.width, mark_row.height), frames=1,
-                                  source_format=mark_row.source_format, out_format="png",
-                                  limits=self._limits(limits))
-        return Variant(key=variant_key(mark_row.id, mark_plan.canonical, "png"),
-                       etag=etag_for(mark_row.sha256, mark_plan.canonical), format="png",
-                       plan=mark_plan)
+        mark_plan = pipeline.plan(
+            spec,
+            source=(mark_row.width, mark_row.height),
+            frames=1,
+            source_format=mark_row.source_format,
+            out_format="png",
+            limits=self._limits(limits),
+        )
+        return Variant(
+            key=variant_key(mark_row.id, mark_plan.canonical, "png"),
+            etag=etag_for(mark_row.sha256, mark_plan.canonical),
+            format="png",
+            plan=mark_plan,
+        )
 
     async def mark_bytes(self, variant: Variant, limits: LimitSettings, client: str) -> bytes:
         """The rendered mark of a marked variant: stored, or rendered now in a flight of its
@@ -268,8 +330,14 @@ class Renderer:
         if data is not None:
             self._hot_bytes -= len(data)
 
-    async def render(self, row: Any, variant: Variant, limits: LimitSettings,
-                     client: str = "", mark: bytes | None = None) -> bytes:
+    async def render(
+        self,
+        row: Any,
+        variant: Variant,
+        limits: LimitSettings,
+        client: str = "",
+        mark: bytes | None = None,
+    ) -> bytes:
         """The variant's bytes, rendered once however many requests ask (single-flight).
         Call it after :meth:`read` missed; then :meth:`settle` once the answer is sent.
         ``client`` (an address) is whose turn the render waits for; raises ``Busy`` when the
@@ -285,8 +353,10 @@ class Renderer:
             token = self.admission.admit(client)  # Busy: nothing started, nothing queued
             loop = asyncio.get_running_loop()
             result: asyncio.Future[bytes] = loop.create_future()
-            flight = _Flight(result, loop.create_task(
-                self._fly(row, variant, limits, result, client, token, mark)))
+            flight = _Flight(
+                result,
+                loop.create_task(self._fly(row, variant, limits, result, client, token, mark)),
+            )
             self._inflight[variant.key] = flight
             self._pending += 1
             flight.done.add_done_callback(functools.partial(self._landed, variant.key, flight))
@@ -309,9 +379,16 @@ class Renderer:
         elif not flight.result.cancelled():
             flight.result.exception()  # retrieved: waiters re-raise it; asyncio must not log it
 
-    async def _fly(self, row: Any, variant: Variant, limits: LimitSettings,
-                   result: asyncio.Future[bytes], client: str,
-                   token: asyncio.Future[int], mark: bytes | None = None) -> None:
+    async def _fly(
+        self,
+        row: Any,
+        variant: Variant,
+        limits: LimitSettings,
+        result: asyncio.Future[bytes],
+        client: str,
+        token: asyncio.Future[int],
+        mark: bytes | None = None,
+    ) -> None:
         slot: int | None = None
         claim = None
         try:
@@ -330,8 +407,7 @@ class Renderer:
             if claim is not None:
                 await self._release(variant, claim)
 
-    async def _claim_or_join(self, variant: Variant,
-                             result: asyncio.Future[bytes]) -> str | None:
+    async def _claim_or_join(self, variant: Variant, result: asyncio.Future[bytes]) -> str | None:
         """A claim token (or "" when Redis failed: render here anyway), or None when another
         process's render was joined and its bytes set on ``result``."""
         assert self.shared is not None
@@ -345,8 +421,9 @@ class Renderer:
                     result.set_result(data)
                     return None
         except Exception:  # Redis is down: a duplicate render beats an error
-            log.warning("shared single-flight unavailable; rendering %s here", variant.key,
-                        exc_info=True)
+            log.warning(
+                "shared single-flight unavailable; rendering %s here", variant.key, exc_info=True
+            )
             return ""
 
     async def _release(self, variant: Variant, token: str) -> None:
@@ -356,16 +433,23 @@ class Renderer:
         except Exception:  # the lease expires by itself
             log.warning("could not release the render claim on %s", variant.key, exc_info=True)
 
-    async def _render_and_store(self, row: Any, variant: Variant, limits: LimitSettings,
-                                result: asyncio.Future[bytes], slot: int,
-                                mark: bytes | None = None) -> None:
+    async def _render_and_store(
+        self,
+        row: Any,
+        variant: Variant,
+        limits: LimitSettings,
+        result: asyncio.Future[bytes],
+        slot: int,
+        mark: bytes | None = None,
+    ) -> None:
 
         async def render_in_pool(path: Path) -> bytes:
             started = time.monotonic()
             try:
                 render = functools.partial(pipeline.render, mark=mark)
-                return await self._in_pool(render, path, probe_of(row), variant.plan,
-                                           self._limits(limits))
+                return await self._in_pool(
+                    render, path, probe_of(row), variant.plan, self._limits(limits)
+                )
             finally:
                 self.admission.observe(time.monotonic() - started)
 
@@ -398,8 +482,9 @@ class Renderer:
             log.exception("could not store variant %s", variant.key)
 
     def _limits(self, limits: LimitSettings) -> pipeline.Limits:
-        return pipeline.Limits(limits.max_pixels, limits.max_frames, self.draft_margin,
-                               self.max_upscale_pixels)
+        return pipeline.Limits(
+            limits.max_pixels, limits.max_frames, self.draft_margin, self.max_upscale_pixels
+        )
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)

@@ -46,8 +46,9 @@ def canonical_message(path: str, params: Iterable[tuple[str, str]]) -> str:
 
 
 def sign(secret: str, path: str, params: Iterable[tuple[str, str]]) -> str:
-    digest = hmac.new(secret.encode(), canonical_message(path, params).encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        secret.encode(), canonical_message(path, params).encode(), hashlib.sha256
+    ).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")[:SIGNATURE_LENGTH]
 
 

@@ -371,10 +371,13 @@ def _mark(values: Mapping[str, object]) -> Mark | None:
         return None  # mark_* alone: valid, without effect
     width, alpha = _opt_dec(values.get("mark_w")), _opt_dec(values.get("mark_alpha"))
     pad = values.get("mark_pad")
-    return Mark(image_id, gravity=_opt_str(values.get("mark_g")) or DEFAULT_MARK_G,
-                width=DEFAULT_MARK_W if width is None else float(width),
-                alpha=DEFAULT_MARK_ALPHA if alpha is None else float(alpha),
-                pad=pad if isinstance(pad, int) else DEFAULT_MARK_PAD)
+    return Mark(
+        image_id,
+        gravity=_opt_str(values.get("mark_g")) or DEFAULT_MARK_G,
+        width=DEFAULT_MARK_W if width is None else float(width),
+        alpha=DEFAULT_MARK_ALPHA if alpha is None else float(alpha),
+        pad=pad if isinstance(pad, int) else DEFAULT_MARK_PAD,
+    )
 
 
 def _opt_int(value: object) -> int | None:

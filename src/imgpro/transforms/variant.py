@@ -53,9 +53,15 @@ class Blob:
 
 
 def probe_of(row: Any) -> Probe:
-    return Probe(source_format=row.source_format, format=row.format, mime=MIME.get(row.format, ""),
-                 width=row.width, height=row.height, frames=row.frames,
-                 transformable=row.transformable)
+    return Probe(
+        source_format=row.source_format,
+        format=row.format,
+        mime=MIME.get(row.format, ""),
+        width=row.width,
+        height=row.height,
+        frames=row.frames,
+        transformable=row.transformable,
+    )
 
 
 def _mark_source(spec: TransformSpec, mark_row: Any) -> pipeline.MarkSource | None:
@@ -86,5 +92,3 @@ class _Flight:
 
     result: asyncio.Future[bytes]
     done: asyncio.Task[None]
-
-

@@ -50,8 +50,9 @@ class Evicted:
 
 
 class VariantBudget:
-    def __init__(self, db: Database, blobs: BlobStore, settings: VariantSettings,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, settings: VariantSettings, clock: Clock | None = None
+    ) -> None:
         self.db = db
         self.clock = clock or Clock()
         self.blobs = blobs
@@ -97,9 +98,11 @@ class VariantBudget:
         try:
             async with self.db.write() as conn:
                 for i in range(0, len(keys), 500):
-                    await conn.execute(sa.update(variants)
-                                       .where(variants.c.key.in_(keys[i:i + 500]))
-                                       .values(last_used=now))
+                    await conn.execute(
+                        sa.update(variants)
+                        .where(variants.c.key.in_(keys[i : i + 500]))
+                        .values(last_used=now)
+                    )
         except Exception:  # recency is advisory: losing one batch only makes LRU coarser
             log.exception("could not record the recency of %d variants", len(keys))
 
@@ -109,13 +112,13 @@ class VariantBudget:
         now = self._now()
         evicted: list[str] = []
         async with self.db.write() as conn:
-            inserted = await conn.execute(
-                _insert_new(self.db, key, image_id, size, now))
+            inserted = await conn.execute(_insert_new(self.db, key, image_id, size, now))
             if inserted.rowcount:
                 await _add_totals(conn, size, 1)
             else:  # stored again (evicted meanwhile, or raced): same bytes, fresher use
-                await conn.execute(sa.update(variants).where(variants.c.key == key)
-                                   .values(last_used=now))
+                await conn.execute(
+                    sa.update(variants).where(variants.c.key == key).values(last_used=now)
+                )
             evicted += (await self._trim_image(conn, image_id)).keys
             evicted += (await self._trim_host(conn)).keys
         await self._delete_blobs(evicted)
@@ -124,14 +127,18 @@ class VariantBudget:
         s = self.settings
         if not s.max_bytes_per_image and not s.max_per_image:
             return Evicted([], 0)
-        rows = (await conn.execute(
-            sa.select(variants.c.key, variants.c.bytes).where(variants.c.image_id == image_id)
-            .order_by(variants.c.last_used.desc(), variants.c.key))).all()
+        rows = (
+            await conn.execute(
+                sa.select(variants.c.key, variants.c.bytes)
+                .where(variants.c.image_id == image_id)
+                .order_by(variants.c.last_used.desc(), variants.c.key)
+            )
+        ).all()
         keep_bytes, keep, doomed = 0, 0, []
         for row in rows:  # newest first: keep while within both limits
-            fits = ((not s.max_per_image or keep < s.max_per_image)
-                    and (not s.max_bytes_per_image
-                         or keep_bytes + row.bytes <= s.max_bytes_per_image))
+            fits = (not s.max_per_image or keep < s.max_per_image) and (
+                not s.max_bytes_per_image or keep_bytes + row.bytes <= s.max_bytes_per_image
+            )
             if fits:
                 keep, keep_bytes = keep + 1, keep_bytes + row.bytes
             else:
@@ -142,16 +149,21 @@ class VariantBudget:
         budget = self.settings.max_bytes
         if not budget:
             return Evicted([], 0)
-        total = (await conn.execute(sa.select(variant_totals.c.bytes)
-                                    .where(variant_totals.c.id == 1))).scalar() or 0
+        total = (
+            await conn.execute(sa.select(variant_totals.c.bytes).where(variant_totals.c.id == 1))
+        ).scalar() or 0
         if total <= budget:
             return Evicted([], 0)
         out = Evicted([], 0)
         target = int(budget * HOST_LOW_WATER)
         while total > target:
-            oldest = (await conn.execute(
-                sa.select(variants.c.key, variants.c.bytes)
-                .order_by(variants.c.last_used, variants.c.key).limit(EVICT_BATCH))).all()
+            oldest = (
+                await conn.execute(
+                    sa.select(variants.c.key, variants.c.bytes)
+                    .order_by(variants.c.last_used, variants.c.key)
+                    .limit(EVICT_BATCH)
+                )
+            ).all()
             doomed, freeing = [], 0
             for row in oldest:  # just enough of the oldest to get under the low-water mark
                 if total - freeing <= target:
@@ -181,8 +193,7 @@ class VariantBudget:
     async def adopt(self, key: str, image_id: str, size: int) -> bool:
         """Count a variant stored before the budget existed (``imgpro gc``); True if new."""
         async with self.db.write() as conn:
-            inserted = await conn.execute(
-                _insert_new(self.db, key, image_id, size, self._now()))
+            inserted = await conn.execute(_insert_new(self.db, key, image_id, size, self._now()))
             if inserted.rowcount:
                 await _add_totals(conn, size, 1)
             return bool(inserted.rowcount)
@@ -192,10 +203,13 @@ class VariantBudget:
 
     async def usage(self) -> tuple[int, int]:
         """(bytes, count) of the variants stored."""
-        row = await self.db.fetch_first(sa.select(variant_totals.c.bytes, variant_totals.c.count)
-                                        .where(variant_totals.c.id == 1))
+        row = await self.db.fetch_first(
+            sa.select(variant_totals.c.bytes, variant_totals.c.count).where(
+                variant_totals.c.id == 1
+            )
+        )
         # ``row.count`` would be the tuple method, not the column: read it by name.
-        return ((int(row.bytes), int(row._mapping["count"])) if row is not None else (0, 0))
+        return (int(row.bytes), int(row._mapping["count"])) if row is not None else (0, 0)
 
 
 async def forget_images(conn: Any, image_ids: Sequence[str]) -> None:
@@ -210,22 +224,30 @@ def _insert_new(db: Database, key: str, image_id: str, size: int, now: int) -> A
         from sqlalchemy.dialects.sqlite import insert
     else:
         from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-    return (insert(variants).values(key=key, image_id=image_id, bytes=size, last_used=now)
-            .on_conflict_do_nothing(index_elements=["key"]))
+    return (
+        insert(variants)
+        .values(key=key, image_id=image_id, bytes=size, last_used=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
 
 
 async def _add_totals(conn: Any, size: int, count: int) -> None:
-    updated = await conn.execute(sa.update(variant_totals).where(variant_totals.c.id == 1)
-                                 .values(bytes=variant_totals.c.bytes + size,
-                                         count=variant_totals.c.count + count))
+    updated = await conn.execute(
+        sa.update(variant_totals)
+        .where(variant_totals.c.id == 1)
+        .values(bytes=variant_totals.c.bytes + size, count=variant_totals.c.count + count)
+    )
     if not updated.rowcount:  # the migration seeds the row; a database emptied by hand lacks it
         await conn.execute(variant_totals.insert().values(id=1, bytes=size, count=count))
 
 
 async def _claim(conn: Any, where: Any) -> Evicted:
     """Delete the matching rows and take their bytes off the totals; the caller deletes blobs."""
-    rows = (await conn.execute(sa.delete(variants).where(where)
-                               .returning(variants.c.key, variants.c.bytes))).all()
+    rows = (
+        await conn.execute(
+            sa.delete(variants).where(where).returning(variants.c.key, variants.c.bytes)
+        )
+    ).all()
     freed = sum(int(r.bytes) for r in rows)
     if rows:
         await _add_totals(conn, -freed, -len(rows))

@@ -88,7 +88,10 @@ def check(request: Request, submitted: str | None, *, signed_in_only: bool) -> N
     if signed_in_only:
         raise CsrfFailed()
     cookie = request.cookies.get(ANON_COOKIE)
-    if cookie and len(cookie) <= 128 and hmac.compare_digest(
-            submitted, sign(request, "anon", cookie)):
+    if (
+        cookie
+        and len(cookie) <= 128
+        and hmac.compare_digest(submitted, sign(request, "anon", cookie))
+    ):
         return
     raise CsrfFailed()

@@ -43,8 +43,11 @@ def wait_message(error: RateLimited) -> str:
     if retry <= 0:
         return error.message
     minutes = math.ceil(retry / 60)
-    when = (f"{retry} second{'s' if retry != 1 else ''}" if retry < 60
-            else f"{minutes} minute{'s' if minutes != 1 else ''}")
+    when = (
+        f"{retry} second{'s' if retry != 1 else ''}"
+        if retry < 60
+        else f"{minutes} minute{'s' if minutes != 1 else ''}"
+    )
     return f"{error.message.rstrip('.;')} Please try again in {when}."
 
 

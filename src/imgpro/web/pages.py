@@ -46,7 +46,8 @@ def security_headers(request: Request) -> dict[str, str]:
             f"default-src 'self'; img-src 'self' data: blob: {images}; "
             f"connect-src 'self' {api}; script-src 'self'; style-src 'self'; "
             f"form-action 'self' {web}; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'"),
+            "object-src 'none'"
+        ),
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
@@ -55,20 +56,33 @@ def security_headers(request: Request) -> dict[str, str]:
 
 def apply_pending_cookies(request: Request, response: Response) -> None:
     for name, value, max_age in getattr(request.state, "pending_cookies", []):
-        response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
-                            samesite="lax", secure=is_secure(request))
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=is_secure(request),
+        )
 
 
-def page(request: Request, template: str, context: dict[str, Any] | None = None, *,
-         status_code: int = 200) -> HTMLResponse:
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
     """Render a page. Pages for a signed-in person are never cached (they carry private data
     and a CSRF token)."""
     headers = security_headers(request)
-    if getattr(request.state, "viewer", None) is not None or getattr(
-            request.state, "csrf_token", None) is not None:
+    if (
+        getattr(request.state, "viewer", None) is not None
+        or getattr(request.state, "csrf_token", None) is not None
+    ):
         headers["Cache-Control"] = "no-store"
-    response = render_page(request, template, context, status_code=status_code,
-                           headers=headers)
+    response = render_page(request, template, context, status_code=status_code, headers=headers)
     apply_pending_cookies(request, response)
     return response
 
@@ -78,10 +92,15 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def error_page(request: Request, status: int, title: str, message: str,
-               action: dict[str, Any] | None = None) -> HTMLResponse:
-    return page(request, "error.html", {"title": title, "message": message, "action": action},
-                status_code=status)
+def error_page(
+    request: Request, status: int, title: str, message: str, action: dict[str, Any] | None = None
+) -> HTMLResponse:
+    return page(
+        request,
+        "error.html",
+        {"title": title, "message": message, "action": action},
+        status_code=status,
+    )
 
 
 async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> MultiDict:
@@ -92,8 +111,9 @@ async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> MultiD
         if len(body) > max_bytes:
             raise FormTooLarge()
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=100,
-                          strict_parsing=False)
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=100, strict_parsing=False
+        )
     except (UnicodeDecodeError, ValueError):
         raise BadForm() from None
     return MultiDict(pairs)
@@ -113,9 +133,13 @@ async def render_error(request: Request, exc: BaseException) -> Response | None:
         return redirect(login_url(exc.next_path))
     if isinstance(exc, csrf.CsrfFailed):
         await _viewer_for_layout(request)
-        return error_page(request, 403, "This form has expired",
-                          "The form was missing its security token or it no longer matches "
-                          "your session. Go back, reload the page and try again.")
+        return error_page(
+            request,
+            403,
+            "This form has expired",
+            "The form was missing its security token or it no longer matches "
+            "your session. Go back, reload the page and try again.",
+        )
     if isinstance(exc, FormTooLarge):
         return error_page(request, 413, "Too much data", "That form submission was too large.")
     if isinstance(exc, BadForm):
@@ -124,9 +148,13 @@ async def render_error(request: Request, exc: BaseException) -> Response | None:
         await _viewer_for_layout(request)
         if exc.status == 404:
             return page(request, "not_found.html", {"message": None}, status_code=404)
-        response = error_page(request, exc.status,
-                              _TITLES.get(exc.status, "Something went wrong"), exc.message,
-                              exc.action)
+        response = error_page(
+            request,
+            exc.status,
+            _TITLES.get(exc.status, "Something went wrong"),
+            exc.message,
+            exc.action,
+        )
         response.headers.update(exc.headers)
         if exc.action and exc.action.get("type") == "wait":
             response.headers["Retry-After"] = str(exc.action["retry_after"])
@@ -134,9 +162,18 @@ async def render_error(request: Request, exc: BaseException) -> Response | None:
     return None
 
 
-_TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 405: "Not allowed",
-           413: "Too large", 415: "Unsupported file", 422: "Please check your input",
-           429: "Slow down", 500: "Something went wrong", 503: "Busy"}
+_TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    405: "Not allowed",
+    413: "Too large",
+    415: "Unsupported file",
+    422: "Please check your input",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "Busy",
+}
 
 
 async def _viewer_for_layout(request: Request) -> None:
@@ -204,11 +241,13 @@ async def _html_for(request: Request, exc: Exception) -> Response | None:
     if isinstance(exc, StarletteHTTPException):
         await _viewer_for_layout(request)
         if exc.status_code == 404:
-            return page(request, "not_found.html", {"message": "There is no page here."},
-                        status_code=404)
+            return page(
+                request, "not_found.html", {"message": "There is no page here."}, status_code=404
+            )
         title = _TITLES.get(exc.status_code, "Something went wrong")
-        response = error_page(request, exc.status_code, title,
-                              "That request cannot be answered here.")
+        response = error_page(
+            request, exc.status_code, title, "That request cannot be answered here."
+        )
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
@@ -217,5 +256,6 @@ async def _html_for(request: Request, exc: Exception) -> Response | None:
     if isinstance(exc, ApiError | LoginRequired | csrf.CsrfFailed):
         return await render_error(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_page(request, 500, "Something went wrong",
-                      "Something went wrong on our side. Please try again.")
+    return error_page(
+        request, 500, "Something went wrong", "Something went wrong on our side. Please try again."
+    )

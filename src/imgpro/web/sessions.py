@@ -36,8 +36,10 @@ def services_of(request: Request) -> Services:
 
 def is_secure(request: Request) -> bool:
     """https as the browser sees it: the configured public web base, or the request itself."""
-    return (services_of(request).settings.web_base.startswith("https://")
-            or request.url.scheme == "https")
+    return (
+        services_of(request).settings.web_base.startswith("https://")
+        or request.url.scheme == "https"
+    )
 
 
 async def load_viewer(request: Request) -> SessionUser | None:
@@ -62,8 +64,9 @@ async def load_viewer(request: Request) -> SessionUser | None:
 async def require_viewer(request: Request) -> SessionUser:
     viewer = await load_viewer(request)
     if viewer is None:
-        raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query
-                                                else ""))
+        raise LoginRequired(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
     return viewer
 
 
@@ -74,14 +77,20 @@ CurrentViewer = Annotated[SessionUser, Depends(require_viewer)]
 def principal_for(viewer: SessionUser) -> Principal:
     """The dashboard acts on the account's own workspace with both abilities — exactly what a
     read+write API key of this account may do, through the same ImageService."""
-    return Principal(mode=Mode.API_KEY, workspace_id=viewer.workspace_id,
-                     workspace_prefix=viewer.workspace_prefix,
-                     abilities=frozenset({Ability.READ, Ability.WRITE}),
-                     credential_id=None, user_id=viewer.user_id)
+    return Principal(
+        mode=Mode.API_KEY,
+        workspace_id=viewer.workspace_id,
+        workspace_prefix=viewer.workspace_prefix,
+        abilities=frozenset({Ability.READ, Ability.WRITE}),
+        credential_id=None,
+        user_id=viewer.user_id,
+    )
 
 
-VERIFY_FIRST = ("Please verify your email address first: open the link we sent you (your "
-                "account page can send it again).")
+VERIFY_FIRST = (
+    "Please verify your email address first: open the link we sent you (your "
+    "account page can send it again)."
+)
 
 
 def may_create(services: Services, viewer: SessionUser) -> bool:
@@ -91,19 +100,33 @@ def may_create(services: Services, viewer: SessionUser) -> bool:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
-                        path="/", httponly=True, samesite="lax", secure=is_secure(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+    )
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=is_secure(request))
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_secure(request)
+    )
 
 
 def safe_next(value: str | None, default: str = "/dashboard") -> str:
     """A post-login destination: a path on this site only (no open redirect)."""
-    if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
-            or any(ord(c) < 32 for c in value) or len(value) > 2000):
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 32 for c in value)
+        or len(value) > 2000
+    ):
         return default
     return value
 

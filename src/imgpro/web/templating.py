@@ -20,8 +20,14 @@ _env = Environment(
 )
 
 
-def render_page(request: Request, template: str, context: dict[str, Any] | None = None, *,
-                status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """Render a page. Every template gets ``request``, ``settings`` and ``page_context`` extras
     registered by other modules (e.g. the signed-in user) through ``request.state``."""
     services = request.app.state.services
@@ -51,6 +57,6 @@ def local_link(settings: Any, url: str) -> str:
     link), made origin-relative when no web origin is configured: followed from a page seen
     as ``localhost``, it must not land on ``127.0.0.1``, where the browser has no session."""
     base = settings.web_base
-    if (not settings.web_base_configured and url.startswith(base + "/")):
-        return url[len(base):]
+    if not settings.web_base_configured and url.startswith(base + "/"):
+        return url[len(base) :]
     return url

@@ -14,12 +14,22 @@ from imgpro.images.upload import Entry, UploadRequest
 from imgpro.principal import Principal
 
 
-def upload_request(request: Request, principal: Principal, entry: Entry, *,
-                   check_form: Callable[[dict[str, str]], None] | None = None) -> UploadRequest:
+def upload_request(
+    request: Request,
+    principal: Principal,
+    entry: Entry,
+    *,
+    check_form: Callable[[dict[str, str]], None] | None = None,
+) -> UploadRequest:
     headers = request.headers
     return UploadRequest(
-        principal=principal, entry=entry, content_type=headers.get("content-type", ""),
-        content_length=headers.get("content-length"), body=request.stream(),
+        principal=principal,
+        entry=entry,
+        content_type=headers.get("content-type", ""),
+        content_length=headers.get("content-length"),
+        body=request.stream(),
         peer=request.client.host if request.client else None,
         forwarded_for=headers.getlist("x-forwarded-for"),
-        idempotency_key=headers.get("idempotency-key"), check_form=check_form)
+        idempotency_key=headers.get("idempotency-key"),
+        check_form=check_form,
+    )

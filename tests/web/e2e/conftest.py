@@ -22,14 +22,22 @@ import httpx
 import pytest
 
 CHROMIUM = Path(os.environ.get("IMGPRO_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _require_browser() -> None:
     if not CHROMIUM.exists():
-        reason = (f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium; "
-                  "`make test` installs it when run as root)")
+        reason = (
+            f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium; "
+            "`make test` installs it when run as root)"
+        )
     elif importlib.util.find_spec("playwright") is None:
         reason = "the playwright package is not installed (pip install -e '.[test]')"
     else:
@@ -53,15 +61,33 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-    env.update({"IMGPRO_DATA_DIR": str(data_dir), "IMGPRO_PUBLIC_BASE_URL": base,
-                "IMGPRO_SECRET_KEY": "e2e-secret-key", "PYTHONUNBUFFERED": "1",
-                # On for the 500 check below (off by default for speed).
-                "IMGPRO_ACCESS_LOG": "true"})
+    env.update(
+        {
+            "IMGPRO_DATA_DIR": str(data_dir),
+            "IMGPRO_PUBLIC_BASE_URL": base,
+            "IMGPRO_SECRET_KEY": "e2e-secret-key",
+            "PYTHONUNBUFFERED": "1",
+            # On for the 500 check below (off by default for speed).
+            "IMGPRO_ACCESS_LOG": "true",
+        }
+    )
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "imgpro.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "imgpro.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 60
             while True:

@@ -58,8 +58,11 @@ def test_key_journey_from_signup_to_cdn_404(page: Any, live_server: str) -> None
 
     # A read+write key uploads through the API ...
     writer = create_key(page, "writer", read=True, write=True)
-    created = api.post("/v1/images", headers={"Authorization": f"Bearer {writer}"},
-                       files={"file": ("mountains.jpg", photo)})
+    created = api.post(
+        "/v1/images",
+        headers={"Authorization": f"Bearer {writer}"},
+        files={"file": ("mountains.jpg", photo)},
+    )
     assert created.status_code == 201, created.text
     image = created.json()
     assert api.get(image["url"]).status_code == 200
@@ -94,8 +97,9 @@ def test_key_journey_from_signup_to_cdn_404(page: Any, live_server: str) -> None
     assert api.get(f"/v1/images/{image['id']}", headers=auth).status_code == 404
 
 
-def test_dashboard_uploads_several_files_with_progress(page: Any, live_server: str,
-                                                     tmp_path: Path) -> None:
+def test_dashboard_uploads_several_files_with_progress(
+    page: Any, live_server: str, tmp_path: Path
+) -> None:
     sign_up(page, new_email("multi"))
     files = [PHOTOS / "Portrait_1.jpg", PHOTOS / "Landscape_3.jpg", PHOTOS / "Canon_40D.jpg"]
     page.locator("#dash-files").set_input_files([str(f) for f in files])
@@ -182,8 +186,9 @@ def test_pricing_docs_and_login_pages(page: Any, live_server: str) -> None:
 
 
 def test_the_pages_work_without_javascript(browser: Any, live_server: str) -> None:
-    context = browser.new_context(base_url=live_server, java_script_enabled=False,
-                                  viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=live_server, java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     # Try-it: a plain form post, then the result page (post/redirect/get).
     page.goto("/")
@@ -196,8 +201,9 @@ def test_the_pages_work_without_javascript(browser: Any, live_server: str) -> No
 
     # Sign up, upload two files in one form, delete one through the confirmation page.
     sign_up(page, new_email("nojs"))
-    page.locator("#dash-files").set_input_files([str(PHOTOS / "image01551.jpg"),
-                                                 str(PHOTOS / "Portrait_6.jpg")])
+    page.locator("#dash-files").set_input_files(
+        [str(PHOTOS / "image01551.jpg"), str(PHOTOS / "Portrait_6.jpg")]
+    )
     page.get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_url("**/dashboard?notice=uploaded&n=2")
     assert page.locator("#image-grid li").count() == 2

@@ -46,11 +46,30 @@ def demo(live_server: str) -> Iterator[dict[str, Any]]:
     holder: dict[str, Any] = {"base": base, "proc": None}
 
     def start(app_id: str, secret: str) -> None:
-        env = {**os.environ, "DEMO_IMGPRO_URL": live_server, "DEMO_APP_ID": app_id,
-               "DEMO_APP_SECRET": secret, "DEMO_BASE_URL": base, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "examples.connect_demo.app:app",
-                                 "--host", "127.0.0.1", "--port", str(port), "--log-level",
-                                 "warning"], env=env, cwd=ROOT)
+        env = {
+            **os.environ,
+            "DEMO_IMGPRO_URL": live_server,
+            "DEMO_APP_ID": app_id,
+            "DEMO_APP_SECRET": secret,
+            "DEMO_BASE_URL": base,
+            "PYTHONPATH": str(ROOT),
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "examples.connect_demo.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
         holder["proc"] = proc
         deadline = time.monotonic() + 30
         while True:
@@ -69,8 +88,9 @@ def demo(live_server: str) -> Iterator[dict[str, Any]]:
         holder["proc"].wait(timeout=10)
 
 
-def test_connect_demo_end_to_end(browser: Any, live_server: str, demo: dict[str, Any],
-                                 tmp_path: Any) -> None:
+def test_connect_demo_end_to_end(
+    browser: Any, live_server: str, demo: dict[str, Any], tmp_path: Any
+) -> None:
     developer = browser.new_context(base_url=live_server)
     app_id, secret = register_app(developer.new_page(), demo["base"])
     developer.close()
@@ -121,8 +141,9 @@ def test_connect_demo_end_to_end(browser: Any, live_server: str, demo: dict[str,
     user.close()
 
 
-def test_unregistered_redirect_is_refused_on_the_imgpro_page(page: Any, live_server: str,
-                                                            demo: dict[str, Any]) -> None:
+def test_unregistered_redirect_is_refused_on_the_imgpro_page(
+    page: Any, live_server: str, demo: dict[str, Any]
+) -> None:
     app_id, _ = register_app(page, demo["base"])
     evil = "https://evil.example.net/callback"
     page.goto(f"/connect?app_id={app_id}&redirect_uri={evil}&state=x")

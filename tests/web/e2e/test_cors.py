@@ -72,8 +72,9 @@ def other_origin() -> Iterator[int]:
     server.server_close()
 
 
-def test_a_page_on_another_origin_uploads_with_a_key(page: Any, live_server: str,
-                                                     other_origin: int) -> None:
+def test_a_page_on_another_origin_uploads_with_a_key(
+    page: Any, live_server: str, other_origin: int
+) -> None:
     sign_up(page, new_email("cors"))
     key = create_key(page, "browser uploads", read=True, write=True)
     page.goto(f"http://localhost:{other_origin}/")
@@ -101,8 +102,9 @@ BLOCKED = """async ([api, key]) => {
 }"""
 
 
-def test_the_browser_enforces_the_preflight_answer(browser: Any, live_server: str,
-                                                   other_origin: int) -> None:
+def test_the_browser_enforces_the_preflight_answer(
+    browser: Any, live_server: str, other_origin: int
+) -> None:
     """Control: a header outside the allowed list is refused by the preflight, so Chromium
     never sends the request — the uploads above passed because the API allowed them."""
     context = browser.new_context()

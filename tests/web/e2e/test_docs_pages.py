@@ -95,8 +95,14 @@ def test_quickstart_curl_works_as_copied(live_server: str, tmp_path: Any) -> Non
     command = re.search(r"```sh\n(.*?)\n```", markdown, re.S).group(1)  # type: ignore[union-attr]
     assert command == f'curl -s -F "file=@photo.jpg" {live_server}/v1/images'
     (tmp_path / "photo.jpg").write_bytes(imagegen.jpeg(120, 80))
-    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        ["bash", "-c", command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     image = json.loads(result.stdout)
     assert image["url"].startswith(f"{live_server}/i/")
     assert httpx.get(image["url"]).status_code == 200

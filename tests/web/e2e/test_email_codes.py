@@ -39,14 +39,24 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterat
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-    env.update({"IMGPRO_DATA_DIR": str(tmp / "data"), "IMGPRO_PUBLIC_BASE_URL": base,
-                "IMGPRO_SECRET_KEY": "e2e-mail-key", "IMGPRO_SMTP__URL": smtp.url,
-                "IMGPRO_ACCESS_LOG": "true", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "IMGPRO_DATA_DIR": str(tmp / "data"),
+            "IMGPRO_PUBLIC_BASE_URL": base,
+            "IMGPRO_SECRET_KEY": "e2e-mail-key",
+            "IMGPRO_SMTP__URL": smtp.url,
+            "IMGPRO_ACCESS_LOG": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     log_path = tmp / "server.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "imgpro.cli", "serve", "--port",
-                                 str(port), "--workers", "1"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgpro.cli", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -58,8 +68,11 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterat
                     pass
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.1)
-            yield {"base": base, "smtp": smtp, "db_url":
-                   f"sqlite+aiosqlite:///{(tmp / 'data' / 'imgpro.db').resolve()}"}
+            yield {
+                "base": base,
+                "smtp": smtp,
+                "db_url": f"sqlite+aiosqlite:///{(tmp / 'data' / 'imgpro.db').resolve()}",
+            }
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -112,8 +125,11 @@ def _register_app(db_url: str, redirect_uri: str) -> tuple[str, str]:
             accounts = AccountService(db, Clock(), PasswordHasher(Settings().passwords))
             owner = await accounts.create_user(new_email("owner"), "owner passphrase")
             app, secret = await AppService(db).register(
-                owner_user_id=owner.id, name="PhotoShare", redirect_uris=[redirect_uri],
-                now=Clock().now())
+                owner_user_id=owner.id,
+                name="PhotoShare",
+                redirect_uris=[redirect_uri],
+                now=Clock().now(),
+            )
             return app.id, secret
         finally:
             await db.dispose()
@@ -134,12 +150,15 @@ def test_code_sign_in_through_connect(browser: Any, mail_stack: dict[str, Any]) 
         app_id, secret = _register_app(mail_stack["db_url"], redirect_uri)
         page = browser.new_context(base_url=mail_stack["base"]).new_page()
         email = new_email("enduser")
-        page.goto("/connect?" + urlencode({"app_id": app_id, "redirect_uri": redirect_uri,
-                                           "state": "s-42"}))
+        page.goto(
+            "/connect?"
+            + urlencode({"app_id": app_id, "redirect_uri": redirect_uri, "state": "s-42"})
+        )
         page.locator("#code-email").fill(email)
         page.locator("#connect-send-code").click()
-        page.wait_for_url(lambda url: "/login/code?next=%2Fconnect" in url
-                          or "/login/code?next=/connect" in url)
+        page.wait_for_url(
+            lambda url: "/login/code?next=%2Fconnect" in url or "/login/code?next=/connect" in url
+        )
         code = code_in(mail_stack["smtp"].inbox.wait_for(email))
         page.get_by_label("Code").fill(code)
         page.get_by_role("button", name="Sign in").click()
@@ -149,14 +168,14 @@ def test_code_sign_in_through_connect(browser: Any, mail_stack: dict[str, Any]) 
         page.wait_for_url(lambda url: url.startswith(redirect_uri + "?"))
         query = parse_qs(urlsplit(page.url).query)
         assert query["state"] == ["s-42"] and code not in page.url
-        r = httpx.post(f"{mail_stack['base']}/v1/connect/exchange",
-                       headers={"Authorization": f"Bearer {secret}"},
-                       json={"code": query["code"][0], "redirect_uri": redirect_uri})
+        r = httpx.post(
+            f"{mail_stack['base']}/v1/connect/exchange",
+            headers={"Authorization": f"Bearer {secret}"},
+            json={"code": query["code"][0], "redirect_uri": redirect_uri},
+        )
         assert r.status_code == 200 and r.json()["email"] == email
         assert all(code not in p for p in _Callback.seen)
         notice = mail_stack["smtp"].inbox.wait_for(email, 2)
         assert "PhotoShare was connected" in notice["Subject"]
     finally:
         server.shutdown()
-
-

@@ -31,8 +31,9 @@ def test_signed_transforms_from_the_dashboard(page: Any, live_server: str) -> No
     key = make_key(page)
     api = httpx.Client(base_url=live_server, timeout=30)
     photo = (PHOTOS / "Landscape_1.jpg").read_bytes()
-    image = api.post("/v1/images", headers={"Authorization": f"Bearer {key}"},
-                     files={"file": ("a.jpg", photo)}).json()
+    image = api.post(
+        "/v1/images", headers={"Authorization": f"Bearer {key}"}, files={"file": ("a.jpg", photo)}
+    ).json()
     path = httpx.URL(image["url"]).path
 
     # The nav links to the settings page; signing starts off.

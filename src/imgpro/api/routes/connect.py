@@ -28,8 +28,12 @@ class ConnectedUser(BaseModel):
     email: str
 
 
-@router.post("/connect/exchange", response_model=ConnectedUser, summary="Exchange a code",
-             openapi_extra=body_schema(ExchangeBody))
+@router.post(
+    "/connect/exchange",
+    response_model=ConnectedUser,
+    summary="Exchange a code",
+    openapi_extra=body_schema(ExchangeBody),
+)
 async def exchange(request: Request, services: Svc) -> dict[str, Any]:
     # The secret alone authenticates this call: no user is named until the code says who.
     scheme, _, secret = request.headers.get("authorization", "").strip().partition(" ")
@@ -38,5 +42,6 @@ async def exchange(request: Request, services: Svc) -> dict[str, Any]:
         raise Unauthorized("This endpoint needs the app's secret (Bearer img_sk_live_…).")
     app = await services.apps.authenticate_app(secret, services.clock.now())
     data = await read_json(request, ExchangeBody)
-    return await services.apps.exchange(app.id, data["code"], data["redirect_uri"],
-                                        services.clock.now())
+    return await services.apps.exchange(
+        app.id, data["code"], data["redirect_uri"], services.clock.now()
+    )

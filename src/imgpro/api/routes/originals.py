@@ -19,19 +19,37 @@ from imgpro.storage.base import BlobNotFound
 router = APIRouter(prefix="/v1", tags=["images"])
 
 # What is stored (source_format) -> its media type. HEIC is stored as HEIC.
-SOURCE_MEDIA = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
-                "webp": "image/webp", "avif": "image/avif", "heic": "image/heic",
-                "svg": "image/svg+xml", "bmp": "image/bmp", "ico": "image/x-icon"}
+SOURCE_MEDIA = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "heic": "image/heic",
+    "svg": "image/svg+xml",
+    "bmp": "image/bmp",
+    "ico": "image/x-icon",
+}
 EXTENSION = {"jpeg": "jpg"}
 
 
-@router.get("/images/{image_id}/original", summary="Download the original file",
-            response_class=StreamingResponse,
-            responses={200: {"description": "The uploaded file, byte for byte.",
-                             "content": {m: {"schema": {"type": "string", "format": "binary"}}
-                                         for m in sorted(set(SOURCE_MEDIA.values()))}}})
-async def download_original(image_id: str, principal: CurrentPrincipal,
-                            services: Svc) -> StreamingResponse:
+@router.get(
+    "/images/{image_id}/original",
+    summary="Download the original file",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The uploaded file, byte for byte.",
+            "content": {
+                m: {"schema": {"type": "string", "format": "binary"}}
+                for m in sorted(set(SOURCE_MEDIA.values()))
+            },
+        }
+    },
+)
+async def download_original(
+    image_id: str, principal: CurrentPrincipal, services: Svc
+) -> StreamingResponse:
     require(principal, Ability.READ)
     row = await original_of(services.images, principal, image_id)
     stream = services.blobs.stream(row.blob_key)
@@ -48,7 +66,14 @@ async def download_original(image_id: str, principal: CurrentPrincipal,
             yield chunk
 
     ext = EXTENSION.get(row.source_format, row.source_format)
-    return StreamingResponse(body(), media_type=SOURCE_MEDIA.get(row.source_format), headers={
-        "Content-Length": str(row.bytes), "ETag": f'"{row.sha256}"',
-        "X-Img-Sha256": row.sha256, "Cache-Control": "private, no-store",
-        "Content-Disposition": f'attachment; filename="{row.id}.{ext}"'})
+    return StreamingResponse(
+        body(),
+        media_type=SOURCE_MEDIA.get(row.source_format),
+        headers={
+            "Content-Length": str(row.bytes),
+            "ETag": f'"{row.sha256}"',
+            "X-Img-Sha256": row.sha256,
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="{row.id}.{ext}"',
+        },
+    )

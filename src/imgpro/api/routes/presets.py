@@ -52,10 +52,22 @@ class SettingsUpdate(BaseModel):
     signed_transforms: bool
 
 
-_PRESET_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
-               "minProperties": 1, "maxProperties": 32},
-    "example": {"w": 400, "h": 300, "fit": "cover", "format": "webp"}}}}}
+_PRESET_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "number"]},
+                    "minProperties": 1,
+                    "maxProperties": 32,
+                },
+                "example": {"w": 400, "h": 300, "fit": "cover", "format": "webp"},
+            }
+        },
+    }
+}
 
 
 @router.get("/presets", response_model=PresetListOut, summary="List presets")
@@ -71,11 +83,16 @@ async def get_preset(name: str, principal: CurrentPrincipal, services: Svc) -> d
     return (await services.presets.get(principal.workspace_id, name)).as_object()
 
 
-@router.put("/presets/{name}", response_model=PresetOut, summary="Create or replace a preset",
-            responses={201: {"model": PresetOut, "description": "Created"}},
-            openapi_extra=_PRESET_BODY)
-async def put_preset(name: str, request: Request, principal: CurrentPrincipal,
-                     services: Svc) -> JSONResponse:
+@router.put(
+    "/presets/{name}",
+    response_model=PresetOut,
+    summary="Create or replace a preset",
+    responses={201: {"model": PresetOut, "description": "Created"}},
+    openapi_extra=_PRESET_BODY,
+)
+async def put_preset(
+    name: str, request: Request, principal: CurrentPrincipal, services: Svc
+) -> JSONResponse:
     require(principal, Ability.WRITE)
     body = await read_json(request)
     preset, created = await services.presets.put(principal.workspace_id, name, body)
@@ -83,31 +100,37 @@ async def put_preset(name: str, request: Request, principal: CurrentPrincipal,
 
 
 @router.delete("/presets/{name}", response_model=PresetDeletedOut, summary="Delete a preset")
-async def delete_preset(name: str, principal: CurrentPrincipal,
-                        services: Svc) -> dict[str, Any]:
+async def delete_preset(name: str, principal: CurrentPrincipal, services: Svc) -> dict[str, Any]:
     require(principal, Ability.WRITE)
     await services.presets.delete(principal.workspace_id, name)
     return {"object": "preset", "name": name, "deleted": True}
 
 
-@router.get("/settings", response_model=SettingsOut, summary="Delivery settings",
-            tags=["settings"])
+@router.get("/settings", response_model=SettingsOut, summary="Delivery settings", tags=["settings"])
 async def get_settings(principal: CurrentPrincipal, services: Svc) -> dict[str, Any]:
     require(principal, Ability.READ)
     return (await services.transform_policy.get(principal.workspace_id)).as_object()
 
 
-@router.patch("/settings", response_model=SettingsOut, summary="Turn signed transforms on/off",
-              tags=["settings"], openapi_extra=body_schema(SettingsUpdate))
-async def patch_settings(request: Request, principal: CurrentPrincipal,
-                         services: Svc) -> dict[str, Any]:
+@router.patch(
+    "/settings",
+    response_model=SettingsOut,
+    summary="Turn signed transforms on/off",
+    tags=["settings"],
+    openapi_extra=body_schema(SettingsUpdate),
+)
+async def patch_settings(
+    request: Request, principal: CurrentPrincipal, services: Svc
+) -> dict[str, Any]:
     require(principal, Ability.WRITE)
     body = await read_json(request, SettingsUpdate)
     if not isinstance(body.get("signed_transforms"), bool):
-        raise ValidationFailed(details=[{"field": "signed_transforms",
-                                         "message": "expected true or false"}])
+        raise ValidationFailed(
+            details=[{"field": "signed_transforms", "message": "expected true or false"}]
+        )
     policy, secret = await services.transform_policy.set_signed(
-        principal.workspace_id, body["signed_transforms"])
+        principal.workspace_id, body["signed_transforms"]
+    )
     out = policy.as_object()
     if secret is not None:
         out["signing_secret"] = secret  # shown this once; rotate it from the dashboard

@@ -205,8 +205,7 @@ def make_placeholder(path: Path, probe: Probe) -> Placeholder:
     :class:`InvalidImage` on truncated/corrupt data."""
     small = _small(path, probe)
     blurhash, color = placeholder_of(*_rgb_bytes(small))
-    return Placeholder(blurhash, color, thumbhash_of(_rgba_bytes(small), small.width,
-                                                     small.height))
+    return Placeholder(blurhash, color, thumbhash_of(_rgba_bytes(small), small.width, small.height))
 
 
 # --- transform operations (the pipeline's vocabulary) ----------------------------------------
@@ -251,5 +250,18 @@ from imgpro.imaging.vips.ops import (  # noqa: E402
     sharpen,
 )
 
-__all__ = ["ANIMATED_OUTPUTS", "OUTPUT_FORMATS", "Loaded", "adjust", "blur", "encode", "extract",
-           "flatten", "load", "load_window", "orient", "pad", "sharpen"]
+__all__ = [
+    "ANIMATED_OUTPUTS",
+    "OUTPUT_FORMATS",
+    "Loaded",
+    "adjust",
+    "blur",
+    "encode",
+    "extract",
+    "flatten",
+    "load",
+    "load_window",
+    "orient",
+    "pad",
+    "sharpen",
+]

@@ -19,8 +19,14 @@ _AVIF_EFFORT = 3
 _NO_METADATA = pyvips.enums.ForeignKeep.NONE  # no EXIF, GPS, XMP, IPTC or ICC in any output
 
 
-def encode(frames: list[Any], out_format: str, quality: int | None, *,
-           delays: list[int] | None = None, loop: int | None = None) -> bytes:
+def encode(
+    frames: list[Any],
+    out_format: str,
+    quality: int | None,
+    *,
+    delays: list[int] | None = None,
+    loop: int | None = None,
+) -> bytes:
     """Encode one frame, or several as one animation (GIF/WebP), with no metadata at all.
 
     JPEG must already be flat (no alpha): the pipeline flattens on the requested colour."""
@@ -33,8 +39,11 @@ def encode(frames: list[Any], out_format: str, quality: int | None, *,
         if len(frames) > 1:
             im = pyvips.Image.arrayjoin(frames, across=1).copy()
             im.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
-            im.set_type(pyvips.GValue.array_int_type, "delay",
-                        (delays or [])[: len(frames)] + [100] * (len(frames) - len(delays or [])))
+            im.set_type(
+                pyvips.GValue.array_int_type,
+                "delay",
+                (delays or [])[: len(frames)] + [100] * (len(frames) - len(delays or [])),
+            )
             im.set_type(pyvips.GValue.gint_type, "loop", loop or 0)
         return _encode(im, out_format, quality)
     except pyvips.Error as exc:
@@ -56,6 +65,7 @@ def _encode(im: Any, out_format: str, quality: int | None) -> bytes:
         )
     # libimagequant at effort 4 of 10 is ~4x faster than the default 7 for ~4% larger files.
     return bytes(im.gifsave_buffer(effort=4, keep=keep))
+
 
 def _flatten(im: Any) -> Any:
     return im.flatten(background=_WHITE[: max(im.bands - 1, 1)]) if im.hasalpha() else im

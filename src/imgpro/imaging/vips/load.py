@@ -50,9 +50,17 @@ class Loaded:
     loop: int | None = None
 
 
-def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False,
-         animated: bool = False, max_frames: int = 1, has_icc: bool = True,
-         draft_margin: float = 2.0) -> Loaded:
+def load(
+    path: Path,
+    probe: Probe,
+    size: tuple[int, int],
+    *,
+    smart: bool = False,
+    animated: bool = False,
+    max_frames: int = 1,
+    has_icc: bool = True,
+    draft_margin: float = 2.0,
+) -> Loaded:
     """Decode straight to exactly ``size`` (shrink-on-load where the format has it).
 
     ``smart``: fill ``size`` and trim the rest by saliency (``interesting="attention"``)
@@ -68,14 +76,23 @@ def load(path: Path, probe: Probe, size: tuple[int, int], *, smart: bool = False
     if animated:
         return _load_animation(path, probe, size, smart, max_frames)
     how: dict[str, Any] = {"crop": "attention"} if smart else {"size": "force"}
-    draft = (jpeg_draft_shrink((probe.width, probe.height), size, draft_margin)
-             if probe.source_format == "jpeg" else 1)
+    draft = (
+        jpeg_draft_shrink((probe.width, probe.height), size, draft_margin)
+        if probe.source_format == "jpeg"
+        else 1
+    )
     im = _thumbnail(path, size, no_rotate=probe.frames > 1, has_icc=has_icc, draft=draft, **how)
     return Loaded([_to_8bit(im)])
 
 
-def load_window(path: Path, probe: Probe, window: tuple[int, int, int, int],
-                size: tuple[int, int], *, has_icc: bool = True) -> Any:
+def load_window(
+    path: Path,
+    probe: Probe,
+    window: tuple[int, int, int, int],
+    size: tuple[int, int],
+    *,
+    has_icc: bool = True,
+) -> Any:
     """The bounded cover path: cut ``window`` (left, top, width, height in the *stored* pixels,
     before EXIF orientation; first frame) out of the source, then resize it to exactly ``size``.
 
@@ -99,8 +116,14 @@ def load_window(path: Path, probe: Probe, window: tuple[int, int, int, int],
         raise InvalidImage() from exc
 
 
-def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = False,
-          fail_on: str = "truncated") -> Any:
+def _load(
+    path: Path,
+    probe: Probe,
+    box: tuple[int, int],
+    *,
+    animated: bool = False,
+    fail_on: str = "truncated",
+) -> Any:
     """The image fitted inside ``box`` (never enlarged), upright, 8-bit sRGB, alpha kept.
 
     ``animated`` loads every frame at full size (GIF/WebP have no shrink-on-load anyway);
@@ -113,13 +136,22 @@ def _load(path: Path, probe: Probe, box: tuple[int, int], *, animated: bool = Fa
         im = _load_all_frames(path, probe)
     else:
         icc = _has_icc(_open_header(path, probe.source_format))
-        im = _thumbnail(path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down",
-                        fail_on=fail_on)
+        im = _thumbnail(
+            path, box, no_rotate=probe.frames > 1, has_icc=icc, size="down", fail_on=fail_on
+        )
     return _to_8bit(im)
 
 
-def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bool,
-               draft: int = 1, fail_on: str = "truncated", **options: Any) -> Any:
+def _thumbnail(
+    path: Path,
+    box: tuple[int, int],
+    *,
+    no_rotate: bool,
+    has_icc: bool,
+    draft: int = 1,
+    fail_on: str = "truncated",
+    **options: Any,
+) -> Any:
     # An embedded ICC profile (Display P3, Adobe RGB ...) must be converted to sRGB before the
     # profile is stripped; thumbnail only does so when asked. Without one we leave colour alone
     # (CMYK is still converted with libvips' fallback profile, greyscale stays greyscale).
@@ -135,8 +167,9 @@ def _thumbnail(path: Path, box: tuple[int, int], *, no_rotate: bool, has_icc: bo
     }
     try:
         if draft > 1:
-            im = pyvips.Image.jpegload(str(path), shrink=draft, access="sequential",
-                                       fail_on=fail_on)
+            im = pyvips.Image.jpegload(
+                str(path), shrink=draft, access="sequential", fail_on=fail_on
+            )
             return im.thumbnail_image(box[0], **how)
         # fail_on: malformed metadata is fine; missing pixel data is not.
         return pyvips.Image.thumbnail(str(path), box[0], fail_on=fail_on, **how)
@@ -153,8 +186,9 @@ def _load_all_frames(path: Path, probe: Probe, *, access: str = "sequential") ->
         raise InvalidImage() from exc
 
 
-def _load_animation(path: Path, probe: Probe, size: tuple[int, int], smart: bool,
-                    max_frames: int) -> Loaded:
+def _load_animation(
+    path: Path, probe: Probe, size: tuple[int, int], smart: bool, max_frames: int
+) -> Loaded:
     if not smart:
         return _thumbnail_animation(path, probe, size, max_frames)
     # Saliency crops are chosen frame by frame: cut frames out of the full-size strip
@@ -166,15 +200,17 @@ def _load_animation(path: Path, probe: Probe, size: tuple[int, int], smart: bool
         count = min(strip.height // page, max(max_frames, 1))
         delays = [int(d) for d in strip.get("delay")] if strip.get_typeof("delay") else None
         loop = int(strip.get("loop")) if strip.get_typeof("loop") else None
-        frames = [_resize(strip.crop(0, i * page, strip.width, page), size, smart)
-                  for i in range(count)]
+        frames = [
+            _resize(strip.crop(0, i * page, strip.width, page), size, smart) for i in range(count)
+        ]
     except pyvips.Error as exc:
         raise InvalidImage() from exc
     return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
 
 
-def _thumbnail_animation(path: Path, probe: Probe, size: tuple[int, int],
-                         max_frames: int) -> Loaded:
+def _thumbnail_animation(
+    path: Path, probe: Probe, size: tuple[int, int], max_frames: int
+) -> Loaded:
     """Every frame resized to exactly ``size`` while the file streams through libvips'
     page-aware ``thumbnail``: memory is bounded by the *output* strip, not the decoded
     source (a 50-frame 12 MP GIF no longer needs the whole full-size strip in memory)."""
@@ -182,9 +218,14 @@ def _thumbnail_animation(path: Path, probe: Probe, size: tuple[int, int],
     try:
         has_icc = _has_icc(_open_header(path, probe.source_format))
         to_srgb = {"output_profile": "srgb"} if has_icc else {}
-        strip = pyvips.Image.thumbnail(f"{path}[n={n},fail_on=truncated]", size[0],
-                                       height=size[1], size="force", no_rotate=True,
-                                       **to_srgb).copy_memory()
+        strip = pyvips.Image.thumbnail(
+            f"{path}[n={n},fail_on=truncated]",
+            size[0],
+            height=size[1],
+            size="force",
+            no_rotate=True,
+            **to_srgb,
+        ).copy_memory()
         page = int(strip.get("page-height")) if strip.get_typeof("page-height") else size[1]
         page = page if 0 < page <= strip.height and strip.height % page == 0 else strip.height
         count = min(strip.height // page, max(max_frames, 1))
@@ -196,16 +237,19 @@ def _thumbnail_animation(path: Path, probe: Probe, size: tuple[int, int],
     return Loaded([_to_8bit(f) for f in frames], delays[:count] if delays else None, loop)
 
 
-def _resize(im: Any, size: tuple[int, int], smart: bool, mode: str = "force",
-            icc: bool = False) -> Any:
+def _resize(
+    im: Any, size: tuple[int, int], smart: bool, mode: str = "force", icc: bool = False
+) -> Any:
     """An already-decoded image to exactly ``size`` (or filled and saliency-cropped);
     ``icc``: convert from its attached profile to sRGB on the way (after shrinking)."""
     to_srgb = {"output_profile": "srgb"} if icc else {}
     if smart:
-        return im.thumbnail_image(size[0], height=size[1], crop="attention", no_rotate=True,
-                                  **to_srgb)
-    if (im.width, im.height) == size or (mode == "down" and im.width <= size[0]
-                                         and im.height <= size[1]):
+        return im.thumbnail_image(
+            size[0], height=size[1], crop="attention", no_rotate=True, **to_srgb
+        )
+    if (im.width, im.height) == size or (
+        mode == "down" and im.width <= size[0] and im.height <= size[1]
+    ):
         return im.icc_transform("srgb", embedded=True) if icc else im
     return im.thumbnail_image(size[0], height=size[1], size=mode, no_rotate=True, **to_srgb)
 
@@ -251,7 +295,6 @@ def _to_8bit(im: Any) -> Any:
     target = "srgb" if im.bands >= 3 else "b-w"
     im = im.colourspace(target)
     return im if im.format == "uchar" else im.cast("uchar")
-
 
 
 # --- placeholder -----------------------------------------------------------------------------

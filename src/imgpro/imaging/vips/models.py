@@ -72,8 +72,12 @@ def find_faces(im: Any) -> list[faces.Box]:
     if scale == 1:
         return found
     back = 1 / scale
-    return [faces.Box(round(b.left * back), round(b.top * back), round(b.width * back),
-                      round(b.height * back)) for b in found]
+    return [
+        faces.Box(
+            round(b.left * back), round(b.top * back), round(b.width * back), round(b.height * back)
+        )
+        for b in found
+    ]
 
 
 def face_window(im: Any, size: tuple[int, int]) -> tuple[int, int] | None:
@@ -87,8 +91,14 @@ def face_window(im: Any, size: tuple[int, int]) -> tuple[int, int] | None:
 def attention_window(im: Any, size: tuple[int, int]) -> tuple[int, int]:
     """Top-left of the ``size`` window libvips' saliency (``attention``) would keep."""
     try:
-        _, opts = im.smartcrop(size[0], size[1], interesting="attention",
-                               premultiplied=False, attention_x=True, attention_y=True)
+        _, opts = im.smartcrop(
+            size[0],
+            size[1],
+            interesting="attention",
+            premultiplied=False,
+            attention_x=True,
+            attention_y=True,
+        )
         ax, ay = int(opts["attention_x"]), int(opts["attention_y"])
     except pyvips.Error as exc:
         raise InvalidImage() from exc
@@ -105,8 +115,7 @@ def watermark(im: Any, mark_png: bytes, left: int, top: int, opacity: float) -> 
         mark = _srgb(pyvips.Image.new_from_buffer(mark_png, "", access="sequential"))
         if not mark.hasalpha():
             mark = mark.bandjoin_const([255])
-        mark = mark.extract_band(0, n=3).bandjoin(
-            (mark.extract_band(3) * opacity).cast("uchar"))
+        mark = mark.extract_band(0, n=3).bandjoin((mark.extract_band(3) * opacity).cast("uchar"))
         base = _srgb(im)
         had_alpha = base.hasalpha()
         if not had_alpha:

@@ -35,8 +35,14 @@ def _join_alpha(colour: Any, alpha: Any | None) -> Any:
     return colour if alpha is None else colour.bandjoin(alpha)
 
 
-def adjust(im: Any, *, brightness: float | None = None, contrast: float | None = None,
-           saturation: float | None = None, gamma: float | None = None) -> Any:
+def adjust(
+    im: Any,
+    *,
+    brightness: float | None = None,
+    contrast: float | None = None,
+    saturation: float | None = None,
+    gamma: float | None = None,
+) -> Any:
     """Multipliers, 1 = unchanged: brightness scales every channel; contrast stretches around
     mid-grey (128); gamma brightens above 1 (``255 * (v/255) ** (1/gamma)``); saturation
     scales chroma in LCh (grey images have none)."""

@@ -22,8 +22,18 @@ from imgpro.web.routes import (
 )
 
 # Named pages first; the viewer's router (catch-all /{id}) goes last.
-ROUTERS: list[APIRouter] = [home.router, auth.router, dashboard.router, keys.router,
-                            billing.router, pricing.router, docs.router, apps.router,
-                            connect.router, account.router, recovery.router,
-                            settings.router]
+ROUTERS: list[APIRouter] = [
+    home.router,
+    auth.router,
+    dashboard.router,
+    keys.router,
+    billing.router,
+    pricing.router,
+    docs.router,
+    apps.router,
+    connect.router,
+    account.router,
+    recovery.router,
+    settings.router,
+]
 ROUTERS.append(viewer.router)  # keep last: /{id} (image ids only) after every named page

@@ -32,22 +32,27 @@ NOTICES = {
     "verified": "Thank you: your email address is verified.",
     "verify_sent": "We sent a new verification link to your email address.",
     "code_sent": "We emailed you a 6-digit confirmation code. Enter it below instead of your "
-                 "password; it works in this browser only, for 10 minutes.",
+    "password; it works in this browser only, for 10 minutes.",
     "email_sent": "We sent a link to your new address. Your email changes when you open it.",
     "email_changed": "Your email address is changed (and verified).",
     "password": "Your password is saved. Every other browser was signed out.",
     "password_reset": "Your new password is saved and you are signed in. Every other browser "
-                      "was signed out.",
+    "was signed out.",
     "notifications": "Your email preferences are saved.",
 }
 CONFIRM_FAILED = "That is neither your password nor a valid confirmation code."
 
 
-async def _account_page(request: Request, viewer: SessionUser, *, status_code: int = 200,
-                        **context: Any) -> Response:
+async def _account_page(
+    request: Request, viewer: SessionUser, *, status_code: int = 200, **context: Any
+) -> Response:
     me = await profile.load_profile(services_of(request), viewer.user_id)
-    return page(request, "account.html", {"current": "account", "me": me, **context},
-                status_code=status_code)
+    return page(
+        request,
+        "account.html",
+        {"current": "account", "me": me, **context},
+        status_code=status_code,
+    )
 
 
 def _session_token(request: Request) -> str:
@@ -58,9 +63,13 @@ async def _confirmed(request: Request, viewer: SessionUser, form: Any) -> bool:
     me = await profile.load_profile(services_of(request), viewer.user_id)
     if me is None:
         return False
-    return await codes.confirm_identity(services_of(request), viewer.user_id,
-                                        _session_token(request), str(form.get("confirm", "")),
-                                        me.password_hash)
+    return await codes.confirm_identity(
+        services_of(request),
+        viewer.user_id,
+        _session_token(request),
+        str(form.get("confirm", "")),
+        me.password_hash,
+    )
 
 
 async def _form(request: Request) -> Any:
@@ -71,8 +80,9 @@ async def _form(request: Request) -> Any:
 
 @router.get("/account")
 async def account_page(request: Request, viewer: CurrentViewer) -> Response:
-    return await _account_page(request, viewer,
-                               notice=NOTICES.get(request.query_params.get("notice", "")))
+    return await _account_page(
+        request, viewer, notice=NOTICES.get(request.query_params.get("notice", ""))
+    )
 
 
 @router.post("/account/verify")
@@ -83,8 +93,9 @@ async def resend_verification(request: Request, viewer: CurrentViewer) -> Respon
     try:
         await limits.check_mail_request(request, viewer.email)
     except RateLimited as e:
-        response = await _account_page(request, viewer, status_code=429,
-                                       errors=[limits.wait_message(e)])
+        response = await _account_page(
+            request, viewer, status_code=429, errors=[limits.wait_message(e)]
+        )
         response.headers.update(limits.retry_headers(e))
         return response
     await profile.send_verification(services_of(request), viewer.user_id, viewer.email)
@@ -97,12 +108,18 @@ async def send_confirm_code(request: Request, viewer: CurrentViewer) -> Response
     try:
         await limits.check_mail_request(request, viewer.email)
     except RateLimited as e:
-        response = await _account_page(request, viewer, status_code=429,
-                                       errors=[limits.wait_message(e)])
+        response = await _account_page(
+            request, viewer, status_code=429, errors=[limits.wait_message(e)]
+        )
         response.headers.update(limits.retry_headers(e))
         return response
-    await codes.request_confirm_code(services_of(request), viewer.user_id, viewer.email,
-                                     _session_token(request), "a change to your account")
+    await codes.request_confirm_code(
+        services_of(request),
+        viewer.user_id,
+        viewer.email,
+        _session_token(request),
+        "a change to your account",
+    )
     return redirect("/account?notice=code_sent")
 
 
@@ -111,20 +128,24 @@ async def change_email(request: Request, viewer: CurrentViewer) -> Response:
     form = await _form(request)
     new_email = str(form.get("email", "")).strip()[:320]
     if not await _confirmed(request, viewer, form):
-        return await _account_page(request, viewer, status_code=403, errors=[CONFIRM_FAILED],
-                                   form_email=new_email)
+        return await _account_page(
+            request, viewer, status_code=403, errors=[CONFIRM_FAILED], form_email=new_email
+        )
     try:
         await limits.check_mail_request(request, new_email)
-        await profile.request_email_change(services_of(request), viewer.user_id, viewer.email,
-                                           new_email)
+        await profile.request_email_change(
+            services_of(request), viewer.user_id, viewer.email, new_email
+        )
     except RateLimited as e:
-        response = await _account_page(request, viewer, status_code=429,
-                                       errors=[limits.wait_message(e)], form_email=new_email)
+        response = await _account_page(
+            request, viewer, status_code=429, errors=[limits.wait_message(e)], form_email=new_email
+        )
         response.headers.update(limits.retry_headers(e))
         return response
     except ValidationFailed as e:
-        return await _account_page(request, viewer, status_code=422, errors=[e.message],
-                                   form_email=new_email)
+        return await _account_page(
+            request, viewer, status_code=422, errors=[e.message], form_email=new_email
+        )
     return redirect("/account?notice=email_sent")
 
 
@@ -135,12 +156,16 @@ async def confirm_email(request: Request, viewer: OptionalViewer, t: str = "") -
     except profile.EmailUnavailable as e:
         return error_page(request, 409, "Address not available", e.message)
     if changed is None:
-        return error_page(request, 400, "Link not valid",
-                          "This link is invalid, has expired or was used already.")
+        return error_page(
+            request, 400, "Link not valid", "This link is invalid, has expired or was used already."
+        )
     if viewer is not None:
         return redirect("/account?notice=email_changed")
-    return page(request, "message.html", {"title": "Email address changed",
-                                          "message": f"Your account now uses {changed}."})
+    return page(
+        request,
+        "message.html",
+        {"title": "Email address changed", "message": f"Your account now uses {changed}."},
+    )
 
 
 @router.post("/account/password")
@@ -149,9 +174,14 @@ async def change_password(request: Request, viewer: CurrentViewer) -> Response:
     if not await _confirmed(request, viewer, form):
         return await _account_page(request, viewer, status_code=403, errors=[CONFIRM_FAILED])
     try:
-        await profile.set_password(services_of(request), viewer.user_id, viewer.email,
-                                   str(form.get("password", "")),
-                                   keep_session=_session_token(request), how="changed")
+        await profile.set_password(
+            services_of(request),
+            viewer.user_id,
+            viewer.email,
+            str(form.get("password", "")),
+            keep_session=_session_token(request),
+            how="changed",
+        )
     except ValidationFailed as e:
         return await _account_page(request, viewer, status_code=422, errors=[e.message])
     return redirect("/account?notice=password")
@@ -171,10 +201,15 @@ async def delete(request: Request, viewer: CurrentViewer) -> Response:
     if not await _confirmed(request, viewer, form):
         return await _account_page(request, viewer, status_code=403, errors=[CONFIRM_FAILED])
     await deletion.delete_account(services_of(request), viewer.user_id)
-    response = page(request, "message.html", {
-        "title": "Your account is deleted",
-        "message": "Your account, its images, API keys and apps are gone. Thank you for using "
-                   "imgpro."})
+    response = page(
+        request,
+        "message.html",
+        {
+            "title": "Your account is deleted",
+            "message": "Your account, its images, API keys and apps are gone. Thank you for using "
+            "imgpro.",
+        },
+    )
     request.state.viewer = None
     clear_session_cookie(request, response)
     return response

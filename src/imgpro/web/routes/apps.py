@@ -36,30 +36,49 @@ def _uris(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
-async def _apps_page(request: Request, viewer: SessionUser, *, status_code: int = 200,
-                     **context: Any) -> Response:
+async def _apps_page(
+    request: Request, viewer: SessionUser, *, status_code: int = 200, **context: Any
+) -> Response:
     services = services_of(request)
     plan = services.plans.get(viewer.plan)
     registered, allowed = await services.apps.apps_allowed(viewer.user_id, plan.name)
     upgrade_url = None
     if not allowed:
         # The next plan that allows more apps than the owner has.
-        target = next((p for p in services.plans.plans[services.plans.rank(plan.name) + 1:]
-                       if p.allows_apps(registered)), None)
+        target = next(
+            (
+                p
+                for p in services.plans.plans[services.plans.rank(plan.name) + 1 :]
+                if p.allows_apps(registered)
+            ),
+            None,
+        )
         if target is not None:
-            upgrade_url = services.billing.links.url(viewer.workspace_id, target.name,
-                                                     services.clock.now())
+            upgrade_url = services.billing.links.url(
+                viewer.workspace_id, target.name, services.clock.now()
+            )
     apps = await services.apps.list_owned(viewer.user_id)
-    return page(request, "apps.html", {"current": "apps", "allowed": allowed, "plan": plan,
-                                       "registered": registered, "apps": apps,
-                                       "upgrade_url": upgrade_url, **context},
-                status_code=status_code)
+    return page(
+        request,
+        "apps.html",
+        {
+            "current": "apps",
+            "allowed": allowed,
+            "plan": plan,
+            "registered": registered,
+            "apps": apps,
+            "upgrade_url": upgrade_url,
+            **context,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/apps")
 async def apps_page(request: Request, viewer: CurrentViewer) -> Response:
-    return await _apps_page(request, viewer,
-                            notice=NOTICES.get(request.query_params.get("notice", "")))
+    return await _apps_page(
+        request, viewer, notice=NOTICES.get(request.query_params.get("notice", ""))
+    )
 
 
 def _secret_response(response: Response) -> Response:
@@ -74,17 +93,30 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
     services = services_of(request)
     name, uris = str(form.get("name", "")), str(form.get("redirect_uris", ""))
     if not may_create(services, viewer):
-        return await _apps_page(request, viewer, status_code=403, errors=[VERIFY_FIRST],
-                                form_name=name, form_uris=uris)
+        return await _apps_page(
+            request, viewer, status_code=403, errors=[VERIFY_FIRST], form_name=name, form_uris=uris
+        )
     try:
         app, secret = await services.apps.register(
-            owner_user_id=viewer.user_id, name=name, redirect_uris=_uris(uris),
-            now=services.clock.now())
+            owner_user_id=viewer.user_id,
+            name=name,
+            redirect_uris=_uris(uris),
+            now=services.clock.now(),
+        )
     except (ValidationFailed, Forbidden) as e:
-        return await _apps_page(request, viewer, status_code=e.status, errors=[e.message],
-                                form_name=name, form_uris=uris)
-    return _secret_response(await _apps_page(request, viewer, status_code=201,
-                                             new_secret={"app": app, "secret": secret}))
+        return await _apps_page(
+            request,
+            viewer,
+            status_code=e.status,
+            errors=[e.message],
+            form_name=name,
+            form_uris=uris,
+        )
+    return _secret_response(
+        await _apps_page(
+            request, viewer, status_code=201, new_secret={"app": app, "secret": secret}
+        )
+    )
 
 
 async def _owned_action(request: Request) -> Any:
@@ -100,13 +132,17 @@ async def rotate(request: Request, app_id: str, viewer: CurrentViewer) -> Respon
     services = services_of(request)
     secret_id = str(form.get("secret_id", "")).strip() or None
     try:
-        secret = await services.apps.rotate_secret(viewer.user_id, app_id, services.clock.now(),
-                                                   secret_id=secret_id)
+        secret = await services.apps.rotate_secret(
+            viewer.user_id, app_id, services.clock.now(), secret_id=secret_id
+        )
         app = await services.apps.owned(viewer.user_id, app_id)
     except (AppNotFound, SecretNotFound):
         return redirect("/apps")
-    return _secret_response(await _apps_page(request, viewer, new_secret={
-        "app": app, "secret": secret, "rotated": True}))
+    return _secret_response(
+        await _apps_page(
+            request, viewer, new_secret={"app": app, "secret": secret, "rotated": True}
+        )
+    )
 
 
 @router.post("/apps/{app_id}/secrets")
@@ -116,25 +152,32 @@ async def create_secret(request: Request, app_id: str, viewer: CurrentViewer) ->
     services = services_of(request)
     name = str(form.get("name", ""))
     try:
-        info, secret = await services.apps.create_secret(viewer.user_id, app_id, name,
-                                                         services.clock.now())
+        info, secret = await services.apps.create_secret(
+            viewer.user_id, app_id, name, services.clock.now()
+        )
         app = await services.apps.owned(viewer.user_id, app_id)
     except AppNotFound:
         return redirect("/apps")
     except ValidationFailed as e:
         return await _apps_page(request, viewer, status_code=422, errors=[e.message])
-    return _secret_response(await _apps_page(request, viewer, status_code=201, new_secret={
-        "app": app, "secret": secret, "name": info.name}))
+    return _secret_response(
+        await _apps_page(
+            request,
+            viewer,
+            status_code=201,
+            new_secret={"app": app, "secret": secret, "name": info.name},
+        )
+    )
 
 
 @router.post("/apps/{app_id}/secrets/{secret_id}/revoke")
-async def revoke_secret(request: Request, app_id: str, secret_id: str,
-                        viewer: CurrentViewer) -> Response:
+async def revoke_secret(
+    request: Request, app_id: str, secret_id: str, viewer: CurrentViewer
+) -> Response:
     await _owned_action(request)
     services = services_of(request)
     try:
-        await services.apps.revoke_secret(viewer.user_id, app_id, secret_id,
-                                          services.clock.now())
+        await services.apps.revoke_secret(viewer.user_id, app_id, secret_id, services.clock.now())
     except (AppNotFound, SecretNotFound):
         return redirect("/apps")
     return redirect("/apps?notice=revoked")
@@ -145,7 +188,8 @@ async def set_redirects(request: Request, app_id: str, viewer: CurrentViewer) ->
     form = await _owned_action(request)
     try:
         await services_of(request).apps.set_redirect_uris(
-            viewer.user_id, app_id, _uris(str(form.get("redirect_uris", ""))))
+            viewer.user_id, app_id, _uris(str(form.get("redirect_uris", "")))
+        )
     except AppNotFound:
         return redirect("/apps")
     except ValidationFailed as e:
@@ -163,8 +207,7 @@ async def resume(request: Request, app_id: str, viewer: CurrentViewer) -> Respon
     return await _set_paused(request, app_id, viewer, False)
 
 
-async def _set_paused(request: Request, app_id: str, viewer: SessionUser,
-                      paused: bool) -> Response:
+async def _set_paused(request: Request, app_id: str, viewer: SessionUser, paused: bool) -> Response:
     await _owned_action(request)
     try:
         await services_of(request).apps.set_paused(viewer.user_id, app_id, paused)

@@ -44,28 +44,36 @@ router = web_router()
 SIGNIN_COOKIE = "imgpro_signin"
 SIGNIN_COOKIE_SECONDS = 15 * 60  # a little longer than a code lives (10 minutes)
 LOGIN_FAILED = "Email or password is incorrect."
-SIGNUP_REFUSED = ("We could not create an account with this email. If you already have one, "
-                  "log in instead.")
+SIGNUP_REFUSED = (
+    "We could not create an account with this email. If you already have one, log in instead."
+)
 
 
-def _form(request: Request, template: str, *, status_code: int = 200, **context: object
-          ) -> Response:
+def _form(
+    request: Request, template: str, *, status_code: int = 200, **context: object
+) -> Response:
     csrf.form_token(request)
-    return page(request, template, {"current": template.removesuffix(".html"), **context},
-                status_code=status_code)
+    return page(
+        request,
+        template,
+        {"current": template.removesuffix(".html"), **context},
+        status_code=status_code,
+    )
 
 
 async def _signed_in(request: Request, user_id: str, destination: str) -> Response:
     """Start a fresh session (rotating any token the browser had) and go on (PRG)."""
     services = services_of(request)
     token = await services.accounts.start_session(
-        user_id, replaces=request.cookies.get(SESSION_COOKIE))
+        user_id, replaces=request.cookies.get(SESSION_COOKIE)
+    )
     response = redirect(destination)
     set_session_cookie(request, response, token)
     return response
 
 
 # -- signup ---------------------------------------------------------------------------------
+
 
 @router.get("/signup")
 async def signup_form(request: Request, viewer: OptionalViewer, next: str = "") -> Response:
@@ -87,27 +95,42 @@ async def signup(request: Request, viewer: OptionalViewer) -> Response:
         if len(password) > MAX_PASSWORD:
             raise ValidationFailed(f"Use a password of at most {MAX_PASSWORD} characters.")
         # New accounts start on the operator's first (cheapest) plan, whatever its name.
-        user = await services.accounts.create_user(email, password,
-                                                   plan=services.plans.plans[0].name)
+        user = await services.accounts.create_user(
+            email, password, plan=services.plans.plans[0].name
+        )
     except RateLimited as e:
-        response = _form(request, "signup.html", status_code=429, email=email,
-                         errors=[limits.wait_message(e)], next=next_path)
+        response = _form(
+            request,
+            "signup.html",
+            status_code=429,
+            email=email,
+            errors=[limits.wait_message(e)],
+            next=next_path,
+        )
         response.headers.update(limits.retry_headers(e))
         return response
     except EmailTaken:
         await limits.signup_refused(request, email)
-        return _form(request, "signup.html", status_code=422, email=email,
-                     errors=[SIGNUP_REFUSED], next=next_path)
+        return _form(
+            request,
+            "signup.html",
+            status_code=422,
+            email=email,
+            errors=[SIGNUP_REFUSED],
+            next=next_path,
+        )
     except ValidationFailed as e:
         await limits.signup_refused(request, email)
-        return _form(request, "signup.html", status_code=422, email=email, errors=[e.message],
-                     next=next_path)
+        return _form(
+            request, "signup.html", status_code=422, email=email, errors=[e.message], next=next_path
+        )
     await send_verification(services, user.id, user.email)
     # Signing up from an app's hosted login goes back there; otherwise to the dashboard.
     return await _signed_in(request, user.id, next_path or "/dashboard?notice=welcome")
 
 
 # -- login ----------------------------------------------------------------------------------
+
 
 @router.get("/login")
 async def login_form(request: Request, viewer: OptionalViewer, next: str = "") -> Response:
@@ -128,20 +151,33 @@ async def login(request: Request, viewer: OptionalViewer) -> Response:
     try:
         await limits.check_login(request, email)
     except RateLimited as e:
-        response = _form(request, "login.html", status_code=429, email=email,
-                         errors=[limits.wait_message(e)], next=safe_next(destination, ""))
+        response = _form(
+            request,
+            "login.html",
+            status_code=429,
+            email=email,
+            errors=[limits.wait_message(e)],
+            next=safe_next(destination, ""),
+        )
         response.headers.update(limits.retry_headers(e))
         return response
     user = await services.accounts.authenticate(email, password)
     if user is None:
         await limits.login_failed(request, email)
-        return _form(request, "login.html", status_code=401, email=email,
-                     errors=[LOGIN_FAILED], next=safe_next(destination, ""))
+        return _form(
+            request,
+            "login.html",
+            status_code=401,
+            email=email,
+            errors=[LOGIN_FAILED],
+            next=safe_next(destination, ""),
+        )
     await limits.login_succeeded(request, email)
     return await _signed_in(request, user.id, destination)
 
 
 # -- "email me a code" -----------------------------------------------------------------------
+
 
 def _code_page(request: Request, *, status_code: int = 200, **context: object) -> Response:
     return _form(request, "login_code.html", status_code=status_code, **context)
@@ -160,17 +196,32 @@ async def send_code(request: Request, viewer: OptionalViewer) -> Response:
         nonce = ids.token(32)
         await request_sign_in_code(services_of(request), email, nonce)
     except RateLimited as e:
-        response = _form(request, "login.html", status_code=429, email=email,
-                         errors=[limits.wait_message(e)], next=next_path)
+        response = _form(
+            request,
+            "login.html",
+            status_code=429,
+            email=email,
+            errors=[limits.wait_message(e)],
+            next=next_path,
+        )
         response.headers.update(limits.retry_headers(e))
         return response
     except ValidationFailed as e:
-        return _form(request, "login.html", status_code=422, email=email,
-                     errors=[e.message], next=next_path)
-    response = redirect("/login/code" + (f"?next={quote(next_path, safe='/')}"
-                                         if next_path else ""))
-    response.set_cookie(SIGNIN_COOKIE, nonce, max_age=SIGNIN_COOKIE_SECONDS, path="/",
-                        httponly=True, samesite="lax", secure=is_secure(request))
+        return _form(
+            request, "login.html", status_code=422, email=email, errors=[e.message], next=next_path
+        )
+    response = redirect(
+        "/login/code" + (f"?next={quote(next_path, safe='/')}" if next_path else "")
+    )
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        nonce,
+        max_age=SIGNIN_COOKIE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+    )
     return response
 
 
@@ -178,8 +229,9 @@ async def send_code(request: Request, viewer: OptionalViewer) -> Response:
 async def code_form(request: Request, viewer: OptionalViewer, next: str = "") -> Response:
     if viewer is not None:
         return redirect(safe_next(next))
-    return _code_page(request, next=safe_next(next, ""),
-                      waiting=bool(request.cookies.get(SIGNIN_COOKIE)))
+    return _code_page(
+        request, next=safe_next(next, ""), waiting=bool(request.cookies.get(SIGNIN_COOKIE))
+    )
 
 
 @router.post("/login/code/verify")
@@ -194,15 +246,22 @@ async def enter_code(request: Request, viewer: OptionalViewer) -> Response:
         user = await sign_in_with_code(services_of(request), nonce, str(form.get("code", "")))
     except CodeRejected as e:
         status = 401 if e.problem is CodeProblem.WRONG else 400
-        return _code_page(request, status_code=status, errors=[e.message], next=next_path,
-                          waiting=e.problem is CodeProblem.WRONG)
+        return _code_page(
+            request,
+            status_code=status,
+            errors=[e.message],
+            next=next_path,
+            waiting=e.problem is CodeProblem.WRONG,
+        )
     response = await _signed_in(request, user.id, next_path or "/dashboard")
-    response.delete_cookie(SIGNIN_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=is_secure(request))
+    response.delete_cookie(
+        SIGNIN_COOKIE, path="/", httponly=True, samesite="lax", secure=is_secure(request)
+    )
     return response
 
 
 # -- logout ---------------------------------------------------------------------------------
+
 
 @router.get("/logout")
 async def logout_page(request: Request, viewer: OptionalViewer) -> Response:

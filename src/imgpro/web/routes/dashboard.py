@@ -50,21 +50,33 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(key)
 
 
-async def _dashboard(request: Request, viewer: SessionUser, *, cursor: str | None = None,
-                     errors: list[Any] | None = None, notice: str | None = None,
-                     status_code: int = 200) -> Response:
+async def _dashboard(
+    request: Request,
+    viewer: SessionUser,
+    *,
+    cursor: str | None = None,
+    errors: list[Any] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
     services = services_of(request)
     listing = await services.images.list(principal_for(viewer), limit=PAGE_SIZE, cursor=cursor)
     usage = await usage_of(request, viewer.workspace_id)
     plan = services.plans.get(usage["plan"])
     context: dict[str, Any] = {
-        "current": "dashboard", "images": listing.data, "next_cursor": listing.next_cursor,
-        "cursor": cursor, "usage": usage, "plan": plan,
+        "current": "dashboard",
+        "images": listing.data,
+        "next_cursor": listing.next_cursor,
+        "cursor": cursor,
+        "usage": usage,
+        "plan": plan,
         "next_plan": services.plans.next_after(plan.name),
-        "notice": notice, "errors": errors,
+        "notice": notice,
+        "errors": errors,
         # A fresh Idempotency-Key per rendered form: a double submit or a browser's retry of
         # this form stores its files once (upload.js derives one key per file from it).
-        "upload_key_field": IDEMPOTENCY_FIELD, "upload_key": ids.token(18),
+        "upload_key_field": IDEMPOTENCY_FIELD,
+        "upload_key": ids.token(18),
     }
     return page(request, "dashboard.html", context, status_code=status_code)
 
@@ -72,8 +84,7 @@ async def _dashboard(request: Request, viewer: SessionUser, *, cursor: str | Non
 @router.get("/dashboard")
 async def dashboard(request: Request, viewer: CurrentViewer, cursor: str = "") -> Response:
     try:
-        return await _dashboard(request, viewer, cursor=cursor or None,
-                                notice=_notice(request))
+        return await _dashboard(request, viewer, cursor=cursor or None, notice=_notice(request))
     except ValidationFailed:
         return redirect("/dashboard")  # a stale or hand-edited cursor: start from the top
 
@@ -103,45 +114,63 @@ async def upload(request: Request, viewer: OptionalViewer) -> Response:
 
     uploads = services_of(request).uploads
     try:
-        result = await uploads.upload(upload_request(request, principal_for(viewer), DASHBOARD,
-                                                     check_form=check_csrf))
+        result = await uploads.upload(
+            upload_request(request, principal_for(viewer), DASHBOARD, check_form=check_csrf)
+        )
     except ApiError as e:
         return await _upload_failed(request, viewer, e, as_json)
     if as_json:
         if result.failures:  # one file per request from JavaScript: its error, as the API's
             return await _upload_failed(request, viewer, result.failures[0].error, True)
-        return JSONResponse({"object": "upload_result", "data": result.images},
-                            status_code=201)
+        return JSONResponse({"object": "upload_result", "data": result.images}, status_code=201)
     if not result.failures:
         return redirect(f"/dashboard?notice=uploaded&n={len(result.images)}")
-    errors = [{"message": f"{f.filename or 'File'}: {f.error.message}",
-               "action": f.error.action} for f in result.failures]
-    notice = (f"Uploaded {len(result.images)} of {result.files} images."
-              if result.images else None)
-    return await _dashboard(request, viewer, errors=errors, notice=notice,
-                            status_code=200 if result.images else result.status)
+    errors = [
+        {"message": f"{f.filename or 'File'}: {f.error.message}", "action": f.error.action}
+        for f in result.failures
+    ]
+    notice = f"Uploaded {len(result.images)} of {result.files} images." if result.images else None
+    return await _dashboard(
+        request,
+        viewer,
+        errors=errors,
+        notice=notice,
+        status_code=200 if result.images else result.status,
+    )
 
 
-async def _upload_failed(request: Request, viewer: SessionUser, error: ApiError,
-                         as_json: bool) -> Response:
+async def _upload_failed(
+    request: Request, viewer: SessionUser, error: ApiError, as_json: bool
+) -> Response:
     if as_json:
         return render(error)
-    return await _dashboard(request, viewer, errors=[{"message": error.message,
-                                                      "action": error.action}],
-                            status_code=error.status)
+    return await _dashboard(
+        request,
+        viewer,
+        errors=[{"message": error.message, "action": error.action}],
+        status_code=error.status,
+    )
 
 
 @router.get("/dashboard/images/{image_id}/delete")
 async def confirm_delete(request: Request, image_id: str, viewer: CurrentViewer) -> Response:
     image = await services_of(request).images.get(principal_for(viewer), image_id)
     preview = image["sizes"]["small"]["url"] if image["sizes"] else image["url"]
-    return page(request, "confirm.html", {
-        "current": "dashboard", "title": f"Delete {image['filename']}?",
-        "message": "The image, its direct link, every resized copy and its viewer page will be "
-                   "gone at once. This cannot be undone.",
-        "preview": preview, "preview_alt": image["caption"] or image["filename"],
-        "action": f"/dashboard/images/{image_id}/delete", "button": "Delete image",
-        "cancel": "/dashboard"})
+    return page(
+        request,
+        "confirm.html",
+        {
+            "current": "dashboard",
+            "title": f"Delete {image['filename']}?",
+            "message": "The image, its direct link, every resized copy and its viewer page will be "
+            "gone at once. This cannot be undone.",
+            "preview": preview,
+            "preview_alt": image["caption"] or image["filename"],
+            "action": f"/dashboard/images/{image_id}/delete",
+            "button": "Delete image",
+            "cancel": "/dashboard",
+        },
+    )
 
 
 @router.post("/dashboard/images/{image_id}/delete")

@@ -30,27 +30,41 @@ def bases(request: Request) -> pages.Bases:
     """Configured base URLs win; otherwise the address this request reached (SPEC §1)."""
     settings = services_of(request).settings
     origin = str(request.base_url).rstrip("/")
-    return pages.Bases(api=settings.api_base_url or origin, web=settings.web_base_url or origin,
-                       cdn=settings.cdn_base_url or f"{origin}/i")
+    return pages.Bases(
+        api=settings.api_base_url or origin,
+        web=settings.web_base_url or origin,
+        cdn=settings.cdn_base_url or f"{origin}/i",
+    )
 
 
 def _guide(request: Request, slug: str, extra: dict[str, object] | None = None) -> Response:
     guide = pages.BY_SLUG[slug]
-    context = {"current": "docs", "guide": guide, "guides": pages.GUIDES,
-               "body": pages.html(slug, bases(request)), **(extra or {})}
+    context = {
+        "current": "docs",
+        "guide": guide,
+        "guides": pages.GUIDES,
+        "body": pages.html(slug, bases(request)),
+        **(extra or {}),
+    }
     return page(request, "docs_page.html", context)
 
 
 @router.get("/docs")
 async def docs_index(request: Request, viewer: OptionalViewer) -> Response:
-    return page(request, "docs_index.html", {"current": "docs", "guides": pages.GUIDES,
-                                             "bases": bases(request)})
+    return page(
+        request,
+        "docs_index.html",
+        {"current": "docs", "guides": pages.GUIDES, "bases": bases(request)},
+    )
 
 
 @router.get("/docs/api")
 async def api_reference(request: Request, viewer: OptionalViewer) -> Response:
-    return page(request, "docs_api.html", {"current": "docs", "guides": pages.GUIDES,
-                                           "openapi_url": "/openapi.json"})
+    return page(
+        request,
+        "docs_api.html",
+        {"current": "docs", "guides": pages.GUIDES, "openapi_url": "/openapi.json"},
+    )
 
 
 @router.get("/docs/transforms")
@@ -63,8 +77,9 @@ async def transforms_guide(request: Request, viewer: OptionalViewer) -> Response
 async def guide_markdown(request: Request, slug: str) -> Response:
     if slug not in pages.BY_SLUG:
         raise NotFound("No such page.")
-    return PlainTextResponse(pages.markdown(slug, bases(request)),
-                             media_type="text/markdown; charset=utf-8")
+    return PlainTextResponse(
+        pages.markdown(slug, bases(request)), media_type="text/markdown; charset=utf-8"
+    )
 
 
 @router.get("/docs/{slug}")
@@ -100,11 +115,17 @@ async def sample_image(request: Request) -> dict[str, object] | None:
         tmp = services.images.tmp_dir / f"docs-sample-{ids.token(12)}.jpg"
         data = SAMPLE.read_bytes()
         tmp.write_bytes(data)
-        upload = SpooledFile(path=tmp, size=len(data), head=data[:SNIFF_BYTES],
-                             filename="sample.jpg", digest_hex=hashlib.sha256(data).hexdigest())
+        upload = SpooledFile(
+            path=tmp,
+            size=len(data),
+            head=data[:SNIFF_BYTES],
+            filename="sample.jpg",
+            digest_hex=hashlib.sha256(data).hexdigest(),
+        )
         try:
             image = await services.images.create(
-                ANONYMOUS, upload, UploadOptions(caption="imgpro docs sample"))
+                ANONYMOUS, upload, UploadOptions(caption="imgpro docs sample")
+            )
         except ApiError:
             upload.discard()
             return None

@@ -27,15 +27,22 @@ from imgpro.web.uploads import upload_request
 router = web_router()
 
 
-def _home(request: Request, *, errors: list[Any] | None = None,
-          status_code: int = 200) -> Response:
+def _home(request: Request, *, errors: list[Any] | None = None, status_code: int = 200) -> Response:
     csrf.form_token(request)
     uploads = services_of(request).uploads
     caps = uploads.caps(ANONYMOUS)  # the same caps and prompt the API answers with
-    return page(request, "home.html", {
-        "errors": errors, "current": "home", "anon_max_bytes": caps.max_bytes,
-        "anon_svg_max_bytes": caps.svg_max_bytes, "signup_label": uploads.signup_label()},
-        status_code=status_code)
+    return page(
+        request,
+        "home.html",
+        {
+            "errors": errors,
+            "current": "home",
+            "anon_max_bytes": caps.max_bytes,
+            "anon_svg_max_bytes": caps.svg_max_bytes,
+            "signup_label": uploads.signup_label(),
+        },
+        status_code=status_code,
+    )
 
 
 def _refused(request: Request, error: ApiError) -> Response:
@@ -56,8 +63,11 @@ def problem(error: ApiError) -> dict[str, Any]:
 @router.get("/favicon.ico")
 async def favicon() -> Response:
     """Browsers ask for it on every first visit, whatever the page links to."""
-    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        STATIC_DIR / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/")
@@ -69,13 +79,15 @@ async def home(request: Request, viewer: OptionalViewer) -> Response:
 async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
     """The no-JavaScript path of the try-it form: the API's upload use case, anonymous — the
     same rate-limit slot (taken before the body is read), caps and errors — shown as a page."""
+
     def check_csrf(fields: dict[str, str]) -> None:
         csrf.check(request, fields.get(csrf.FIELD), signed_in_only=False)
 
     uploads = services_of(request).uploads
     try:
-        result = await uploads.upload(upload_request(request, ANONYMOUS, TRY_FORM,
-                                                     check_form=check_csrf))
+        result = await uploads.upload(
+            upload_request(request, ANONYMOUS, TRY_FORM, check_form=check_csrf)
+        )
     except ApiError as e:
         return _refused(request, e)
     image_id = result.images[0]["id"]
@@ -85,8 +97,9 @@ async def try_upload(request: Request, viewer: OptionalViewer) -> Response:
 
 
 @router.get("/try/{image_id}")
-async def try_result(request: Request, image_id: str, viewer: OptionalViewer,
-                     sig: str = "") -> Response:
+async def try_result(
+    request: Request, image_id: str, viewer: OptionalViewer, sig: str = ""
+) -> Response:
     if not hmac.compare_digest(sig.encode(), csrf.sign(request, "try", image_id).encode()):
         return page(request, "not_found.html", {"message": None}, status_code=404)
     image = await services_of(request).images.get(ANONYMOUS, image_id)

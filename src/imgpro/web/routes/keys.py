@@ -27,14 +27,16 @@ router = web_router()
 NOTICES = {"revoked": "The key was revoked. Requests using it now answer 401."}
 
 
-async def _keys_page(request: Request, viewer: SessionUser, *, status_code: int = 200,
-                     **context: Any) -> Response:
+async def _keys_page(
+    request: Request, viewer: SessionUser, *, status_code: int = 200, **context: Any
+) -> Response:
     keys = await services_of(request).keys.of_user(viewer.user_id)
     # Least privilege: a fresh form offers Read only; Write (upload, update, delete) is a
     # deliberate tick. Pre-ticking it made "I ticked Read" produce a read+write key.
     context.setdefault("form_abilities", ["read"])
-    return page(request, "keys.html", {"current": "keys", "keys": keys, **context},
-                status_code=status_code)
+    return page(
+        request, "keys.html", {"current": "keys", "keys": keys, **context}, status_code=status_code
+    )
 
 
 @router.get("/keys")
@@ -51,19 +53,36 @@ async def create(request: Request, viewer: CurrentViewer) -> Response:
     chosen = [a for a in form.getlist("abilities") if a in ("read", "write")]
     services = services_of(request)
     if not may_create(services, viewer):
-        return await _keys_page(request, viewer, status_code=403, errors=[VERIFY_FIRST],
-                                form_name=name, form_abilities=chosen)
+        return await _keys_page(
+            request,
+            viewer,
+            status_code=403,
+            errors=[VERIFY_FIRST],
+            form_name=name,
+            form_abilities=chosen,
+        )
     try:
-        secret, info = await services.keys.create(user_id=viewer.user_id,
-                                                  workspace_id=viewer.workspace_id, name=name,
-                                                  abilities=parse_abilities(chosen))
+        secret, info = await services.keys.create(
+            user_id=viewer.user_id,
+            workspace_id=viewer.workspace_id,
+            name=name,
+            abilities=parse_abilities(chosen),
+        )
     except ValidationFailed as e:
-        return await _keys_page(request, viewer, status_code=422, errors=[e.message],
-                                form_name=name, form_abilities=chosen)
-    await notify.key_created(services, viewer.user_id, info.name, info.display_prefix,
-                             info.abilities)
-    response = await _keys_page(request, viewer, status_code=201,
-                                new_key={"secret": secret, "info": info})
+        return await _keys_page(
+            request,
+            viewer,
+            status_code=422,
+            errors=[e.message],
+            form_name=name,
+            form_abilities=chosen,
+        )
+    await notify.key_created(
+        services, viewer.user_id, info.name, info.display_prefix, info.abilities
+    )
+    response = await _keys_page(
+        request, viewer, status_code=201, new_key={"secret": secret, "info": info}
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -74,11 +93,19 @@ async def confirm_revoke(request: Request, key_id: str, viewer: CurrentViewer) -
     key = keys.get(key_id)
     if key is None or key.revoked_at is not None:
         return redirect("/keys")
-    return page(request, "confirm.html", {
-        "current": "keys", "title": f"Revoke the key “{key.name}”?",
-        "message": f"Programs using {key.display_prefix}… will get 401 from their next request. "
-                   "This cannot be undone; you can create a new key at any time.",
-        "action": f"/keys/{key_id}/revoke", "button": "Revoke key", "cancel": "/keys"})
+    return page(
+        request,
+        "confirm.html",
+        {
+            "current": "keys",
+            "title": f"Revoke the key “{key.name}”?",
+            "message": f"Programs using {key.display_prefix}… will get 401 from their next "
+            "request. This cannot be undone; you can create a new key at any time.",
+            "action": f"/keys/{key_id}/revoke",
+            "button": "Revoke key",
+            "cancel": "/keys",
+        },
+    )
 
 
 @router.post("/keys/{key_id}/revoke")

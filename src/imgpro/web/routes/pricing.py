@@ -14,7 +14,12 @@ router = web_router()
 @router.get("/pricing")
 async def pricing(request: Request, viewer: OptionalViewer) -> Response:
     services = services_of(request)
-    return page(request, "pricing.html", {
-        "current": "pricing", "plans": services.plans.plans,
-        "current_plan": services.plans.get(viewer.plan).name if viewer else None,
-    })
+    return page(
+        request,
+        "pricing.html",
+        {
+            "current": "pricing",
+            "plans": services.plans.plans,
+            "current_plan": services.plans.get(viewer.plan).name if viewer else None,
+        },
+    )

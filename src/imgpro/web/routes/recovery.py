@@ -21,11 +21,12 @@ from imgpro.web.sessions import OptionalViewer, services_of
 
 router = web_router()
 
-LINK_INVALID = ("This link is invalid, has expired or was used already. Ask for a new one.")
+LINK_INVALID = "This link is invalid, has expired or was used already. Ask for a new one."
 
 
-def _form(request: Request, template: str, *, status_code: int = 200, **context: object
-          ) -> Response:
+def _form(
+    request: Request, template: str, *, status_code: int = 200, **context: object
+) -> Response:
     csrf.form_token(request)
     return page(request, template, context, status_code=status_code)
 
@@ -44,8 +45,9 @@ async def forgot(request: Request, viewer: OptionalViewer) -> Response:
         await limits.check_mail_request(request, email)
         email = await request_password_reset(services_of(request), email)
     except RateLimited as e:
-        response = _form(request, "forgot.html", status_code=429, email=email,
-                         errors=[limits.wait_message(e)])
+        response = _form(
+            request, "forgot.html", status_code=429, email=email, errors=[limits.wait_message(e)]
+        )
         response.headers.update(limits.retry_headers(e))
         return response
     except ValidationFailed as e:
@@ -75,8 +77,14 @@ async def reset(request: Request, viewer: OptionalViewer) -> Response:
         used = await reset_password(services, token, password)
     except ValidationFailed as e:
         link = await reset_link(services, token)
-        return _form(request, "reset.html", status_code=422, token=token,
-                     email=link.email if link else "", errors=[e.message])
+        return _form(
+            request,
+            "reset.html",
+            status_code=422,
+            token=token,
+            email=link.email if link else "",
+            errors=[e.message],
+        )
     if used is None or used.user_id is None:
         return error_page(request, 400, "Link not valid", LINK_INVALID)
     return await _signed_in(request, used.user_id, "/account?notice=password_reset")
@@ -85,11 +93,20 @@ async def reset(request: Request, viewer: OptionalViewer) -> Response:
 @router.get("/verify")
 async def verify(request: Request, viewer: OptionalViewer, t: str = "") -> Response:
     if not t or not await verify_email(services_of(request), t):
-        return error_page(request, 400, "Link not valid",
-                          "This verification link is invalid, has expired or was used already. "
-                          "Sign in and ask for a new one on your account page.")
+        return error_page(
+            request,
+            400,
+            "Link not valid",
+            "This verification link is invalid, has expired or was used already. "
+            "Sign in and ask for a new one on your account page.",
+        )
     if viewer is not None:
         return redirect("/account?notice=verified")
-    return page(request, "message.html", {"title": "Email address verified",
-                                          "message": "Thank you: your email address is "
-                                                     "verified. You can sign in now."})
+    return page(
+        request,
+        "message.html",
+        {
+            "title": "Email address verified",
+            "message": "Thank you: your email address is verified. You can sign in now.",
+        },
+    )

@@ -26,14 +26,18 @@ NOTICES = {
 }
 
 
-async def _settings_page(request: Request, viewer: SessionUser, *, status_code: int = 200,
-                         **context: Any) -> Response:
+async def _settings_page(
+    request: Request, viewer: SessionUser, *, status_code: int = 200, **context: Any
+) -> Response:
     services = services_of(request)
     policy = await services.transform_policy.get(viewer.workspace_id)
     presets = await services.presets.list(viewer.workspace_id)
-    response = page(request, "settings.html", {"current": "settings", "policy": policy,
-                                               "presets": presets, **context},
-                    status_code=status_code)
+    response = page(
+        request,
+        "settings.html",
+        {"current": "settings", "policy": policy, "presets": presets, **context},
+        status_code=status_code,
+    )
     if "new_secret" in context:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -50,8 +54,7 @@ async def set_signing(request: Request, viewer: CurrentViewer) -> Response:
     form = await read_form(request)
     csrf.check(request, form.get(csrf.FIELD), signed_in_only=True)
     signed = form.get("signed_transforms") == "on"
-    _, secret = await services_of(request).transform_policy.set_signed(viewer.workspace_id,
-                                                                        signed)
+    _, secret = await services_of(request).transform_policy.set_signed(viewer.workspace_id, signed)
     if secret is not None:  # the first time on: the secret, this once
         return await _settings_page(request, viewer, notice=NOTICES["on"], new_secret=secret)
     return redirect("/settings?notice=" + ("on" if signed else "off"))
@@ -59,11 +62,19 @@ async def set_signing(request: Request, viewer: CurrentViewer) -> Response:
 
 @router.get("/settings/rotate")
 async def confirm_rotate(request: Request, viewer: CurrentViewer) -> Response:
-    return page(request, "confirm.html", {
-        "current": "settings", "title": "Rotate the signing secret?",
-        "message": "A new secret replaces the old one at once: every URL signed with the old "
-                   "secret answers 403 from its next request until you sign it again.",
-        "action": "/settings/rotate", "button": "Rotate secret", "cancel": "/settings"})
+    return page(
+        request,
+        "confirm.html",
+        {
+            "current": "settings",
+            "title": "Rotate the signing secret?",
+            "message": "A new secret replaces the old one at once: every URL signed with the old "
+            "secret answers 403 from its next request until you sign it again.",
+            "action": "/settings/rotate",
+            "button": "Rotate secret",
+            "cancel": "/settings",
+        },
+    )
 
 
 @router.post("/settings/rotate")

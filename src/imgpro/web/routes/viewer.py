@@ -68,8 +68,9 @@ def _view(image: dict[str, Any]) -> dict[str, Any]:
         "title": title,
         "alt": image["caption"] or f"Image {image['filename']}",
         "src": shown["url"] if shown else image["url"],
-        "display": (shown["width"], shown["height"]) if shown else (image["width"],
-                                                                   image["height"]),
+        "display": (shown["width"], shown["height"])
+        if shown
+        else (image["width"], image["height"]),
         "srcset": _srcset(image),
         "og_image": f"{image['url']}?size=social" if transformable else image["url"],
         "og_size": SOCIAL_SIZE if transformable else None,

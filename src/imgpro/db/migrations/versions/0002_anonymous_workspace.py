@@ -20,14 +20,31 @@ depends_on = None
 
 
 def upgrade() -> None:
-    workspaces = sa.table("workspaces", sa.column("id"), sa.column("kind"), sa.column("prefix"),
-                          sa.column("plan"), sa.column("period"), sa.column("created_at"))
+    workspaces = sa.table(
+        "workspaces",
+        sa.column("id"),
+        sa.column("kind"),
+        sa.column("prefix"),
+        sa.column("plan"),
+        sa.column("period"),
+        sa.column("created_at"),
+    )
     now = dt.datetime.now(dt.UTC)
-    op.bulk_insert(workspaces, [{
-        "id": "anonymous", "kind": "anonymous", "prefix": shard_prefix("anonymous"),
-        "plan": "free", "period": now.strftime("%Y-%m"),
-        "created_at": now.replace(tzinfo=None) if op.get_bind().dialect.name == "sqlite" else now,
-    }])
+    op.bulk_insert(
+        workspaces,
+        [
+            {
+                "id": "anonymous",
+                "kind": "anonymous",
+                "prefix": shard_prefix("anonymous"),
+                "plan": "free",
+                "period": now.strftime("%Y-%m"),
+                "created_at": now.replace(tzinfo=None)
+                if op.get_bind().dialect.name == "sqlite"
+                else now,
+            }
+        ],
+    )
 
 
 def downgrade() -> None:

@@ -25,8 +25,7 @@ def upgrade() -> None:
         sa.Column("created_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_sessions_user_id_users")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_sessions_user_id_users")),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_sessions")),
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:

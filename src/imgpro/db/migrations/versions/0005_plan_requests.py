@@ -28,17 +28,23 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("created_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("decided_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_plan_requests_user_id_users")),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"],
-                                name=op.f("fk_plan_requests_workspace_id_workspaces")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_plan_requests_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_plan_requests_workspace_id_workspaces"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_requests")),
     )
     with op.batch_alter_table("plan_requests", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_plan_requests_status_created_at"),
-                              ["status", "created_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_plan_requests_workspace_id"), ["workspace_id"],
-                              unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_plan_requests_status_created_at"), ["status", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_plan_requests_workspace_id"), ["workspace_id"], unique=False
+        )
 
 
 def downgrade() -> None:

@@ -25,8 +25,9 @@ def upgrade() -> None:
         sa.Column("params", sa.Text(), nullable=False),
         sa.Column("created_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"],
-                                name=op.f("fk_presets_workspace_id_workspaces")),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_presets_workspace_id_workspaces")
+        ),
         sa.PrimaryKeyConstraint("workspace_id", "name", name=op.f("pk_presets")),
     )
     op.create_table(
@@ -35,8 +36,11 @@ def upgrade() -> None:
         sa.Column("signed_transforms", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("signing_secret", sa.String(length=128), nullable=True),
         sa.Column("updated_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"],
-                                name=op.f("fk_transform_settings_workspace_id_workspaces")),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_transform_settings_workspace_id_workspaces"),
+        ),
         sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_transform_settings")),
     )
 

@@ -24,8 +24,11 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.add_column(sa.Column("owner", sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column(
-            "lease_expires_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "lease_expires_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=True
+            )
+        )
 
 
 def downgrade() -> None:

@@ -59,8 +59,7 @@ def upgrade() -> None:
         sa.Column("created_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", imgpro.db.tables.UtcDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["app_id"], ["apps.id"],
-                                name=op.f("fk_app_secrets_app_id_apps")),
+        sa.ForeignKeyConstraint(["app_id"], ["apps.id"], name=op.f("fk_app_secrets_app_id_apps")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_app_secrets")),
         sa.UniqueConstraint("secret_hash", name=op.f("uq_app_secrets_secret_hash")),
     )
@@ -71,36 +70,71 @@ def upgrade() -> None:
 
     conn = op.get_bind()
     old_apps = sa.table(
-        "apps", sa.column("id", sa.String), sa.column("owner_user_id", sa.String),
-        sa.column("secret_hash", sa.String), sa.column("secret_prefix", sa.String),
+        "apps",
+        sa.column("id", sa.String),
+        sa.column("owner_user_id", sa.String),
+        sa.column("secret_hash", sa.String),
+        sa.column("secret_prefix", sa.String),
         sa.column("created_at", imgpro.db.tables.UtcDateTime()),
-        sa.column("secret_rotated_at", imgpro.db.tables.UtcDateTime()))
+        sa.column("secret_rotated_at", imgpro.db.tables.UtcDateTime()),
+    )
     app_secrets = sa.table(
-        "app_secrets", sa.column("id", sa.String), sa.column("app_id", sa.String),
-        sa.column("name", sa.String), sa.column("secret_hash", sa.String),
+        "app_secrets",
+        sa.column("id", sa.String),
+        sa.column("app_id", sa.String),
+        sa.column("name", sa.String),
+        sa.column("secret_hash", sa.String),
         sa.column("display_prefix", sa.String),
-        sa.column("created_at", imgpro.db.tables.UtcDateTime()))
+        sa.column("created_at", imgpro.db.tables.UtcDateTime()),
+    )
     workspaces = sa.table(
-        "workspaces", sa.column("id", sa.String), sa.column("kind", sa.String),
-        sa.column("user_id", sa.String), sa.column("app_id", sa.String),
-        sa.column("prefix", sa.String), sa.column("plan", sa.String),
-        sa.column("period", sa.String), sa.column("uploads_used", sa.BigInteger),
-        sa.column("storage_used", sa.BigInteger), sa.column("images_count", sa.BigInteger),
-        sa.column("created_at", imgpro.db.tables.UtcDateTime()))
+        "workspaces",
+        sa.column("id", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("user_id", sa.String),
+        sa.column("app_id", sa.String),
+        sa.column("prefix", sa.String),
+        sa.column("plan", sa.String),
+        sa.column("period", sa.String),
+        sa.column("uploads_used", sa.BigInteger),
+        sa.column("storage_used", sa.BigInteger),
+        sa.column("images_count", sa.BigInteger),
+        sa.column("created_at", imgpro.db.tables.UtcDateTime()),
+    )
     now = dt.datetime.now(dt.UTC)
     for app in conn.execute(sa.select(old_apps)).all():
-        conn.execute(app_secrets.insert().values(
-            id="sec_" + _short_id(16), app_id=app.id, name="default",
-            secret_hash=app.secret_hash, display_prefix=app.secret_prefix,
-            created_at=app.secret_rotated_at or app.created_at))
-        has_storage = conn.execute(sa.select(workspaces.c.id).where(
-            workspaces.c.app_id == app.id, workspaces.c.kind == "app")).first()
+        conn.execute(
+            app_secrets.insert().values(
+                id="sec_" + _short_id(16),
+                app_id=app.id,
+                name="default",
+                secret_hash=app.secret_hash,
+                display_prefix=app.secret_prefix,
+                created_at=app.secret_rotated_at or app.created_at,
+            )
+        )
+        has_storage = conn.execute(
+            sa.select(workspaces.c.id).where(
+                workspaces.c.app_id == app.id, workspaces.c.kind == "app"
+            )
+        ).first()
         if has_storage is None:
             wid = _short_id(12)
-            conn.execute(workspaces.insert().values(
-                id=wid, kind="app", user_id=app.owner_user_id, app_id=app.id,
-                prefix=_shard_prefix(wid), plan="free", period=now.strftime("%Y-%m"),
-                uploads_used=0, storage_used=0, images_count=0, created_at=now))
+            conn.execute(
+                workspaces.insert().values(
+                    id=wid,
+                    kind="app",
+                    user_id=app.owner_user_id,
+                    app_id=app.id,
+                    prefix=_shard_prefix(wid),
+                    plan="free",
+                    period=now.strftime("%Y-%m"),
+                    uploads_used=0,
+                    storage_used=0,
+                    images_count=0,
+                    created_at=now,
+                )
+            )
 
     with op.batch_alter_table("apps", schema=None) as batch_op:
         batch_op.drop_constraint("uq_apps_secret_hash", type_="unique")
@@ -115,20 +149,26 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column("secret_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("secret_prefix", sa.String(length=24), nullable=True))
     conn = op.get_bind()
-    rows = conn.execute(sa.text(
-        "SELECT app_id, secret_hash, display_prefix FROM app_secrets "
-        "WHERE revoked_at IS NULL ORDER BY created_at")).all()
+    rows = conn.execute(
+        sa.text(
+            "SELECT app_id, secret_hash, display_prefix FROM app_secrets "
+            "WHERE revoked_at IS NULL ORDER BY created_at"
+        )
+    ).all()
     newest = {r.app_id: r for r in rows}
-    for app_id, in conn.execute(sa.text("SELECT id FROM apps")).all():
+    for (app_id,) in conn.execute(sa.text("SELECT id FROM apps")).all():
         r = newest.get(app_id)
-        conn.execute(sa.text("UPDATE apps SET secret_hash = :h, secret_prefix = :p "
-                             "WHERE id = :id"),
-                     {"h": r.secret_hash if r else secrets.token_hex(32),
-                      "p": r.display_prefix if r else "revoked", "id": app_id})
+        conn.execute(
+            sa.text("UPDATE apps SET secret_hash = :h, secret_prefix = :p WHERE id = :id"),
+            {
+                "h": r.secret_hash if r else secrets.token_hex(32),
+                "p": r.display_prefix if r else "revoked",
+                "id": app_id,
+            },
+        )
     with op.batch_alter_table("apps", schema=None) as batch_op:
         batch_op.alter_column("secret_hash", existing_type=sa.String(length=64), nullable=False)
-        batch_op.alter_column("secret_prefix", existing_type=sa.String(length=24),
-                              nullable=False)
+        batch_op.alter_column("secret_prefix", existing_type=sa.String(length=24), nullable=False)
         batch_op.create_unique_constraint("uq_apps_secret_hash", ["secret_hash"])
     with op.batch_alter_table("workspaces", schema=None) as batch_op:
         batch_op.drop_index("ix_workspaces_app_id_kind")

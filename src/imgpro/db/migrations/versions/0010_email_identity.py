@@ -27,8 +27,9 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email_verified_at", Utc(timezone=True), nullable=True))
         for name in ("notify_quota", "notify_keys", "notify_apps"):
-            batch_op.add_column(sa.Column(name, sa.Boolean(), nullable=False,
-                                          server_default=sa.true()))
+            batch_op.add_column(
+                sa.Column(name, sa.Boolean(), nullable=False, server_default=sa.true())
+            )
     op.execute("UPDATE users SET email_verified_at = created_at")
 
     op.create_table(
@@ -43,14 +44,17 @@ def upgrade() -> None:
         sa.Column("created_at", Utc(timezone=True), nullable=False),
         sa.Column("expires_at", Utc(timezone=True), nullable=False),
         sa.Column("used_at", Utc(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name=op.f("fk_email_tokens_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_email_tokens_user_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_tokens")),
     )
     with op.batch_alter_table("email_tokens", schema=None) as batch_op:
         for column in ("secret_hash", "browser_hash", "expires_at"):
-            batch_op.create_index(batch_op.f(f"ix_email_tokens_{column}"), [column],
-                                  unique=False)
+            batch_op.create_index(batch_op.f(f"ix_email_tokens_{column}"), [column], unique=False)
 
     op.create_table(
         "mail_outbox",
@@ -71,10 +75,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_outbox")),
     )
     with op.batch_alter_table("mail_outbox", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_mail_outbox_sent_at_next_attempt_at"),
-                              ["sent_at", "next_attempt_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_mail_outbox_created_at"), ["created_at"],
-                              unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_mail_outbox_sent_at_next_attempt_at"),
+            ["sent_at", "next_attempt_at"],
+            unique=False,
+        )
+        batch_op.create_index(batch_op.f("ix_mail_outbox_created_at"), ["created_at"], unique=False)
 
     op.create_table(
         "mail_notices",
