@@ -39,6 +39,7 @@ from imgpro.errors import (
     NotFound,
 )
 from imgpro.http.errors import render
+from imgpro.imaging.probe import MIME  # the served formats' media types: one table
 from imgpro.ratelimit import rate_key
 from imgpro.services import Services
 from imgpro.storage import BlobNotFound
@@ -50,16 +51,6 @@ log = logging.getLogger("imgpro.delivery")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-MIME = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "svg": "image/svg+xml",
-    "bmp": "image/bmp",
-    "ico": "image/x-icon",
-}
 EXT_ALIASES = {"jpeg": "jpg"}
 MAX_IGNORED = 32
 # Large files go out in 1 MB reads: a quarter of the thread hops of 256 KB, same throughput.
