@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from imgpro.api.bodies import body_schema, read_json
 from imgpro.api.deps import CurrentPrincipal, Svc
 from imgpro.errors import ApiError, Forbidden, Unauthorized, ValidationFailed
+from imgpro.http.uploads import upload_request
 from imgpro.images.schemas import (
     BatchIds,
     BatchResultOut,
@@ -24,7 +25,7 @@ from imgpro.images.schemas import (
     ImageUpdate,
     ImportBody,
 )
-from imgpro.images.upload import API, UploadRequest
+from imgpro.images.upload import API
 from imgpro.principal import Ability, Principal
 
 router = APIRouter(prefix="/v1", tags=["images"])
@@ -71,19 +72,8 @@ async def create_image(
     """A thin adapter over the upload use case (images/upload.py): the rate-limit slot, caps,
     idempotency, spooling or importing, probing and recording all happen there."""
     require(principal, Ability.WRITE, anonymous_ok=True)
-    headers = request.headers
     result = await services.uploads.upload(
-        UploadRequest(
-            principal=principal,
-            entry=API,
-            content_type=headers.get("content-type", ""),
-            content_length=headers.get("content-length"),
-            body=request.stream(),
-            peer=request.client.host if request.client else None,
-            forwarded_for=headers.getlist("x-forwarded-for"),
-            idempotency_key=headers.get("idempotency-key"),
-            receive=request.receive,
-        )
+        upload_request(request, principal, API, watch_disconnect=True)
     )
     answer_headers = dict(result.headers)
     if result.replayed:

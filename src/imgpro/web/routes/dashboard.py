@@ -16,6 +16,7 @@ from imgpro import ids
 from imgpro.accounts.sessions import SessionUser
 from imgpro.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from imgpro.http.errors import render
+from imgpro.http.uploads import upload_request
 from imgpro.images.upload import DASHBOARD, IDEMPOTENCY_FIELD
 from imgpro.web import csrf
 from imgpro.web.account import usage_of
@@ -26,7 +27,6 @@ from imgpro.web.sessions import (
     principal_for,
     services_of,
 )
-from imgpro.web.uploads import upload_request
 
 router = web_router()
 

@@ -17,12 +17,12 @@ from fastapi.responses import FileResponse, Response
 
 from imgpro.api.deps import ANONYMOUS
 from imgpro.errors import ApiError
+from imgpro.http.uploads import upload_request
 from imgpro.images.upload import TRY_FORM
 from imgpro.web import csrf
 from imgpro.web.pages import page, redirect, web_router
 from imgpro.web.sessions import OptionalViewer, services_of
 from imgpro.web.templating import STATIC_DIR
-from imgpro.web.uploads import upload_request
 
 router = web_router()
 

@@ -1,4 +1,5 @@
-"""The pages' side of an upload: a Starlette request turned into the use case's UploadRequest.
+"""Every upload route's transport side: a Starlette request turned into the use case's
+UploadRequest (the API, the try-it form and the dashboard share it).
 
 Everything an upload is allowed to be (caps, rate limit, idempotency, how many files) is
 ``images/upload.py``'s; this only lifts the transport details off the request.
@@ -20,7 +21,10 @@ def upload_request(
     entry: Entry,
     *,
     check_form: Callable[[dict[str, str]], None] | None = None,
+    watch_disconnect: bool = False,
 ) -> UploadRequest:
+    """``watch_disconnect``: hand the use case ``receive`` so a URL import is cancelled when the
+    client hangs up (the API's imports)."""
     headers = request.headers
     return UploadRequest(
         principal=principal,
@@ -32,4 +36,5 @@ def upload_request(
         forwarded_for=headers.getlist("x-forwarded-for"),
         idempotency_key=headers.get("idempotency-key"),
         check_form=check_form,
+        receive=request.receive if watch_disconnect else None,
     )
