@@ -368,6 +368,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     sampler = RssSampler(server.pid)
     sampler.start()
     try:
+        cli(env, "migrate")  # maintenance commands open an existing store only
         cli(
             env,
             "users",

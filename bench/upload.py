@@ -167,6 +167,7 @@ def main() -> int:
             "IMGPRO_DATA_DIR": f"{tmp}/data",
             "IMGPRO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         }
+        cli(env, "migrate")  # maintenance commands open an existing store only
         cli(
             env,
             "users",

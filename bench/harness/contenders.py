@@ -60,6 +60,7 @@ class Imgpro:
         }
         if database_url:
             self.env["IMGPRO_DATABASE_URL"] = database_url
+        cli(self.env, "migrate")  # maintenance commands open an existing store only
         cli(
             self.env,
             "users",
