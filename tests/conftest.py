@@ -173,6 +173,7 @@ async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[Any]:
     application = create_app(settings, clock=clock)
     yield application
     application.state.renderer.close()
+    await application.cdn.lookup.close()  # its raw asyncpg pool (the lifespan does this in serve)
     await application.state.services.db.dispose()
 
 

@@ -59,7 +59,9 @@ def _cap_address_space() -> None:  # runs in the child before exec
 
 
 class Server:
-    def __init__(self, data_dir: Path, *, render_workers: int = 2) -> None:
+    def __init__(
+        self, data_dir: Path, *, render_workers: int = 2, database_url: str | None = None
+    ) -> None:
         self.port = serving.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
@@ -71,6 +73,8 @@ class Server:
                 "IMGPRO_RENDER__WORKERS": str(render_workers),
             }
         )
+        if database_url is not None:
+            env["IMGPRO_DATABASE_URL"] = database_url
         self.proc = subprocess.Popen(
             [
                 sys.executable,

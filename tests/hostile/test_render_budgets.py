@@ -9,7 +9,9 @@ Peak RSS and CPU per family: ``python -m bench.hostile`` (numbers in docs/transf
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,8 +19,10 @@ from pathlib import Path
 import pytest
 import pyvips
 
+from conftest import PG_ADMIN_URL, _admin, _async_url, postgres_available
 from hostile import families
 from hostile.served import Server
+from imgpro.app import run_migrations
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,13 +30,27 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("hostile") / "data")
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A real server under the memory cap, on each engine (a database of its own on PostgreSQL,
+    so no other test's clean-up touches it)."""
+    database_url = None
+    if request.param == "postgres":
+        if not postgres_available():
+            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+        name = f"imgpro_hostile_{os.getpid()}"
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
+        database_url = _async_url(PG_ADMIN_URL, name)
+        run_migrations(database_url)
+    srv = Server(tmp_path_factory.mktemp("hostile") / "data", database_url=database_url)
     try:
         yield srv
     finally:
         log = srv.stop()
+        if database_url is not None:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         assert "Traceback" not in log, log[-3000:]
 
 
