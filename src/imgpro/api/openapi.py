@@ -17,7 +17,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from imgpro.api import openapi_examples as ex
-from imgpro.docs.catalog import ERROR_CODES, ERROR_TYPES, ERRORS, TRANSFORM_PARAMS, errors_for
+from imgpro.api.openapi_cdn import document_cdn
+from imgpro.api.openapi_errors import error_responses, error_schemas
+from imgpro.docs.catalog import ERRORS
 
 DESCRIPTION = """\
 imgpro speaks the img.pro REST API. Upload an image (or import one from a URL) and get back one
@@ -189,204 +191,6 @@ _DEFAULT_SECURITY: list[dict[str, list[str]]] = [
 ]
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
-    doc = get_openapi(
-        title=app.title,
-        version=app.version,
-        summary=app.summary,
-        description=DESCRIPTION,
-        routes=app.routes,
-        tags=[
-            {"name": "images", "description": "Upload, read, update, delete."},
-            {"name": "usage", "description": "Plan, quotas, counters."},
-            {"name": "connect", "description": "App mode: hosted login."},
-            {"name": "presets", "description": "Named transform parameter sets (`?preset=`)."},
-            {"name": "settings", "description": "Delivery settings: signed transforms."},
-            {"name": "delivery", "description": "The CDN URL and transforms."},
-        ],
-    )
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    _hoist_defs(doc, schemas)
-    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's, never what we answer
-        schemas.pop(name, None)
-    schemas.update(_error_schemas())
-    components["securitySchemes"] = SECURITY_SCHEMES
-    components["parameters"] = PARAMETERS
-    components["examples"] = {
-        f"error_{e.code}": {
-            "summary": f"{e.status} {e.code}",
-            "description": e.when,
-            "value": e.example(),
-        }
-        for e in ERRORS
-    }
-    components["headers"] = {
-        "RetryAfter": {
-            "description": "Seconds to wait before retrying.",
-            "schema": {"type": "integer"},
-        }
-    }
-    for path, item in doc["paths"].items():
-        for method, op in item.items():
-            if path.startswith("/i/"):
-                _document_cdn(op, method)
-            else:
-                _complete(op)
-    return doc
-
-
-def with_servers(doc: dict[str, Any], api_base: str) -> dict[str, Any]:
-    out = copy.copy(doc)
-    out["servers"] = [{"url": api_base, "description": "This imgpro server"}]
-    return out
-
-
-def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:
-    """Request bodies built from pydantic models carry their nested models under ``$defs``
-    with references into ``#/components/schemas`` (api/bodies.py): move them there, so every
-    ``$ref`` of the document resolves."""
-    if isinstance(node, dict):
-        defs = node.pop("$defs", None)
-        if defs:
-            for name, schema in defs.items():
-                schemas.setdefault(name, schema)
-                _hoist_defs(schema, schemas)
-        for value in node.values():
-            _hoist_defs(value, schemas)
-    elif isinstance(node, list):
-        for value in node:
-            _hoist_defs(value, schemas)
-
-
-def _complete(op: dict[str, Any]) -> None:
-    spec = _OPERATIONS.get(op.get("operationId", ""), {})
-    op["security"] = spec.get("security", _DEFAULT_SECURITY)
-    if spec.get("description"):
-        op["description"] = spec["description"]
-    op["parameters"] = [p for p in op.get("parameters", []) if "$ref" in p or p.get("in") == "path"]
-    for p in op["parameters"]:
-        if p.get("in") == "path" and p["name"] == "name":  # /v1/presets/{name}
-            p["description"] = "The preset name: 1–64 of a-z, 0-9, `-`, `_`."
-            p["example"] = ex.PRESET["name"]
-        elif p.get("in") == "path":
-            p["description"] = "The image id (8 characters of a-z0-9)."
-            p["example"] = ex.IMAGE["id"]
-    op["parameters"] += [
-        {"$ref": f"#/components/parameters/{name}"} for name in spec.get("params", ())
-    ]
-    if not op["parameters"]:
-        del op["parameters"]
-    examples = spec.get("request_examples")
-    if examples and "requestBody" in op:
-        for media, named in examples.items():
-            op["requestBody"]["content"][media]["examples"] = named
-    responses = op.setdefault("responses", {})
-    responses.pop("422", None)  # FastAPI's HTTPValidationError; ours is added below
-    for status, content in responses.items():
-        if status.startswith("2") and "response" in spec:
-            content.setdefault("content", {}).setdefault("application/json", {})["example"] = spec[
-                "response"
-            ]
-    responses.update(_error_responses(spec.get("errors", AUTHED_ERRORS)))
-
-
-def _error_responses(codes: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for status, entries in errors_for(*dict.fromkeys(codes)).items():
-        response: dict[str, Any] = {
-            "description": "; ".join(f"`{e.code}`: {e.when}" for e in entries),
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
-                    "examples": {
-                        e.code: {"$ref": f"#/components/examples/error_{e.code}"} for e in entries
-                    },
-                }
-            },
-        }
-        if status in (429, 503):
-            response["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
-        out[str(status)] = response
-    return out
-
-
-def _document_cdn(op: dict[str, Any], method: str) -> None:
-    op["security"] = []
-    op["description"] = (
-        "The Image object's `url`: `{cdn}/{prefix}/{id}.{ext}`. The extension picks the output "
-        "format; query parameters transform the image on the fly. **An invalid value is "
-        "ignored, never an error**: the image still loads and `X-Img-Ignored` lists what was "
-        "ignored. Each distinct parameter set is rendered once and cached; responses are "
-        "immutable with a strong `ETag` (`If-None-Match` answers 304). `preset` applies a "
-        "named preset of the image's workspace. When that workspace turns on signed transforms "
-        "(`PATCH /v1/settings`), any parameter set other than none, one `size` or a `preset` "
-        "(with at most a `size`) needs a valid `s` or answers 403 `signature_required` "
-        "(`Cache-Control: no-store`)."
-    )
-    params = [
-        {
-            "name": "prefix",
-            "in": "path",
-            "required": True,
-            "example": ex.IMAGE_PREFIX,
-            "description": "3-character shard of the owning workspace (from the Image object's "
-            "`url`).",
-            "schema": {"type": "string", "pattern": "^[a-z0-9]{3}$"},
-        },
-        {
-            "name": "name",
-            "in": "path",
-            "required": True,
-            "example": f"{ex.IMAGE['id']}.jpg",
-            "description": "`{id}.{ext}`; ext is jpg, png, gif, webp or avif (svg, bmp, ico as "
-            "stored).",
-            "schema": {"type": "string"},
-        },
-    ]
-    params += [
-        {
-            "name": p.name,
-            "in": "query",
-            "required": False,
-            "schema": p.schema,
-            "description": f"{p.meaning} Values: {p.values}.",
-        }
-        for p in TRANSFORM_PARAMS
-    ]
-    params.append(
-        {
-            "name": "quality",
-            "in": "query",
-            "required": False,
-            "deprecated": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-            "description": "Alias of `q`.",
-        }
-    )
-    op["parameters"] = params
-    image = {"schema": {"type": "string", "format": "binary"}}
-    headers = {
-        name: {"description": text, "schema": {"type": "string"}}
-        for name, text in (
-            ("ETag", "Strong validator of these bytes."),
-            ("Cache-Control", "`public, max-age=31536000, immutable`."),
-            ("X-Img-Ignored", "Parameters that were ignored (invalid, unknown or overridden)."),
-        )
-    }
-    ok: dict[str, Any] = {"description": "The image bytes.", "headers": headers}
-    if method == "get":
-        ok["content"] = {
-            f"image/{t}": image
-            for t in ("jpeg", "png", "gif", "webp", "avif", "svg+xml", "bmp", "x-icon")
-        }
-    op["responses"] = {
-        "200": ok,
-        "304": {"description": "Not modified (If-None-Match)."},
-        **_error_responses(("signature_required", "not_found", "busy")),
-    }
-
-
 SECURITY_SCHEMES: dict[str, Any] = {
     "ApiKey": {
         "type": "http",
@@ -467,52 +271,106 @@ PARAMETERS: dict[str, Any] = {
 }
 
 
-def _error_schemas() -> dict[str, Any]:
-    return {
-        "ErrorEnvelope": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {"error": {"$ref": "#/components/schemas/Error"}},
-            "example": ERRORS[2].example(),
-        },
-        "Error": {
-            "type": "object",
-            "required": ["type", "code", "message"],
-            "properties": {
-                "type": {"type": "string", "enum": list(ERROR_TYPES)},
-                "code": {"type": "string", "enum": list(ERROR_CODES)},
-                "message": {"type": "string"},
-                "action": {"$ref": "#/components/schemas/ErrorAction"},
-                "usage": {"$ref": "#/components/schemas/ErrorUsage"},
-                "details": {"description": "validation_error: `[{field, message}]`."},
-            },
-        },
-        "ErrorAction": {
-            "type": "object",
-            "required": ["type"],
-            "properties": {
-                "type": {"type": "string", "enum": ["upgrade", "signup", "wait"]},
-                "url": {"type": "string"},
-                "label": {"type": "string"},
-                "retry_after": {"type": "integer", "description": "`wait`: seconds."},
-            },
-        },
-        "ErrorUsage": {
-            "type": "object",
-            "properties": {
-                "plan": {"type": "string"},
-                **{
-                    k: {"type": ["integer", "null"]}
-                    for k in (
-                        "uploads_used",
-                        "uploads_limit",
-                        "storage_used_bytes",
-                        "storage_limit_bytes",
-                    )
-                },
-            },
-        },
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=DESCRIPTION,
+        routes=app.routes,
+        tags=[
+            {"name": "images", "description": "Upload, read, update, delete."},
+            {"name": "usage", "description": "Plan, quotas, counters."},
+            {"name": "connect", "description": "App mode: hosted login."},
+            {"name": "presets", "description": "Named transform parameter sets (`?preset=`)."},
+            {"name": "settings", "description": "Delivery settings: signed transforms."},
+            {"name": "delivery", "description": "The CDN URL and transforms."},
+        ],
+    )
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _hoist_defs(doc, schemas)
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's, never what we answer
+        schemas.pop(name, None)
+    schemas.update(error_schemas())
+    components["securitySchemes"] = SECURITY_SCHEMES
+    components["parameters"] = PARAMETERS
+    components["examples"] = {
+        f"error_{e.code}": {
+            "summary": f"{e.status} {e.code}",
+            "description": e.when,
+            "value": e.example(),
+        }
+        for e in ERRORS
     }
+    components["headers"] = {
+        "RetryAfter": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+        }
+    }
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if path.startswith("/i/"):
+                document_cdn(op, method)
+            else:
+                _complete(op)
+    return doc
+
+
+def with_servers(doc: dict[str, Any], api_base: str) -> dict[str, Any]:
+    out = copy.copy(doc)
+    out["servers"] = [{"url": api_base, "description": "This imgpro server"}]
+    return out
+
+
+def _hoist_defs(node: Any, schemas: dict[str, Any]) -> None:
+    """Request bodies built from pydantic models carry their nested models under ``$defs``
+    with references into ``#/components/schemas`` (api/bodies.py): move them there, so every
+    ``$ref`` of the document resolves."""
+    if isinstance(node, dict):
+        defs = node.pop("$defs", None)
+        if defs:
+            for name, schema in defs.items():
+                schemas.setdefault(name, schema)
+                _hoist_defs(schema, schemas)
+        for value in node.values():
+            _hoist_defs(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_defs(value, schemas)
+
+
+def _complete(op: dict[str, Any]) -> None:
+    spec = _OPERATIONS.get(op.get("operationId", ""), {})
+    op["security"] = spec.get("security", _DEFAULT_SECURITY)
+    if spec.get("description"):
+        op["description"] = spec["description"]
+    op["parameters"] = [p for p in op.get("parameters", []) if "$ref" in p or p.get("in") == "path"]
+    for p in op["parameters"]:
+        if p.get("in") == "path" and p["name"] == "name":  # /v1/presets/{name}
+            p["description"] = "The preset name: 1–64 of a-z, 0-9, `-`, `_`."
+            p["example"] = ex.PRESET["name"]
+        elif p.get("in") == "path":
+            p["description"] = "The image id (8 characters of a-z0-9)."
+            p["example"] = ex.IMAGE["id"]
+    op["parameters"] += [
+        {"$ref": f"#/components/parameters/{name}"} for name in spec.get("params", ())
+    ]
+    if not op["parameters"]:
+        del op["parameters"]
+    examples = spec.get("request_examples")
+    if examples and "requestBody" in op:
+        for media, named in examples.items():
+            op["requestBody"]["content"][media]["examples"] = named
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)  # FastAPI's HTTPValidationError; ours is added below
+    for status, content in responses.items():
+        if status.startswith("2") and "response" in spec:
+            content.setdefault("content", {}).setdefault("application/json", {})["example"] = spec[
+                "response"
+            ]
+    responses.update(error_responses(spec.get("errors", AUTHED_ERRORS)))
 
 
 def openapi_route() -> APIRouter:
