@@ -4,6 +4,7 @@ render a variant asked of both at once exactly once."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,8 +21,11 @@ from imgpro.settings import Settings
 async def two_hosts(settings: Settings, s3_settings: Any, clock: Any) -> AsyncIterator[list[Any]]:
     if not redis_available():
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    # A key prefix of its own: the Redis database outlives the run, and anonymous-upload counts
+    # of earlier runs must not rate-limit this one.
+    limits = settings.rate_limits.model_copy(update={"key_prefix": f"flight-{uuid.uuid4().hex}"})
     configured = settings.model_copy(
-        update={"storage": "s3", "s3": s3_settings, "redis_url": REDIS_URL}
+        update={"storage": "s3", "s3": s3_settings, "redis_url": REDIS_URL, "rate_limits": limits}
     )
     apps = [create_app(configured, clock=clock) for _ in range(2)]
     yield apps
