@@ -110,3 +110,102 @@ def test_only_the_vips_wrapper_imports_pyvips() -> None:
     ]
     assert importers, "nothing imports pyvips: the scanner is broken"
     assert not strays, f"only {VIPS_HOME} may import pyvips; also imported by {strays}"
+
+
+# -- SQL lives in repositories -----------------------------------------------------------------
+# A domain's use cases hold the rules (what to check, in which order, which error); its
+# repository module(s) hold every SQL statement on its tables. Enforced for the domains already
+# shaped that way; the others join the list as they get there.
+SQL_HOMES = {
+    "accounts": (
+        "accounts/repository.py",
+        "accounts/tokens_repository.py",
+        "accounts/deletion_repository.py",
+    ),
+    "keys": ("keys/repository.py",),
+}
+# What a use case may still take from SQLAlchemy: the errors a repository's statements raise,
+# the connection it passes through (one transaction across repository calls) and the row type
+# a repository returns. Anything else (``sqlalchemy`` itself: select, insert, and_, func…)
+# builds SQL.
+SQL_TYPES_ONLY = ("sqlalchemy.exc", "sqlalchemy.ext.asyncio", "sqlalchemy.Row")
+TABLES = ("imgpro.db.tables",)
+# Calls that run a statement, on a connection or on the Database.
+RUNS_SQL = ("execute", "scalar", "scalars", "stream", "fetch", "fetch_first", "touch")
+
+
+def _use_case_files() -> list[Path]:
+    files = []
+    for package, homes in SQL_HOMES.items():
+        files.extend(p for p in sorted((SRC / package).rglob("*.py")) if _rel(p) not in homes)
+    return files
+
+
+def _sqlalchemy_imports(tree: ast.AST) -> list[str]:
+    """The SQLAlchemy imports that build SQL: any ``import sqlalchemy…`` (it binds the whole
+    package: ``sqlalchemy.select`` is one attribute away), and ``from sqlalchemy… import x``
+    unless ``x`` is one of SQL_TYPES_ONLY."""
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bad.extend(f"import {a.name}" for a in node.names if _within(a.name, ("sqlalchemy",)))
+        elif isinstance(node, ast.ImportFrom) and _within(node.module or "", ("sqlalchemy",)):
+            bad.extend(
+                f"from {node.module} import {a.name}"
+                for a in node.names
+                if not _within(f"{node.module}.{a.name}", SQL_TYPES_ONLY)
+            )
+    return bad
+
+
+def sql_built_in(path: Path, module: str | None = None) -> list[str]:
+    """What in ``path`` builds or runs SQL: imports of the tables, or of SQLAlchemy beyond its
+    types and errors, and calls of ``.execute()`` and its kin."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = sorted(name for name in imports_of(path, module) if _within(name, TABLES))
+    found.extend(_sqlalchemy_imports(tree))
+    found.extend(
+        f".{node.func.attr}() at line {node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in RUNS_SQL
+    )
+    return found
+
+
+def test_the_sql_scanner_sees_tables_sqlalchemy_and_execute(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from sqlalchemy.exc import IntegrityError\n"
+        "from sqlalchemy.ext.asyncio import AsyncConnection\n"
+        "from sqlalchemy import Row\n"
+        "async def f(conn):\n"
+        "    import sqlalchemy as sa\n"
+        "    from sqlalchemy import and_\n"
+        "    from ..db import tables\n"
+        "    await conn.execute(sa.select(tables.users))\n"
+    )
+    found = sql_built_in(probe, "imgpro.accounts.probe")
+    assert "import sqlalchemy" in found
+    assert "from sqlalchemy import and_" in found
+    assert "imgpro.db.tables" in found
+    assert ".execute() at line 8" in found
+    assert len(found) == 4, found  # the errors, the connection and Row types are no SQL
+
+
+@pytest.mark.parametrize("path", _use_case_files(), ids=_rel)
+def test_use_cases_leave_sql_to_their_repository(path: Path) -> None:
+    found = sql_built_in(path)
+    assert not found, (
+        f"{_rel(path)} builds or runs SQL ({found}); "
+        f"put the statement in {' or '.join(SQL_HOMES[_rel(path).split('/')[0]])}"
+    )
+
+
+def test_the_sql_homes_exist() -> None:
+    # A renamed repository must not silently exempt nothing (or everything).
+    for homes in SQL_HOMES.values():
+        for home in homes:
+            assert (SRC / home).is_file(), home
+            assert sql_built_in(SRC / home), f"{home} holds no SQL: is it still the home?"

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from imgpro.accounts.repository import find_user_by_email
+from imgpro.accounts.repository import find_user_by_email, mark_email_verified
 from imgpro.accounts.service import EmailTaken, User, normalise_email
 from imgpro.accounts.tokens import CODE_TTL, CodeProblem
-from imgpro.db.tables import users
 from imgpro.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -80,11 +79,7 @@ async def sign_in_with_code(s: Services, browser: str, code: str) -> User:
             assert user is not None
     # Entering the code proves the mailbox: the address counts as verified from now on.
     async with s.db.write() as conn:
-        await conn.execute(
-            users.update()
-            .where(users.c.id == user.id, users.c.email_verified_at.is_(None))
-            .values(email_verified_at=now)
-        )
+        await mark_email_verified(conn, user.id, now)
     return user
 
 

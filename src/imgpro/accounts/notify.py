@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from imgpro.accounts import repository as account_repo
 from imgpro.billing.quotas import period_of, read_counters
-from imgpro.db.tables import apps, mail_notices, users, workspaces
 
 if TYPE_CHECKING:
     from imgpro.services import Services
@@ -23,9 +22,11 @@ THRESHOLDS = (100, 80)  # highest first: a jump from 70 % to 100 % sends the 100
 
 async def _recipient(s: Services, user_id: str, switch: str) -> str | None:
     """The person's address if they want notices of kind ``switch``."""
-    wants = getattr(users.c, f"notify_{switch}").label("wants")
-    row = await s.db.fetch_first(sa.select(users.c.email, wants).where(users.c.id == user_id))
-    return row.email if row is not None and row.wants else None
+    found = await account_repo.email_and_switch(s.db, user_id, switch)
+    if found is None:
+        return None
+    email, wants = found
+    return email if wants else None
 
 
 async def key_created(
@@ -69,13 +70,7 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     now = s.clock.now()
     async with s.db.read() as conn:
         counters = await read_counters(conn, workspace_id, now)
-        ws = (
-            await conn.execute(
-                sa.select(workspaces.c.user_id, workspaces.c.app_id, workspaces.c.kind).where(
-                    workspaces.c.id == workspace_id
-                )
-            )
-        ).first()
+        ws = await account_repo.workspace_owner(conn, workspace_id)
     if counters is None or ws is None or ws.kind == "anonymous":
         return
     plan = s.plans.get(counters.plan)
@@ -91,9 +86,7 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     user_id = ws.user_id
     app_name = None
     if ws.app_id is not None:
-        app = await s.db.fetch_first(
-            sa.select(apps.c.name, apps.c.owner_user_id).where(apps.c.id == ws.app_id)
-        )
+        app = await account_repo.app_name_and_owner(s.db, ws.app_id)
         app_name = app.name if app is not None else None
         user_id = user_id or (app.owner_user_id if app is not None else None)
     if user_id is None:
@@ -101,14 +94,13 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     to = await _recipient(s, user_id, "quota")
     try:
         async with s.db.write() as conn:
-            # The primary key (workspace, kind, period) is the "once per period".
-            await conn.execute(
-                mail_notices.insert().values(
-                    workspace_id=workspace_id,
-                    kind=f"quota{reached}",
-                    period=period_of(now),
-                    created_at=now,
-                )
+            # Recorded once per (workspace, kind, period): a second time raises IntegrityError.
+            await account_repo.record_notice(
+                conn,
+                workspace_id=workspace_id,
+                kind=f"quota{reached}",
+                period=period_of(now),
+                now=now,
             )
             if to:
                 label = (

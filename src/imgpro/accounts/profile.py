@@ -9,14 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro.accounts import repository as account_repo
 from imgpro.accounts.service import check_new_password, normalise_email
 from imgpro.accounts.sessions import token_hash
-from imgpro.db.tables import users
 from imgpro.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -38,7 +36,7 @@ class Profile:
 
 
 async def load_profile(s: Services, user_id: str) -> Profile | None:
-    row = await s.db.fetch_first(sa.select(users).where(users.c.id == user_id))
+    row = await account_repo.profile_row(s.db, user_id)
     if row is None:
         return None
     return Profile(
@@ -80,14 +78,9 @@ async def verify_email(s: Services, token: str) -> bool:
     now = s.clock.now()
     async with s.db.write() as conn:
         used = await s.tokens.redeem_link(conn, "verify", token, now)
-        if used is None:
+        if used is None or used.user_id is None:
             return False
-        result = await conn.execute(
-            users.update()
-            .where(users.c.id == used.user_id, users.c.email == used.email)
-            .values(email_verified_at=sa.func.coalesce(users.c.email_verified_at, now))
-        )
-        return result.rowcount == 1
+        return await account_repo.verify_current_email(conn, used.user_id, used.email, now)
 
 
 async def request_email_change(s: Services, user_id: str, old_email: str, new_email: str) -> str:
@@ -129,14 +122,10 @@ async def confirm_email_change(s: Services, token: str) -> str | None:
             used = await s.tokens.redeem_link(conn, "email", token, now)
             if used is None or used.user_id is None:
                 return None
-            old = await conn.scalar(sa.select(users.c.email).where(users.c.id == used.user_id))
+            old = await account_repo.email_of(conn, used.user_id)
             if old is None:
                 return None
-            await conn.execute(
-                users.update()
-                .where(users.c.id == used.user_id)
-                .values(email=used.email, email_verified_at=now)
-            )
+            await account_repo.change_email(conn, used.user_id, used.email, now)
             await s.mail.send(old, "email_changed", conn=conn, new_email=used.email)
     except IntegrityError:
         raise EmailUnavailable() from None
@@ -151,9 +140,7 @@ async def set_password(
     password_hash = await asyncio.to_thread(s.passwords.hash, password)
     now = s.clock.now()
     async with s.db.write() as conn:
-        await conn.execute(
-            users.update().where(users.c.id == user_id).values(password_hash=password_hash)
-        )
+        await account_repo.set_password_hash(conn, user_id, password_hash)
         await s.tokens.void(conn, user_id=user_id, purpose="reset", now=now)
         await s.mail.send(email, "password_changed", conn=conn, how=how)
         # Signed out everywhere but the browser that made the change (if any).
@@ -164,8 +151,6 @@ async def set_password(
 
 async def set_notifications(s: Services, user_id: str, wanted: set[str]) -> None:
     async with s.db.write() as conn:
-        await conn.execute(
-            users.update()
-            .where(users.c.id == user_id)
-            .values(**{f"notify_{n}": n in wanted for n in NOTIFICATIONS})
+        await account_repo.set_notify_switches(
+            conn, user_id, {n: n in wanted for n in NOTIFICATIONS}
         )

@@ -13,10 +13,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from imgpro.accounts.profile import set_password
-from imgpro.accounts.repository import find_user_by_email
+from imgpro.accounts.repository import find_user_by_email, mark_email_verified
 from imgpro.accounts.service import check_new_password, normalise_email
 from imgpro.accounts.tokens import Redeemed
-from imgpro.db.tables import users
 
 if TYPE_CHECKING:
     from imgpro.services import Services
@@ -69,9 +68,5 @@ async def reset_password(s: Services, token: str, password: str) -> Redeemed | N
         s, used.user_id, used.email, password, keep_session=None, how="reset with an emailed link"
     )
     async with s.db.write() as conn:
-        await conn.execute(
-            users.update()
-            .where(users.c.id == used.user_id, users.c.email_verified_at.is_(None))
-            .values(email_verified_at=s.clock.now())
-        )
+        await mark_email_verified(conn, used.user_id, s.clock.now())
     return used

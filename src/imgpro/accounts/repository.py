@@ -1,10 +1,10 @@
-"""Every SQL statement of the account use cases (service.py): users, their account
-workspaces, sessions, and what the operator's account chores read and delete."""
+"""Every SQL statement of the account use cases on users, their workspaces, sessions and
+quota notices (service.py, profile.py, codes.py, recovery.py, notify.py). Email tokens are in
+tokens_repository.py, deleting an account in deletion_repository.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,19 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from imgpro import ids
 from imgpro.accounts.models import User
 from imgpro.db.engine import Database
-from imgpro.db.tables import (
-    api_keys,
-    apps,
-    connect_codes,
-    image_tombstones,
-    images,
-    plan_requests,
-    sessions,
-    users,
-    workspaces,
-)
-from imgpro.images import repository as image_repo
-from imgpro.transforms import repository as transform_repo
+from imgpro.db.tables import api_keys, apps, mail_notices, sessions, users, workspaces
 
 _ACCOUNT_WORKSPACE = sa.and_(workspaces.c.user_id == users.c.id, workspaces.c.kind == "account")
 
@@ -124,6 +112,65 @@ async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: 
     )
 
 
+async def profile_row(db: Database, user_id: str) -> sa.Row[Any] | None:
+    """The whole ``users`` row (the account page)."""
+    return await db.fetch_first(sa.select(users).where(users.c.id == user_id))
+
+
+async def email_of(conn: AsyncConnection, user_id: str) -> str | None:
+    email = await conn.scalar(sa.select(users.c.email).where(users.c.id == user_id))
+    return None if email is None else str(email)
+
+
+async def mark_email_verified(conn: AsyncConnection, user_id: str, now: dt.datetime) -> None:
+    """The address counts as verified from ``now`` (unless it already did)."""
+    await conn.execute(
+        users.update()
+        .where(users.c.id == user_id, users.c.email_verified_at.is_(None))
+        .values(email_verified_at=now)
+    )
+
+
+async def verify_current_email(
+    conn: AsyncConnection, user_id: str, email: str, now: dt.datetime
+) -> bool:
+    """Mark ``email`` verified if it is still the account's address (an earlier verification
+    time stands); False if the account now uses another address (or is gone)."""
+    result = await conn.execute(
+        users.update()
+        .where(users.c.id == user_id, users.c.email == email)
+        .values(email_verified_at=sa.func.coalesce(users.c.email_verified_at, now))
+    )
+    return result.rowcount == 1
+
+
+async def change_email(conn: AsyncConnection, user_id: str, email: str, now: dt.datetime) -> None:
+    """The account takes ``email``, verified at ``now``. Raises IntegrityError if another
+    account uses it."""
+    await conn.execute(
+        users.update().where(users.c.id == user_id).values(email=email, email_verified_at=now)
+    )
+
+
+async def set_notify_switches(
+    conn: AsyncConnection, user_id: str, switches: dict[str, bool]
+) -> None:
+    """``switches``: notice kind (``quota``, ``keys``, ``apps``) → wanted."""
+    await conn.execute(
+        users.update()
+        .where(users.c.id == user_id)
+        .values(**{f"notify_{kind}": wanted for kind, wanted in switches.items()})
+    )
+
+
+async def email_and_switch(db: Database, user_id: str, kind: str) -> tuple[str, bool] | None:
+    """The account's address and whether its ``notify_<kind>`` switch is on; None if no such
+    account."""
+    wants = getattr(users.c, f"notify_{kind}").label("wants")
+    row = await db.fetch_first(sa.select(users.c.email, wants).where(users.c.id == user_id))
+    return None if row is None else (str(row.email), bool(row.wants))
+
+
 async def owned_workspace_plan(db: Database, workspace_id: str, user_id: str) -> str | None:
     async with db.read() as conn:
         row = (
@@ -134,6 +181,17 @@ async def owned_workspace_plan(db: Database, workspace_id: str, user_id: str) ->
             )
         ).first()
     return None if row is None else str(row.plan)
+
+
+async def workspace_owner(conn: AsyncConnection, workspace_id: str) -> sa.Row | None:
+    """Who a workspace belongs to: its ``user_id``, ``app_id`` and ``kind``."""
+    return (
+        await conn.execute(
+            sa.select(workspaces.c.user_id, workspaces.c.app_id, workspaces.c.kind).where(
+                workspaces.c.id == workspace_id
+            )
+        )
+    ).first()
 
 
 async def account_rows(db: Database) -> list[sa.Row]:
@@ -227,67 +285,23 @@ async def touch_session(db: Database, digest: str, now: dt.datetime) -> None:
     )
 
 
-# -- the operator's account deletion ----------------------------------------------------------
+# -- notices sent once per period (notify.py) --------------------------------------------------
 
 
-async def owned_app_ids(conn: AsyncConnection, user_id: str) -> list[str]:
-    return list(
-        (
-            await conn.execute(
-                sa.select(apps.c.id).where(apps.c.owner_user_id == user_id).order_by(apps.c.id)
-            )
-        ).scalars()
-    )
-
-
-async def workspace_ids_of_user(conn: AsyncConnection, user_id: str) -> list[str]:
-    return list(
-        (
-            await conn.execute(sa.select(workspaces.c.id).where(workspaces.c.user_id == user_id))
-        ).scalars()
-    )
-
-
-async def delete_image_batch(
-    conn: AsyncConnection, workspace_ids: Sequence[str], limit: int, now: dt.datetime
-) -> list[Any]:
-    """Delete (through the images domain's own delete) up to ``limit`` images of these
-    workspaces; returns their rows, for the blobs to go after the commit."""
-    rows = list(
-        (
-            await conn.execute(
-                sa.select(images)
-                .where(images.c.workspace_id.in_(workspace_ids))
-                .order_by(images.c.seq)
-                .limit(limit)
-            )
-        ).all()
-    )
-    await image_repo.delete_rows(conn, rows, now)
-    return rows
-
-
-async def delete_user_rows(
-    conn: AsyncConnection, user_id: str, workspace_ids: Sequence[str]
-) -> int:
-    """Delete a user (whose images are gone) with its keys, sessions, codes, plan requests,
-    presets and workspaces; returns how many of its own keys went."""
-    keys = (await conn.execute(api_keys.delete().where(api_keys.c.user_id == user_id))).rowcount
-    await conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-    await conn.execute(connect_codes.delete().where(connect_codes.c.user_id == user_id))
+async def record_notice(
+    conn: AsyncConnection, *, workspace_id: str, kind: str, period: str, now: dt.datetime
+) -> None:
+    """Raises IntegrityError if this notice was recorded already: the primary key (workspace,
+    kind, period) is the "once per period"."""
     await conn.execute(
-        plan_requests.delete().where(
-            sa.or_(
-                plan_requests.c.user_id == user_id, plan_requests.c.workspace_id.in_(workspace_ids)
-            )
+        mail_notices.insert().values(
+            workspace_id=workspace_id, kind=kind, period=period, created_at=now
         )
     )
-    await conn.execute(
-        image_tombstones.delete().where(image_tombstones.c.workspace_id.in_(workspace_ids))
+
+
+async def app_name_and_owner(db: Database, app_id: str) -> sa.Row[Any] | None:
+    # The apps domain's table, read here until apps/ has a repository to ask.
+    return await db.fetch_first(
+        sa.select(apps.c.name, apps.c.owner_user_id).where(apps.c.id == app_id)
     )
-    await conn.execute(api_keys.delete().where(api_keys.c.workspace_id.in_(workspace_ids)))
-    for wid in workspace_ids:
-        await transform_repo.delete_workspace_rows(conn, wid)  # presets, signing settings
-    await conn.execute(workspaces.delete().where(workspaces.c.id.in_(workspace_ids)))
-    await conn.execute(users.delete().where(users.c.id == user_id))
-    return int(keys or 0)

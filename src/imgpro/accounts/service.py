@@ -1,6 +1,7 @@
 """The account use cases: creating users, password sign-in, browser sessions, and the
 operator's chores (list accounts, set a password, delete an account with everything it
-owns). All SQL is in repository.py; passwords go through the configured ``PasswordHasher``.
+owns). All SQL is in repository.py and deletion_repository.py; passwords go through the
+configured ``PasswordHasher``.
 
 Sessions are server-side rows keyed by a hash of the cookie's token: the cookie carries 256
 random bits, the database keeps only their SHA-256, so a leaked table (or backup) cannot be
@@ -19,8 +20,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
+from imgpro.accounts import deletion_repository as deletion_repo
 from imgpro.accounts import repository as repo
 from imgpro.accounts.models import Deletion, SessionUser, User, UserRow
 from imgpro.accounts.passwords import PasswordHasher
@@ -34,6 +37,9 @@ from imgpro.accounts.sessions import (
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.errors import NotFound, ValidationFailed
+from imgpro.images import repository as image_repo
+from imgpro.keys import repository as key_repo
+from imgpro.transforms import repository as transform_repo
 
 __all__ = [
     "AccountService",
@@ -244,24 +250,44 @@ class AccountService:
         """
         async with self.db.read() as conn:
             user_id, shown = await self._user_id(conn, email)
-            owned = await repo.owned_app_ids(conn, user_id)
+            owned = await deletion_repo.owned_app_ids(conn, user_id)
             if owned:
                 raise ValidationFailed(
                     f"{shown} owns app(s) {', '.join(owned)}; their users' "
                     "images live there. Block the apps (`imgpro apps "
                     "block`) and move or delete them first."
                 )
-            wids = await repo.workspace_ids_of_user(conn, user_id)
+            wids = await deletion_repo.workspace_ids_of_user(conn, user_id)
         removed = 0
         while wids:  # in batches: a large account must not hold one huge transaction
             async with self.db.write() as conn:
-                rows = await repo.delete_image_batch(conn, wids, DELETE_BATCH, self.clock.now())
+                rows = await image_repo.rows_of_workspaces(conn, wids, limit=DELETE_BATCH)
+                # The images domain's own delete: labels, variants and counters go with them.
+                await image_repo.delete_rows(conn, rows, self.clock.now())
             if not rows:
                 break
             await remove_blobs(rows)
             removed += len(rows)
         async with self.db.write() as conn:
-            keys = await repo.delete_user_rows(conn, user_id, wids)
+            keys = await self._delete_user_rows(conn, user_id, wids)
         return Deletion(
             user_id=user_id, email=shown, images=removed, keys=keys, workspaces=len(wids)
         )
+
+    @staticmethod
+    async def _delete_user_rows(
+        conn: AsyncConnection, user_id: str, workspace_ids: Sequence[str]
+    ) -> int:
+        """Delete a user (whose images are gone) with its keys, sessions, codes, plan requests,
+        presets and workspaces; returns how many of its own keys went."""
+        keys = await key_repo.delete_keys_of_user(conn, user_id)
+        await repo.delete_user_sessions(conn, user_id)
+        await deletion_repo.delete_connect_codes_of_user(conn, user_id)
+        await deletion_repo.delete_plan_requests(conn, user_id, workspace_ids)
+        await image_repo.delete_tombstones_of_workspaces(conn, workspace_ids)
+        await key_repo.delete_keys_of_workspaces(conn, workspace_ids)
+        for wid in workspace_ids:
+            await transform_repo.delete_workspace_rows(conn, wid)  # presets, signing settings
+        await deletion_repo.delete_workspaces(conn, workspace_ids)
+        await deletion_repo.delete_user(conn, user_id)
+        return keys

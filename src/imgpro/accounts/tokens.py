@@ -18,17 +18,17 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
+from imgpro.accounts import tokens_repository as repo
 from imgpro.db.engine import Database
-from imgpro.db.tables import email_tokens
 
 CODE_TTL = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
+# The sweep keeps rows a day past expiry: meanwhile a code entered late reads "expired".
+SWEEP_GRACE = dt.timedelta(days=1)
 
 
 class CodeProblem(Enum):
@@ -74,27 +74,17 @@ class EmailTokens:
         code = f"{secrets.randbelow(10**6):06d}"
         token_id = ids.short_id(16)
         browser_hash = self.browser_hash(browser)
-        await conn.execute(
-            email_tokens.update()
-            .where(
-                email_tokens.c.browser_hash == browser_hash,
-                email_tokens.c.purpose == purpose,
-                email_tokens.c.used_at.is_(None),
-            )
-            .values(used_at=now)
-        )
-        await conn.execute(
-            email_tokens.insert().values(
-                id=token_id,
-                purpose=purpose,
-                email=email,
-                user_id=user_id,
-                secret_hash=self.mac("code", f"{token_id}:{code}"),
-                browser_hash=browser_hash,
-                attempts=0,
-                created_at=now,
-                expires_at=now + CODE_TTL,
-            )
+        await repo.void_browser_codes(conn, browser_hash=browser_hash, purpose=purpose, now=now)
+        await repo.insert_token(
+            conn,
+            token_id=token_id,
+            purpose=purpose,
+            email=email,
+            user_id=user_id,
+            secret_hash=self.mac("code", f"{token_id}:{code}"),
+            browser_hash=browser_hash,
+            now=now,
+            expires_at=now + CODE_TTL,
         )
         return code
 
@@ -103,18 +93,7 @@ class EmailTokens:
     ) -> Redeemed | CodeProblem:
         browser_hash = self.browser_hash(browser)
         async with self.db.write() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(email_tokens)
-                    .where(
-                        email_tokens.c.browser_hash == browser_hash,
-                        email_tokens.c.purpose == purpose,
-                        email_tokens.c.used_at.is_(None),
-                    )
-                    .order_by(email_tokens.c.created_at.desc())
-                    .limit(1)
-                )
-            ).first()
+            row = await repo.latest_open_code(conn, browser_hash=browser_hash, purpose=purpose)
             if row is None:
                 return CodeProblem.NONE
             if row.expires_at <= now:
@@ -123,24 +102,12 @@ class EmailTokens:
                 return CodeProblem.EXHAUSTED
             code = "".join(ch for ch in code if ch.isdigit())[:6]
             good = hmac.compare_digest(row.secret_hash, self.mac("code", f"{row.id}:{code}"))
-            still_open = sa.and_(
-                email_tokens.c.id == row.id,
-                email_tokens.c.used_at.is_(None),
-                email_tokens.c.attempts < MAX_ATTEMPTS,
-            )
             if not good:
-                await conn.execute(
-                    email_tokens.update()
-                    .where(still_open)
-                    .values(attempts=email_tokens.c.attempts + 1)
-                )
+                await repo.count_wrong_guess(conn, row.id, max_attempts=MAX_ATTEMPTS)
                 return (
                     CodeProblem.EXHAUSTED if row.attempts + 1 >= MAX_ATTEMPTS else CodeProblem.WRONG
                 )
-            claimed = await conn.execute(
-                email_tokens.update().where(still_open).values(used_at=now)
-            )
-            if claimed.rowcount != 1:
+            if not await repo.claim_code(conn, row.id, max_attempts=MAX_ATTEMPTS, now=now):
                 return CodeProblem.NONE
         return Redeemed(id=row.id, purpose=purpose, email=row.email, user_id=row.user_id)
 
@@ -156,34 +123,27 @@ class EmailTokens:
         now: dt.datetime,
     ) -> str:
         token = ids.token(32)
-        await conn.execute(
-            email_tokens.insert().values(
-                id=ids.short_id(16),
-                purpose=purpose,
-                email=email,
-                user_id=user_id,
-                secret_hash=self.mac(purpose, token),
-                attempts=0,
-                created_at=now,
-                expires_at=now + ttl,
-            )
+        await repo.insert_token(
+            conn,
+            token_id=ids.short_id(16),
+            purpose=purpose,
+            email=email,
+            user_id=user_id,
+            secret_hash=self.mac(purpose, token),
+            now=now,
+            expires_at=now + ttl,
         )
         return token
 
-    def _live_link(self, purpose: str, token: str, now: dt.datetime) -> Any:
-        return sa.and_(
-            email_tokens.c.secret_hash == self.mac(purpose, token[:200]),
-            email_tokens.c.purpose == purpose,
-            email_tokens.c.used_at.is_(None),
-            email_tokens.c.expires_at > now,
-            email_tokens.c.user_id.is_not(None),
-        )
+    def _link_hash(self, purpose: str, token: str) -> str:
+        # Bounded: a presented token longer than any we issue is hashed no further.
+        return self.mac(purpose, token[:200])
 
     async def peek_link(self, purpose: str, token: str, now: dt.datetime) -> Redeemed | None:
         """The link's row if it is still usable, without using it (a mail scanner that
         prefetches a reset link must not burn it)."""
-        row = await self.db.fetch_first(
-            sa.select(email_tokens).where(self._live_link(purpose, token, now))
+        row = await repo.peek_live_link(
+            self.db, secret_hash=self._link_hash(purpose, token), purpose=purpose, now=now
         )
         return None if row is None else Redeemed(row.id, purpose, row.email, row.user_id)
 
@@ -191,17 +151,12 @@ class EmailTokens:
         self, conn: AsyncConnection, purpose: str, token: str, now: dt.datetime
     ) -> Redeemed | None:
         """Use the link inside the caller's transaction; None if unknown, used or expired."""
-        row = (
-            await conn.execute(sa.select(email_tokens).where(self._live_link(purpose, token, now)))
-        ).first()
+        row = await repo.live_link(
+            conn, secret_hash=self._link_hash(purpose, token), purpose=purpose, now=now
+        )
         if row is None:
             return None
-        claimed = await conn.execute(
-            email_tokens.update()
-            .where(email_tokens.c.id == row.id, email_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if claimed.rowcount != 1:
+        if not await repo.claim_link(conn, row.id, now):
             return None
         return Redeemed(row.id, purpose, row.email, row.user_id)
 
@@ -210,18 +165,8 @@ class EmailTokens:
     ) -> None:
         """Use up every open token of ``purpose`` for ``user_id`` (e.g. other reset links once
         the password was reset)."""
-        await conn.execute(
-            email_tokens.update()
-            .where(
-                email_tokens.c.user_id == user_id,
-                email_tokens.c.purpose == purpose,
-                email_tokens.c.used_at.is_(None),
-            )
-            .values(used_at=now)
-        )
+        await repo.void_user_tokens(conn, user_id=user_id, purpose=purpose, now=now)
 
     async def sweep(self, now: dt.datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
-                email_tokens.delete().where(email_tokens.c.expires_at < now - dt.timedelta(days=1))
-            )
+            await repo.delete_expired_before(conn, now - SWEEP_GRACE)

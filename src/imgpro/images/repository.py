@@ -264,3 +264,28 @@ async def set_blocked(
             values["blocked_reason"] = images.c.blocked_reason
     await conn.execute(images.update().where(images.c.id == image_id).values(**values))
     return (await conn.execute(sa.select(images).where(images.c.id == image_id))).first()
+
+
+# -- an account's deletion (accounts/): its workspaces' images and tombstones go with it ---------
+
+
+async def rows_of_workspaces(
+    conn: AsyncConnection, workspace_ids: Sequence[str], *, limit: int | None = None
+) -> list[sa.Row[Any]]:
+    """The image rows of ``workspace_ids``, oldest first (at most ``limit``)."""
+    query = (
+        sa.select(images)
+        .where(images.c.workspace_id.in_(list(workspace_ids)))
+        .order_by(images.c.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await conn.execute(query)).all())
+
+
+async def delete_tombstones_of_workspaces(
+    conn: AsyncConnection, workspace_ids: Sequence[str]
+) -> None:
+    await conn.execute(
+        image_tombstones.delete().where(image_tombstones.c.workspace_id.in_(list(workspace_ids)))
+    )

@@ -4,6 +4,7 @@ service.py."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,3 +64,27 @@ async def key_by_hash(db: Database, digest: str) -> sa.Row | None:
 async def touch_last_used(db: Database, key_id: str, now: dt.datetime) -> None:
     # Best effort: a read-only or full store must not turn every read into an error.
     await db.touch(api_keys.update().where(api_keys.c.id == key_id).values(last_used_at=now))
+
+
+# -- an account's deletion (accounts/) ---------------------------------------------------------
+
+
+async def delete_keys_of_user(conn: AsyncConnection, user_id: str) -> int:
+    """Delete the keys ``user_id`` made; returns how many went."""
+    deleted = await conn.execute(api_keys.delete().where(api_keys.c.user_id == user_id))
+    return int(deleted.rowcount or 0)
+
+
+async def delete_keys_of_workspaces(conn: AsyncConnection, workspace_ids: Sequence[str]) -> None:
+    await conn.execute(api_keys.delete().where(api_keys.c.workspace_id.in_(list(workspace_ids))))
+
+
+async def delete_keys_of_account(
+    conn: AsyncConnection, user_id: str, workspace_ids: Sequence[str]
+) -> None:
+    """Delete the keys ``user_id`` made and every key acting on one of ``workspace_ids``."""
+    await conn.execute(
+        api_keys.delete().where(
+            sa.or_(api_keys.c.user_id == user_id, api_keys.c.workspace_id.in_(list(workspace_ids)))
+        )
+    )

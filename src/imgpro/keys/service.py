@@ -9,7 +9,7 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass, replace
 
-import sqlalchemy as sa
+from sqlalchemy import Row
 
 from imgpro import ids
 from imgpro.clock import Clock
@@ -58,7 +58,7 @@ def _abilities_text(abilities: frozenset[Ability]) -> str:
     return ",".join(sorted(a.value for a in abilities))
 
 
-def _info(row: sa.Row) -> KeyInfo:
+def _info(row: Row) -> KeyInfo:
     return KeyInfo(
         id=row.id,
         name=row.name,
