@@ -110,3 +110,40 @@ def test_only_the_vips_wrapper_imports_pyvips() -> None:
     ]
     assert importers, "nothing imports pyvips: the scanner is broken"
     assert not strays, f"only {VIPS_HOME} may import pyvips; also imported by {strays}"
+
+
+# The domains whose SQL lives in their repository module(s) alone: every other module of the
+# package keeps policy (checks, order, errors) and reaches the tables through a repository.
+# Typing a passed connection (``sqlalchemy.ext.asyncio``) is allowed; building a statement
+# (``sqlalchemy`` itself, ``imgpro.db.tables``) is not.
+SQL_IN_REPOSITORIES = ("apps", "billing", "mail")
+SQL_BUILDERS = ("sqlalchemy", "imgpro.db.tables")
+SQL_TYPING = ("sqlalchemy.ext.asyncio",)
+
+
+def _is_repository(path: Path) -> bool:
+    return path.stem == "repository" or path.stem.startswith("repository_")
+
+
+def _policy_modules() -> list[Path]:
+    return [
+        path
+        for package in SQL_IN_REPOSITORIES
+        for path in sorted((SRC / package).rglob("*.py"))
+        if not _is_repository(path)
+    ]
+
+
+@pytest.mark.parametrize("package", SQL_IN_REPOSITORIES)
+def test_each_of_these_domains_has_a_repository(package: str) -> None:
+    assert [p for p in (SRC / package).rglob("*.py") if _is_repository(p)], package
+
+
+@pytest.mark.parametrize("path", _policy_modules(), ids=_rel)
+def test_apps_billing_and_mail_build_sql_only_in_their_repositories(path: Path) -> None:
+    bad = sorted(
+        name
+        for name in imports_of(path)
+        if _within(name, SQL_BUILDERS) and not _within(name, SQL_TYPING)
+    )
+    assert not bad, f"{_rel(path)} builds SQL ({bad}); move the statement to a repository module"
