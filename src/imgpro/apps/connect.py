@@ -8,13 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
-
 from imgpro import ids
 from imgpro.accounts.repository import create_workspace
-from imgpro.apps.models import App, AppNotFound, _app
+from imgpro.apps import repository as repo
+from imgpro.apps.models import App, AppNotFound
 from imgpro.db.engine import Database
-from imgpro.db.tables import apps, connect_codes, users, workspaces
 from imgpro.errors import AppBlocked, AppSuspended, BadRequest, InvalidCode
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -30,10 +28,9 @@ class HostedLogin:
         """The app a hosted-login request names, if the request is acceptable. The page shows
         these errors itself and never redirects to an unregistered URI."""
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).first()
-        if row is None:
+            app = await repo.app_by_id(conn, app_id)
+        if app is None:
             raise AppNotFound("This app does not exist.")
-        app = _app(row)
         if redirect_uri not in app.redirect_uris:  # exact match, nothing looser
             raise BadRequest("This redirect URI is not registered for the app.")
         if app.blocked:
@@ -45,15 +42,14 @@ class HostedLogin:
     async def issue_code(self, app: App, user_id: str, redirect_uri: str, now: dt.datetime) -> str:
         code = ids.token(32)
         async with self.db.write() as conn:
-            await conn.execute(
-                connect_codes.insert().values(
-                    code_hash=ids.sha256_hex(code),
-                    app_id=app.id,
-                    user_id=user_id,
-                    redirect_uri=redirect_uri,
-                    created_at=now,
-                    expires_at=now + CODE_TTL,
-                )
+            await repo.insert_connect_code(
+                conn,
+                code_hash=ids.sha256_hex(code),
+                app_id=app.id,
+                user_id=user_id,
+                redirect_uri=redirect_uri,
+                now=now,
+                expires_at=now + CODE_TTL,
             )
         return code
 
@@ -64,65 +60,29 @@ class HostedLogin:
         digest = ids.sha256_hex(code or "")
         async with self.db.write() as conn:
             # Single use: the UPDATE that marks it used is also the check that it wasn't.
-            claimed = await conn.execute(
-                connect_codes.update()
-                .where(
-                    connect_codes.c.code_hash == digest,
-                    connect_codes.c.used_at.is_(None),
-                    connect_codes.c.expires_at > now,
-                    connect_codes.c.app_id == app_id,
-                    connect_codes.c.redirect_uri == redirect_uri,
-                )
-                .values(used_at=now)
-            )
-            if claimed.rowcount != 1:
+            if not await repo.claim_code(
+                conn, digest, app_id=app_id, redirect_uri=redirect_uri, now=now
+            ):
                 raise InvalidCode(
                     "The code is invalid, expired, already used, or was issued "
                     "for another app or redirect URI."
                 )
-            row = (
-                await conn.execute(
-                    sa.select(users.c.id, users.c.email)
-                    .join(connect_codes, connect_codes.c.user_id == users.c.id)
-                    .where(connect_codes.c.code_hash == digest)
-                )
-            ).one()
-            ws = (
-                await conn.execute(
-                    sa.select(workspaces).where(
-                        workspaces.c.user_id == row.id,
-                        workspaces.c.app_id == app_id,
-                        workspaces.c.kind == "app_user",
-                    )
-                )
-            ).first()
+            row = await repo.code_user(conn, digest)
+            ws = await repo.app_user_workspace(conn, row.id, app_id)
             if ws is None:
                 await create_workspace(
                     conn, kind="app_user", user_id=row.id, app_id=app_id, now=now, plan="free"
                 )
             elif ws.disconnected_at is not None:
                 # Connecting again through the hosted login re-opens the same workspace.
-                await conn.execute(
-                    workspaces.update().where(workspaces.c.id == ws.id).values(disconnected_at=None)
-                )
+                await repo.reconnect_workspace(conn, ws.id)
         return {"object": "user", "id": row.id, "email": row.email}
 
     # -- the user's side ---------------------------------------------------------------------
     async def connections(self, user_id: str) -> list[dict[str, Any]]:
         """The apps a person has connected: app, workspace id, plan and counters."""
         async with self.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(workspaces, apps.c.name.label("app_name"))
-                    .join(apps, apps.c.id == workspaces.c.app_id)
-                    .where(
-                        workspaces.c.user_id == user_id,
-                        workspaces.c.kind == "app_user",
-                        workspaces.c.disconnected_at.is_(None),
-                    )
-                    .order_by(workspaces.c.created_at)
-                )
-            ).all()
+            rows = await repo.connections(conn, user_id)
         return [
             {
                 "app_id": r.app_id,
@@ -137,15 +97,6 @@ class HostedLogin:
 
     async def disconnect(self, user_id: str, app_id: str, now: dt.datetime) -> None:
         async with self.db.write() as conn:
-            result = await conn.execute(
-                workspaces.update()
-                .where(
-                    workspaces.c.user_id == user_id,
-                    workspaces.c.app_id == app_id,
-                    workspaces.c.kind == "app_user",
-                    workspaces.c.disconnected_at.is_(None),
-                )
-                .values(disconnected_at=now)
-            )
-        if result.rowcount != 1:
+            disconnected = await repo.disconnect(conn, user_id, app_id, now)
+        if not disconnected:
             raise AppNotFound("This app is not connected.")

@@ -1,5 +1,5 @@
-"""What the apps domain hands out: the app, its numbers, and the checks on what an owner
-types (name, exact redirect URIs)."""
+"""What the apps domain hands out: the app, its numbers, its secrets' public facts, and the
+checks on what an owner types (name, exact redirect URIs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from imgpro import ids
 from imgpro.apps.redirect_uris import is_well_formed
-from imgpro.apps.secrets import SecretInfo
 from imgpro.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_REDIRECT_URIS = 10
@@ -45,6 +44,35 @@ class AppStats:
     storage_plan: str = "free"
     storage_images: int = 0
     storage_used: int = 0
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """One machine secret as its owner sees it: never the secret, only its display prefix."""
+
+    id: str
+    app_id: str
+    name: str
+    display_prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def secret_info(row: Any) -> SecretInfo:
+    return SecretInfo(
+        id=row.id,
+        app_id=row.app_id,
+        name=row.name,
+        display_prefix=row.display_prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 @dataclass(frozen=True)

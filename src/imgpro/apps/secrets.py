@@ -8,14 +8,12 @@ reaches the same places: the app's own storage (no ``X-Img-User``) and its users
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
-from imgpro.db.tables import app_secrets
+from imgpro.apps import repository as repo
+from imgpro.apps.models import SecretInfo
 from imgpro.errors import NotFound, ValidationFailed
 
 SECRET_PREFIX = "img_sk_live_"  # noqa: S105 - a public prefix, not a secret
@@ -27,33 +25,6 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 class SecretNotFound(NotFound):
     message = "No such secret."
-
-
-@dataclass(frozen=True)
-class SecretInfo:
-    id: str
-    app_id: str
-    name: str
-    display_prefix: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-def secret_info(row: Any) -> SecretInfo:
-    return SecretInfo(
-        id=row.id,
-        app_id=row.app_id,
-        name=row.name,
-        display_prefix=row.display_prefix,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
 
 
 def validate_secret_name(name: str) -> str:
@@ -80,30 +51,8 @@ async def insert_secret(
         last_used_at=None,
         revoked_at=None,
     )
-    await conn.execute(
-        app_secrets.insert().values(
-            id=info.id,
-            app_id=app_id,
-            name=info.name,
-            secret_hash=ids.sha256_hex(secret),
-            display_prefix=info.display_prefix,
-            created_at=now,
-        )
-    )
+    await repo.insert_secret(conn, info, ids.sha256_hex(secret))
     return info, secret
-
-
-async def list_secrets(
-    conn: AsyncConnection, app_id: str, *, include_revoked: bool = False
-) -> list[SecretInfo]:
-    query = (
-        sa.select(app_secrets)
-        .where(app_secrets.c.app_id == app_id)
-        .order_by(app_secrets.c.created_at, app_secrets.c.id)
-    )
-    if not include_revoked:
-        query = query.where(app_secrets.c.revoked_at.is_(None))
-    return [secret_info(r) for r in (await conn.execute(query)).all()]
 
 
 async def revoke_secrets(
@@ -111,18 +60,9 @@ async def revoke_secrets(
 ) -> list[SecretInfo]:
     """Revoke one active secret of the app (or, without ``secret_id``, every active one);
     returns what was revoked. An unknown or already revoked id: SecretNotFound."""
-    query = sa.select(app_secrets).where(
-        app_secrets.c.app_id == app_id, app_secrets.c.revoked_at.is_(None)
-    )
-    if secret_id is not None:
-        query = query.where(app_secrets.c.id == secret_id)
-    rows = (await conn.execute(query)).all()
-    if secret_id is not None and not rows:
+    revoked = await repo.active_secrets(conn, app_id, secret_id=secret_id)
+    if secret_id is not None and not revoked:
         raise SecretNotFound()
-    if rows:
-        await conn.execute(
-            app_secrets.update()
-            .where(app_secrets.c.id.in_([r.id for r in rows]))
-            .values(revoked_at=now)
-        )
-    return [secret_info(r) for r in rows]
+    if revoked:
+        await repo.revoke_secrets(conn, [s.id for s in revoked], now)
+    return revoked

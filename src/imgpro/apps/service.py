@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import replace
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
 from imgpro.accounts.repository import create_workspace
+from imgpro.apps import repository as repo
 from imgpro.apps.connect import HostedLogin
 from imgpro.apps.models import (
     App,
@@ -44,12 +41,10 @@ from imgpro.apps.secrets import (
     SECRET_PREFIX,
     SecretInfo,
     insert_secret,
-    list_secrets,
     revoke_secrets,
 )
 from imgpro.billing.plans import PlanBook
 from imgpro.db.engine import Database
-from imgpro.db.tables import app_secrets, apps, users, workspaces
 from imgpro.errors import (
     AppBlocked,
     AppSuspended,
@@ -94,20 +89,8 @@ class AppService(HostedLogin):
         async with self.db.write() as conn:
             # Lock the owner's account row first (PostgreSQL; SQLite's write transaction is
             # exclusive already) so two registrations at once cannot both take the last app.
-            plan_name = await conn.scalar(
-                sa.select(workspaces.c.plan)
-                .where(workspaces.c.user_id == owner_user_id, workspaces.c.kind == "account")
-                .with_for_update()
-            )
-            plan = self.plans.get(plan_name or "")
-            registered = int(
-                await conn.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(apps)
-                    .where(apps.c.owner_user_id == owner_user_id)
-                )
-                or 0
-            )
+            plan = self.plans.get(await repo.lock_owner_plan(conn, owner_user_id) or "")
+            registered = await repo.count_owned(conn, owner_user_id)
             if not plan.allows_apps(registered):
                 raise AppLimitReached(
                     f"Your {plan.title} plan allows {plan.apps} app"
@@ -116,113 +99,47 @@ class AppService(HostedLogin):
                 )
             for _ in range(5):
                 app_id = _new_app_id()
-                taken = await conn.scalar(sa.select(apps.c.id).where(apps.c.id == app_id))
-                if taken is None:
+                if not await repo.app_id_taken(conn, app_id):
                     break
-            await conn.execute(
-                apps.insert().values(
-                    id=app_id,
-                    owner_user_id=owner_user_id,
-                    name=name,
-                    redirect_uris=list(uris),
-                    created_at=now,
-                )
+            await repo.insert_app(
+                conn,
+                app_id=app_id,
+                owner_user_id=owner_user_id,
+                name=name,
+                redirect_uris=uris,
+                now=now,
             )
             _, secret = await insert_secret(conn, app_id, secret_name, now)
             await create_workspace(
                 conn, kind="app", user_id=owner_user_id, app_id=app_id, now=now, plan="free"
             )
-            row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
-        return _app(row), secret
+            app = await repo.app_by_id(conn, app_id)
+        assert app is not None  # inserted above, in this transaction
+        return app, secret
 
     async def apps_allowed(self, owner_user_id: str, plan_name: str) -> tuple[int, bool]:
         """(apps the owner has registered, whether the plan allows one more)."""
         async with self.db.read() as conn:
-            registered = int(
-                await conn.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(apps)
-                    .where(apps.c.owner_user_id == owner_user_id)
-                )
-                or 0
-            )
+            registered = await repo.count_owned(conn, owner_user_id)
         return registered, self.plans.get(plan_name).allows_apps(registered)
 
     async def owned(self, owner_user_id: str, app_id: str) -> App:
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(apps).where(
-                        apps.c.id == app_id, apps.c.owner_user_id == owner_user_id
-                    )
-                )
-            ).first()
-        if row is None:
+            app = await repo.owned_app(conn, owner_user_id, app_id)
+        if app is None:
             raise AppNotFound()
-        return _app(row)
+        return app
 
     async def list_owned(self, owner_user_id: str) -> list[OwnedApp]:
         async with self.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(apps)
-                    .where(apps.c.owner_user_id == owner_user_id)
-                    .order_by(apps.c.created_at)
+            return [
+                OwnedApp(
+                    app,
+                    await repo.app_stats(conn, app.id),
+                    tuple(await repo.secrets_of(conn, app.id)),
                 )
-            ).all()
-            out = []
-            for row in rows:
-                out.append(
-                    OwnedApp(
-                        _app(row),
-                        await self._stats(conn, row.id),
-                        tuple(await list_secrets(conn, row.id)),
-                    )
-                )
-        return out
-
-    async def _stats(self, conn: AsyncConnection, app_id: str) -> AppStats:
-        users_count = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(workspaces)
-            .where(
-                workspaces.c.app_id == app_id,
-                workspaces.c.kind == "app_user",
-                workspaces.c.disconnected_at.is_(None),
-            )
-        )
-        totals = (
-            await conn.execute(
-                sa.select(
-                    sa.func.coalesce(sa.func.sum(workspaces.c.images_count), 0),
-                    sa.func.coalesce(sa.func.sum(workspaces.c.storage_used), 0),
-                ).where(workspaces.c.app_id == app_id, workspaces.c.kind == "app_user")
-            )
-        ).one()
-        storage = (
-            await conn.execute(
-                sa.select(
-                    workspaces.c.id,
-                    workspaces.c.plan,
-                    workspaces.c.images_count,
-                    workspaces.c.storage_used,
-                ).where(workspaces.c.app_id == app_id, workspaces.c.kind == "app")
-            )
-        ).first()
-        stats = AppStats(
-            connected_users=int(users_count or 0),
-            images=int(totals[0]),
-            storage_bytes=int(totals[1]),
-        )
-        if storage is None:
-            return stats
-        return replace(
-            stats,
-            storage_workspace_id=storage.id,
-            storage_plan=storage.plan,
-            storage_images=int(storage.images_count),
-            storage_used=int(storage.storage_used),
-        )
+                for app in await repo.owned_apps(conn, owner_user_id)
+            ]
 
     async def create_secret(
         self, owner_user_id: str, app_id: str, name: str, now: dt.datetime
@@ -251,9 +168,7 @@ class AppService(HostedLogin):
             revoked = await revoke_secrets(conn, app_id, now, secret_id=secret_id)
             name = revoked[0].name if revoked else DEFAULT_SECRET_NAME
             _, secret = await insert_secret(conn, app_id, name, now)
-            await conn.execute(
-                apps.update().where(apps.c.id == app_id).values(secret_rotated_at=now)
-            )
+            await repo.mark_secret_rotated(conn, app_id, now)
         return secret
 
     async def set_redirect_uris(
@@ -262,42 +177,35 @@ class AppService(HostedLogin):
         await self.owned(owner_user_id, app_id)
         uris = validate_redirect_uris(redirect_uris)
         async with self.db.write() as conn:
-            await conn.execute(
-                apps.update().where(apps.c.id == app_id).values(redirect_uris=list(uris))
-            )
+            await repo.set_redirect_uris(conn, app_id, uris)
         return await self.owned(owner_user_id, app_id)
 
     async def set_paused(self, owner_user_id: str, app_id: str, paused: bool) -> App:
         await self.owned(owner_user_id, app_id)
         async with self.db.write() as conn:
-            await conn.execute(apps.update().where(apps.c.id == app_id).values(paused=paused))
+            await repo.set_paused(conn, app_id, paused)
         return await self.owned(owner_user_id, app_id)
 
     # -- the operator's side -----------------------------------------------------------------
     async def set_blocked(self, app_id: str, blocked: bool) -> App:
         async with self.db.write() as conn:
-            result = await conn.execute(
-                apps.update().where(apps.c.id == app_id).values(blocked=blocked)
-            )
-            if result.rowcount != 1:
+            if not await repo.set_blocked(conn, app_id, blocked):
                 raise AppNotFound()
-            row = (await conn.execute(sa.select(apps).where(apps.c.id == app_id))).one()
-        return _app(row)
+            app = await repo.app_by_id(conn, app_id)
+        assert app is not None  # the UPDATE above matched it, in this transaction
+        return app
 
     async def owner_of(self, email: str) -> str:
         """The user id behind an owner's email (the operator CLI)."""
         async with self.db.read() as conn:
-            user_id = await conn.scalar(
-                sa.select(users.c.id).where(users.c.email == email.strip().lower())
-            )
+            user_id = await repo.user_id_by_email(conn, email.strip().lower())
         if user_id is None:
             raise NotFound(f"No account '{email}'.")
-        return str(user_id)
+        return user_id
 
     async def list_all(self) -> list[tuple[App, AppStats]]:
         async with self.db.read() as conn:
-            rows = (await conn.execute(sa.select(apps).order_by(apps.c.created_at))).all()
-            return [(_app(r), await self._stats(conn, r.id)) for r in rows]
+            return [(app, await repo.app_stats(conn, app.id)) for app in await repo.all_apps(conn)]
 
     # -- authentication ------------------------------------------------------------------------
     async def authenticate(
@@ -317,14 +225,7 @@ class AppService(HostedLogin):
                 abilities=frozenset({Ability.READ, Ability.WRITE}),
                 credential_id=app.id,
             )
-        ws = await self.db.fetch_first(
-            sa.select(workspaces.c.id, workspaces.c.prefix).where(
-                workspaces.c.user_id == user_id,
-                workspaces.c.app_id == app.id,
-                workspaces.c.kind == "app_user",
-                workspaces.c.disconnected_at.is_(None),
-            )
-        )
+        ws = await repo.connected_workspace(self.db, user_id, app.id)
         if ws is None:  # never connected, disconnected, or another app's user: the sandbox
             raise WorkspaceUnavailable()
         return Principal(
@@ -345,26 +246,9 @@ class AppService(HostedLogin):
         if len(secret) > 128 or not secret.startswith(SECRET_PREFIX):
             raise Unauthorized("Invalid app secret.")
         digest = ids.sha256_hex(secret)
-        storage = workspaces.alias("storage")
         # Every app request comes through here: one SELECT (secret, app and the app's own
         # storage workspace), no transaction around it.
-        row = await self.db.fetch_first(
-            sa.select(
-                apps,
-                app_secrets.c.id.label("secret_id"),
-                app_secrets.c.secret_hash,
-                app_secrets.c.revoked_at,
-                app_secrets.c.last_used_at,
-                storage.c.id.label("storage_id"),
-                storage.c.prefix.label("storage_prefix"),
-            )
-            .select_from(
-                app_secrets.join(apps, apps.c.id == app_secrets.c.app_id).outerjoin(
-                    storage, sa.and_(storage.c.app_id == apps.c.id, storage.c.kind == "app")
-                )
-            )
-            .where(app_secrets.c.secret_hash == digest)
-        )
+        row = await repo.secret_row(self.db, digest)
         # The lookup is by hash; compare anyway in constant time as a second line of defence.
         if (
             row is None
@@ -379,11 +263,7 @@ class AppService(HostedLogin):
             raise AppSuspended("This app is paused by its owner.")
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             async with self.db.write() as conn:
-                await conn.execute(
-                    app_secrets.update()
-                    .where(app_secrets.c.id == row.secret_id)
-                    .values(last_used_at=now)
-                )
+                await repo.touch_secret(conn, row.secret_id, now)
         storage_ws = (
             _Storage(row.storage_id, row.storage_prefix) if row.storage_id is not None else None
         )

@@ -15,11 +15,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
-from imgpro.db.tables import plan_requests, workspaces
+from imgpro.billing import repository as repo
 
 ChangeStatus = Literal["applied", "requested", "unchanged"]
 
@@ -44,11 +43,6 @@ class PlanRequest:
     status: str
     created_at: dt.datetime
     decided_at: dt.datetime | None
-
-
-async def set_workspace_plan(conn: AsyncConnection, workspace_id: str, plan: str) -> None:
-    # Counters are kept: this month's uploads still count, against the new plan's limits.
-    await conn.execute(workspaces.update().where(workspaces.c.id == workspace_id).values(plan=plan))
 
 
 class BillingProvider(Protocol):
@@ -79,7 +73,7 @@ class InstantProvider:
         plan: str,
         now: dt.datetime,
     ) -> PlanChange:
-        await set_workspace_plan(conn, workspace_id, plan)
+        await repo.set_workspace_plan(conn, workspace_id, plan)
         return PlanChange("applied", workspace_id, plan, current_plan)
 
 
@@ -97,25 +91,17 @@ class ManualProvider:
         now: dt.datetime,
     ) -> PlanChange:
         # Opening the same link twice records one request, not two.
-        existing = await conn.scalar(
-            sa.select(plan_requests.c.id).where(
-                plan_requests.c.workspace_id == workspace_id,
-                plan_requests.c.plan == plan,
-                plan_requests.c.status == "pending",
-            )
-        )
+        existing = await repo.pending_request_id(conn, workspace_id, plan)
         request_id = existing or f"req_{ids.short_id(12)}"
         if existing is None:
-            await conn.execute(
-                plan_requests.insert().values(
-                    id=request_id,
-                    workspace_id=workspace_id,
-                    user_id=user_id,
-                    from_plan=current_plan,
-                    plan=plan,
-                    status="pending",
-                    created_at=now,
-                )
+            await repo.insert_plan_request(
+                conn,
+                request_id=request_id,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                from_plan=current_plan,
+                plan=plan,
+                now=now,
             )
         return PlanChange("requested", workspace_id, plan, current_plan, request_id)
 

@@ -14,6 +14,8 @@ on SQLite and PostgreSQL, across processes:
 The UPDATE runs inside the transaction that inserts the image row, so a counter only ever
 changes together with a committed row: if the insert fails, the increment rolls back with it.
 Deletes give storage back in the delete transaction (``images.repository.delete_rows``).
+
+The statements themselves live in ``repository.py``; this module decides which limits apply.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from imgpro.billing import repository as repo
 from imgpro.billing.plans import Plan, PlanBook
-from imgpro.db.tables import workspaces
+from imgpro.billing.repository import Counters
 from imgpro.errors import ApiError, QuotaExceeded
 
 
@@ -46,73 +48,12 @@ def period_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-def uploads_this_period(period: str) -> sa.ColumnElement[int]:
-    """uploads_used as seen in ``period`` (0 if the counter belongs to an earlier month)."""
-    return sa.case((workspaces.c.period == period, workspaces.c.uploads_used), else_=0)
-
-
-async def count_upload(
-    conn: AsyncConnection,
-    workspace_id: str,
-    size: int,
-    now: dt.datetime,
-    *,
-    uploads_limit: int | None,
-    storage_limit: int | None,
-    images_limit: int | None = None,
-) -> bool:
-    """Count one stored upload of ``size`` bytes if it fits the limits; False if it does not."""
-    period = period_of(now)
-    used = uploads_this_period(period)
-    query = workspaces.update().where(workspaces.c.id == workspace_id)
-    if uploads_limit is not None:
-        query = query.where(used + 1 <= uploads_limit)
-    if storage_limit is not None:
-        query = query.where(workspaces.c.storage_used + size <= storage_limit)
-    if images_limit is not None:
-        query = query.where(workspaces.c.images_count + 1 <= images_limit)
-    result = await conn.execute(
-        query.values(
-            uploads_used=used + 1,
-            period=period,
-            storage_used=workspaces.c.storage_used + size,
-            images_count=workspaces.c.images_count + 1,
-        )
-    )
-    return result.rowcount == 1
-
-
-@dataclass(frozen=True)
-class Counters:
-    """A workspace's counters as of one read (uploads already resolved to this period)."""
-
-    plan: str
-    uploads_used: int
-    storage_used: int
-    images_count: int
-
-
 async def read_counters(
     conn: AsyncConnection, workspace_id: str, now: dt.datetime
 ) -> Counters | None:
-    row = (
-        await conn.execute(
-            sa.select(
-                workspaces.c.plan,
-                uploads_this_period(period_of(now)).label("uploads"),
-                workspaces.c.storage_used,
-                workspaces.c.images_count,
-            ).where(workspaces.c.id == workspace_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    return Counters(
-        plan=row.plan,
-        uploads_used=int(row.uploads),
-        storage_used=int(row.storage_used),
-        images_count=int(row.images_count),
-    )
+    """The workspace's counters, uploads as of the month ``now`` falls in; None if no such
+    workspace."""
+    return await repo.counters(conn, workspace_id, period_of(now))
 
 
 def exhausted_limit(plan: Plan, counters: Counters, size: int) -> str:
@@ -162,19 +103,16 @@ class UploadQuota:
         ``metered=False`` (anonymous traffic) still counts, but against no limit.
         """
         if not metered:
-            await count_upload(
-                conn, workspace_id, size, now, uploads_limit=None, storage_limit=None
+            await repo.count_upload(
+                conn, workspace_id, size, period_of(now), uploads_limit=None, storage_limit=None
             )
             return
-        plan_name = await conn.scalar(
-            sa.select(workspaces.c.plan).where(workspaces.c.id == workspace_id)
-        )
-        plan = self.plans.get(plan_name or "")
-        if await count_upload(
+        plan = self.plans.get(await repo.workspace_plan(conn, workspace_id) or "")
+        if await repo.count_upload(
             conn,
             workspace_id,
             size,
-            now,
+            period_of(now),
             uploads_limit=plan.uploads_per_month,
             storage_limit=plan.storage_bytes,
             images_limit=plan.images,

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
+from imgpro.billing import repository as repo
 from imgpro.billing.plans import PlanBook
-from imgpro.billing.providers import (
-    BillingProvider,
-    PlanChange,
-    PlanRequest,
-    set_workspace_plan,
-)
+from imgpro.billing.providers import BillingProvider, PlanChange, PlanRequest
 from imgpro.billing.upgrade import UpgradeGrant, UpgradeLinks, UpgradeNotAllowed
 from imgpro.billing.usage import WorkspaceNotFound
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import plan_requests, users, workspaces
 from imgpro.errors import NotFound, ValidationFailed
 from imgpro.principal import ANONYMOUS_WORKSPACE_ID
 
@@ -87,13 +80,7 @@ class BillingService:
                 "wrong_workspace", "This upgrade link is for another workspace."
             )
         async with self.db.write() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(workspaces.c.plan, workspaces.c.user_id).where(
-                        workspaces.c.id == workspace_id
-                    )
-                )
-            ).first()
+            row = await repo.plan_and_owner(conn, workspace_id)
             if row is None or row.user_id != user_id:
                 # Same answer for "no such workspace" and "not yours".
                 raise UpgradeNotAllowed("wrong_account")
@@ -113,13 +100,9 @@ class BillingService:
         """An email's account workspace, or a workspace id as given."""
         async with self.db.read() as conn:
             if "@" in target:
-                wid = await conn.scalar(
-                    sa.select(workspaces.c.id)
-                    .join(users, users.c.id == workspaces.c.user_id)
-                    .where(users.c.email == target.strip().lower(), workspaces.c.kind == "account")
-                )
+                wid = await repo.account_workspace_id(conn, target.strip().lower())
             else:
-                wid = await conn.scalar(sa.select(workspaces.c.id).where(workspaces.c.id == target))
+                wid = await repo.workspace_id(conn, target)
         if wid is None:
             raise WorkspaceNotFound(f"No account or workspace '{target}'.")
         return str(wid)
@@ -133,12 +116,10 @@ class BillingService:
         if workspace_id == ANONYMOUS_WORKSPACE_ID:
             raise ValidationFailed("The anonymous workspace has no plan to change.")
         async with self.db.write() as conn:
-            previous = await conn.scalar(
-                sa.select(workspaces.c.plan).where(workspaces.c.id == workspace_id)
-            )
+            previous = await repo.workspace_plan(conn, workspace_id)
             if previous is None:
                 raise WorkspaceNotFound()
-            await set_workspace_plan(conn, workspace_id, plan)
+            await repo.set_workspace_plan(conn, workspace_id, plan)
         return PlanChange(
             "applied" if previous != plan else "unchanged", workspace_id, plan, previous
         )
@@ -146,25 +127,12 @@ class BillingService:
     async def plan_counts(self) -> dict[str, int]:
         """How many workspaces are on each plan (the anonymous one excluded)."""
         async with self.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(workspaces.c.plan, sa.func.count())
-                    .where(workspaces.c.id != ANONYMOUS_WORKSPACE_ID)
-                    .group_by(workspaces.c.plan)
-                )
-            ).all()
+            rows = await repo.plan_counts(conn, excluding=ANONYMOUS_WORKSPACE_ID)
         return {plan: int(n) for plan, n in rows}
 
     async def requests(self, *, status: str | None = "pending") -> list[PlanRequest]:
-        query = (
-            sa.select(plan_requests, users.c.email)
-            .select_from(plan_requests.outerjoin(users, users.c.id == plan_requests.c.user_id))
-            .order_by(plan_requests.c.created_at, plan_requests.c.id)
-        )
-        if status is not None:
-            query = query.where(plan_requests.c.status == status)
         async with self.db.read() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = await repo.plan_requests_with_email(conn, status)
         return [
             PlanRequest(
                 id=r.id,
@@ -184,25 +152,16 @@ class BillingService:
         """Move a pending request to ``status`` (one conditional UPDATE: decided once)."""
         now = self.clock.now()
         async with self.db.write() as conn:
-            row = (
-                await conn.execute(sa.select(plan_requests).where(plan_requests.c.id == request_id))
-            ).first()
+            row = await repo.plan_request(conn, request_id)
             if row is None:
                 raise RequestNotFound()
-            done = await conn.execute(
-                plan_requests.update()
-                .where(plan_requests.c.id == request_id, plan_requests.c.status == "pending")
-                .values(status=status, decided_at=now)
-            )
-            if done.rowcount != 1:
+            if not await repo.decide_request(conn, request_id, status, now):
                 raise RequestDecided(f"Request {request_id} is already {row.status}.")
-            previous = await conn.scalar(
-                sa.select(workspaces.c.plan).where(workspaces.c.id == row.workspace_id)
-            )
+            previous = await repo.workspace_plan(conn, row.workspace_id)
             if status == "approved":
                 if not self.plans.exists(row.plan):
                     raise UnknownPlan(f"Plan '{row.plan}' is no longer offered; reject it.")
-                await set_workspace_plan(conn, row.workspace_id, row.plan)
+                await repo.set_workspace_plan(conn, row.workspace_id, row.plan)
         return row.workspace_id, row.plan, str(previous)
 
     async def approve(self, request_id: str) -> PlanChange:

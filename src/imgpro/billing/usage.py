@@ -19,14 +19,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from imgpro.billing import repository as repo
 from imgpro.billing.plans import Plan, PlanBook
 from imgpro.billing.quotas import Counters, period_bounds, period_of, read_counters
 from imgpro.clock import Clock, iso
 from imgpro.db.engine import Database
-from imgpro.db.tables import images, users, workspaces
 from imgpro.errors import NotFound
 
 
@@ -114,20 +113,6 @@ class Drift:
         )
 
 
-def _row_totals(start: dt.datetime, workspace_id: str | None = None) -> Any:
-    query = sa.select(
-        images.c.workspace_id,
-        sa.func.count().label("n"),
-        sa.func.coalesce(sa.func.sum(images.c.bytes), 0).label("total"),
-        sa.func.coalesce(sa.func.sum(sa.case((images.c.created_at >= start, 1), else_=0)), 0).label(
-            "recent"
-        ),
-    ).group_by(images.c.workspace_id)
-    if workspace_id is not None:
-        query = query.where(images.c.workspace_id == workspace_id)
-    return query.subquery()
-
-
 def _drifts(row: Any) -> list[Drift]:
     owner = row.email or row.kind
     found = []
@@ -138,34 +123,6 @@ def _drifts(row: Any) -> list[Drift]:
     if row.uploads < row.recent:
         found.append(Drift(row.id, owner, "uploads_used", int(row.uploads), int(row.recent)))
     return found
-
-
-def _compare(start: dt.datetime, period: str, workspace_id: str | None = None) -> Any:
-    """One statement (one snapshot on every engine): counters beside what the rows say."""
-    totals = _row_totals(start, workspace_id)
-    uploads = sa.case((workspaces.c.period == period, workspaces.c.uploads_used), else_=0)
-    query = (
-        sa.select(
-            workspaces.c.id,
-            workspaces.c.kind,
-            users.c.email,
-            workspaces.c.images_count,
-            workspaces.c.storage_used,
-            uploads.label("uploads"),
-            sa.func.coalesce(totals.c.n, 0).label("n"),
-            sa.func.coalesce(totals.c.total, 0).label("total"),
-            sa.func.coalesce(totals.c.recent, 0).label("recent"),
-        )
-        .select_from(
-            workspaces.outerjoin(totals, totals.c.workspace_id == workspaces.c.id).outerjoin(
-                users, users.c.id == workspaces.c.user_id
-            )
-        )
-        .order_by(workspaces.c.id)
-    )
-    if workspace_id is not None:
-        query = query.where(workspaces.c.id == workspace_id)
-    return query
 
 
 class UsageService:
@@ -183,7 +140,7 @@ class UsageService:
         now = self.clock.now()
         start, _ = period_bounds(now)
         async with self.db.read() as conn:
-            rows = (await conn.execute(_compare(start, period_of(now)))).all()
+            rows = await repo.counters_beside_rows(conn, start, period_of(now))
         drifts = [d for row in rows for d in _drifts(row)]
         if fix:
             for wid in dict.fromkeys(d.workspace_id for d in drifts):
@@ -201,10 +158,8 @@ class UsageService:
         start, _ = period_bounds(now)
         period = period_of(now)
         async with self.db.write() as conn:
-            await conn.execute(
-                sa.select(workspaces.c.id).where(workspaces.c.id == workspace_id).with_for_update()
-            )
-            row = (await conn.execute(_compare(start, period, workspace_id))).first()
+            await repo.lock_workspace(conn, workspace_id)
+            row = await repo.workspace_beside_rows(conn, start, period, workspace_id)
             if row is None:
                 raise WorkspaceNotFound()
             drifts = _drifts(row)
@@ -212,7 +167,5 @@ class UsageService:
             if row.uploads < row.recent:
                 values.update(uploads_used=row.recent, period=period)
             if drifts:
-                await conn.execute(
-                    workspaces.update().where(workspaces.c.id == workspace_id).values(**values)
-                )
+                await repo.set_counters(conn, workspace_id, **values)
         return drifts

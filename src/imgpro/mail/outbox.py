@@ -10,7 +10,8 @@ Retries back off exponentially (30 s, 1 min, 2 min, … capped at an hour) up to
 ``smtp.max_attempts``. Once the SMTP server has taken a message, its bodies are blanked: they
 may hold a sign-in code or a reset link, and the outbox is not a mail archive. Messages "sent"
 to the log (no SMTP configured) keep their bodies for a day, because the outbox *is* how the
-operator reads them (``imgpro mail outbox``).
+operator reads them (``imgpro mail outbox``). The statements on the table are in
+``repository.py``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro import ids
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import mail_outbox
+from imgpro.mail import repository as repo
 from imgpro.mail.message import Message, compose
 from imgpro.mail.transport import Transport
 
@@ -79,60 +79,23 @@ class Mailer:
             "attempts": 0,
         }
         if conn is not None:
-            await conn.execute(mail_outbox.insert().values(**row))
+            await repo.insert_message(conn, **row)
         else:
             async with self.db.write() as own:
-                await own.execute(mail_outbox.insert().values(**row))
+                await repo.insert_message(own, **row)
         self.wakeup.set()
         return str(row["id"])
 
     # -- delivery (the worker) -----------------------------------------------------------
     async def _claim(self, now: dt.datetime, limit: int) -> list[Any]:
         async with self.db.read() as conn:
-            candidates = (
-                (
-                    await conn.execute(
-                        sa.select(mail_outbox.c.id)
-                        .where(
-                            mail_outbox.c.sent_at.is_(None),
-                            mail_outbox.c.failed_at.is_(None),
-                            mail_outbox.c.next_attempt_at <= now,
-                            sa.or_(
-                                mail_outbox.c.locked_until.is_(None),
-                                mail_outbox.c.locked_until <= now,
-                            ),
-                        )
-                        .order_by(mail_outbox.c.next_attempt_at)
-                        .limit(limit)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            candidates = await repo.due_ids(conn, now, limit)
         claimed = []
         for message_id in candidates:
             async with self.db.write() as conn:
                 # The lease: only the process whose UPDATE matched sends this row now.
-                result = await conn.execute(
-                    mail_outbox.update()
-                    .where(
-                        mail_outbox.c.id == message_id,
-                        mail_outbox.c.sent_at.is_(None),
-                        mail_outbox.c.failed_at.is_(None),
-                        sa.or_(
-                            mail_outbox.c.locked_until.is_(None), mail_outbox.c.locked_until <= now
-                        ),
-                    )
-                    .values(locked_until=now + LEASE, attempts=mail_outbox.c.attempts + 1)
-                )
-                if result.rowcount == 1:
-                    claimed.append(
-                        (
-                            await conn.execute(
-                                sa.select(mail_outbox).where(mail_outbox.c.id == message_id)
-                            )
-                        ).one()
-                    )
+                if await repo.take_lease(conn, message_id, now, now + LEASE):
+                    claimed.append(await repo.message(conn, message_id))
         return claimed
 
     async def deliver_due(self, limit: int = 20) -> int:
@@ -169,9 +132,7 @@ class Mailer:
         if self.transport.name != "log":
             values.update(text_body="", html_body="")
         async with self.db.write() as conn:
-            await conn.execute(
-                mail_outbox.update().where(mail_outbox.c.id == row.id).values(**values)
-            )
+            await repo.update_message(conn, row.id, **values)
 
     async def _failed(self, row: Any, exc: Exception) -> None:
         now = self.clock.now()
@@ -196,35 +157,17 @@ class Mailer:
                 error,
             )
         async with self.db.write() as conn:
-            await conn.execute(
-                mail_outbox.update().where(mail_outbox.c.id == row.id).values(**values)
-            )
+            await repo.update_message(conn, row.id, **values)
 
     async def prune(self) -> None:
         """Forget old messages; blank the bodies of logged ones after a day."""
         now = self.clock.now()
         async with self.db.write() as conn:
-            await conn.execute(
-                mail_outbox.delete().where(mail_outbox.c.created_at < now - KEEP_SENT)
-            )
-            await conn.execute(
-                mail_outbox.update()
-                .where(
-                    mail_outbox.c.transport == "log",
-                    mail_outbox.c.created_at < now - KEEP_LOGGED_BODIES,
-                    mail_outbox.c.text_body != "",
-                )
-                .values(text_body="", html_body="")
+            await repo.prune(
+                conn, forget_before=now - KEEP_SENT, blank_logged_before=now - KEEP_LOGGED_BODIES
             )
 
     # -- reading (the operator's CLI, tests) ---------------------------------------------
     async def recent(self, *, limit: int = 20, to: str | None = None) -> Sequence[Any]:
-        query = (
-            sa.select(mail_outbox)
-            .order_by(mail_outbox.c.created_at.desc(), mail_outbox.c.id)
-            .limit(limit)
-        )
-        if to:
-            query = query.where(mail_outbox.c.to_address == to.strip().lower())
         async with self.db.read() as conn:
-            return (await conn.execute(query)).all()
+            return await repo.recent(conn, limit=limit, to=to.strip().lower() if to else None)
