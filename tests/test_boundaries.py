@@ -124,7 +124,7 @@ SQL_HOMES = {
         "accounts/deletion_repository.py",
     ),
     "keys": ("keys/repository.py",),
-    "apps": ("apps/repository.py",),
+    "apps": ("apps/repository.py", "apps/connect_repository.py"),
     "billing": ("billing/repository.py",),
     "mail": ("mail/repository.py",),
 }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 
 from imgpro.accounts import repository as account_repo
+from imgpro.apps import repository as apps_repo
 from imgpro.billing.quotas import period_of, read_counters
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ async def _quota_notice(s: Services, workspace_id: str) -> None:
     user_id = ws.user_id
     app_name = None
     if ws.app_id is not None:
-        app = await account_repo.app_name_and_owner(s.db, ws.app_id)
+        app = await apps_repo.app_name_and_owner(s.db, ws.app_id)
         app_name = app.name if app is not None else None
         user_id = user_id or (app.owner_user_id if app is not None else None)
     if user_id is None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from imgpro import ids
 from imgpro.accounts.models import User
 from imgpro.db.engine import Database
-from imgpro.db.tables import api_keys, apps, mail_notices, sessions, users, workspaces
+from imgpro.db.tables import api_keys, mail_notices, sessions, users, workspaces
 
 _ACCOUNT_WORKSPACE = sa.and_(workspaces.c.user_id == users.c.id, workspaces.c.kind == "account")
 
@@ -297,11 +297,4 @@ async def record_notice(
         mail_notices.insert().values(
             workspace_id=workspace_id, kind=kind, period=period, created_at=now
         )
-    )
-
-
-async def app_name_and_owner(db: Database, app_id: str) -> sa.Row[Any] | None:
-    # The apps domain's table, read here until apps/ has a repository to ask.
-    return await db.fetch_first(
-        sa.select(apps.c.name, apps.c.owner_user_id).where(apps.c.id == app_id)
     )

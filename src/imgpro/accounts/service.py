@@ -34,6 +34,9 @@ from imgpro.accounts.sessions import (
     TOUCH_RESOLUTION,
     token_hash,
 )
+from imgpro.apps import connect_repository as connect_repo
+from imgpro.apps import repository as apps_repo
+from imgpro.billing import repository as billing_repo
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
 from imgpro.errors import NotFound, ValidationFailed
@@ -250,7 +253,7 @@ class AccountService:
         """
         async with self.db.read() as conn:
             user_id, shown = await self._user_id(conn, email)
-            owned = await deletion_repo.owned_app_ids(conn, user_id)
+            owned = await apps_repo.owned_app_ids(conn, user_id)
             if owned:
                 raise ValidationFailed(
                     f"{shown} owns app(s) {', '.join(owned)}; their users' "
@@ -282,8 +285,8 @@ class AccountService:
         presets and workspaces; returns how many of its own keys went."""
         keys = await key_repo.delete_keys_of_user(conn, user_id)
         await repo.delete_user_sessions(conn, user_id)
-        await deletion_repo.delete_connect_codes_of_user(conn, user_id)
-        await deletion_repo.delete_plan_requests(conn, user_id, workspace_ids)
+        await connect_repo.delete_connect_codes_of_user(conn, user_id)
+        await billing_repo.delete_plan_requests(conn, user_id, workspace_ids)
         await image_repo.delete_tombstones_of_workspaces(conn, workspace_ids)
         await key_repo.delete_keys_of_workspaces(conn, workspace_ids)
         for wid in workspace_ids:

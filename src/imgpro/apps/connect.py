@@ -10,6 +10,7 @@ from typing import Any
 
 from imgpro import ids
 from imgpro.accounts.repository import create_workspace
+from imgpro.apps import connect_repository as connect_repo
 from imgpro.apps import repository as repo
 from imgpro.apps.models import App, AppNotFound
 from imgpro.db.engine import Database
@@ -42,7 +43,7 @@ class HostedLogin:
     async def issue_code(self, app: App, user_id: str, redirect_uri: str, now: dt.datetime) -> str:
         code = ids.token(32)
         async with self.db.write() as conn:
-            await repo.insert_connect_code(
+            await connect_repo.insert_connect_code(
                 conn,
                 code_hash=ids.sha256_hex(code),
                 app_id=app.id,
@@ -60,29 +61,29 @@ class HostedLogin:
         digest = ids.sha256_hex(code or "")
         async with self.db.write() as conn:
             # Single use: the UPDATE that marks it used is also the check that it wasn't.
-            if not await repo.claim_code(
+            if not await connect_repo.claim_code(
                 conn, digest, app_id=app_id, redirect_uri=redirect_uri, now=now
             ):
                 raise InvalidCode(
                     "The code is invalid, expired, already used, or was issued "
                     "for another app or redirect URI."
                 )
-            row = await repo.code_user(conn, digest)
-            ws = await repo.app_user_workspace(conn, row.id, app_id)
+            row = await connect_repo.code_user(conn, digest)
+            ws = await connect_repo.app_user_workspace(conn, row.id, app_id)
             if ws is None:
                 await create_workspace(
                     conn, kind="app_user", user_id=row.id, app_id=app_id, now=now, plan="free"
                 )
             elif ws.disconnected_at is not None:
                 # Connecting again through the hosted login re-opens the same workspace.
-                await repo.reconnect_workspace(conn, ws.id)
+                await connect_repo.reconnect_workspace(conn, ws.id)
         return {"object": "user", "id": row.id, "email": row.email}
 
     # -- the user's side ---------------------------------------------------------------------
     async def connections(self, user_id: str) -> list[dict[str, Any]]:
         """The apps a person has connected: app, workspace id, plan and counters."""
         async with self.db.read() as conn:
-            rows = await repo.connections(conn, user_id)
+            rows = await connect_repo.connections(conn, user_id)
         return [
             {
                 "app_id": r.app_id,
@@ -97,6 +98,6 @@ class HostedLogin:
 
     async def disconnect(self, user_id: str, app_id: str, now: dt.datetime) -> None:
         async with self.db.write() as conn:
-            disconnected = await repo.disconnect(conn, user_id, app_id, now)
+            disconnected = await connect_repo.disconnect(conn, user_id, app_id, now)
         if not disconnected:
             raise AppNotFound("This app is not connected.")

@@ -1,5 +1,5 @@
-"""Every SQL statement of the apps domain: the ``apps`` rows, their machine secrets
-(``app_secrets``), hosted-login codes (``connect_codes``) and the workspaces an app reaches.
+"""The SQL of the apps domain's own rows: ``apps`` and their machine secrets (``app_secrets``).
+Hosted-login codes and the workspaces they open are in ``connect_repository.py``.
 
 Each function runs in the connection (the transaction) its caller passes; the two hot reads of
 an app request (:func:`secret_row`, :func:`connected_workspace`) are single SELECTs through
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro.apps.models import App, AppStats, SecretInfo, _app, secret_info
 from imgpro.db.engine import Database
-from imgpro.db.tables import app_secrets, apps, connect_codes, users, workspaces
+from imgpro.db.tables import app_secrets, apps, users, workspaces
 
 # -- apps ----------------------------------------------------------------------------------------
 
@@ -265,108 +265,28 @@ async def revoke_secrets(
     )
 
 
-# -- hosted-login codes and the workspaces they open ---------------------------------------------
-
-
-async def insert_connect_code(
-    conn: AsyncConnection,
-    *,
-    code_hash: str,
-    app_id: str,
-    user_id: str,
-    redirect_uri: str,
-    now: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    await conn.execute(
-        connect_codes.insert().values(
-            code_hash=code_hash,
-            app_id=app_id,
-            user_id=user_id,
-            redirect_uri=redirect_uri,
-            created_at=now,
-            expires_at=expires_at,
-        )
+async def app_name_and_owner(db: Database, app_id: str) -> sa.Row | None:
+    return await db.fetch_first(
+        sa.select(apps.c.name, apps.c.owner_user_id).where(apps.c.id == app_id)
     )
 
 
-async def claim_code(
-    conn: AsyncConnection, code_hash: str, *, app_id: str, redirect_uri: str, now: dt.datetime
-) -> bool:
-    """Mark an unused, unexpired code of this app and redirect URI used. Single use: the
-    UPDATE that marks it used is also the check that it wasn't (True if it matched)."""
-    claimed = await conn.execute(
-        connect_codes.update()
-        .where(
-            connect_codes.c.code_hash == code_hash,
-            connect_codes.c.used_at.is_(None),
-            connect_codes.c.expires_at > now,
-            connect_codes.c.app_id == app_id,
-            connect_codes.c.redirect_uri == redirect_uri,
-        )
-        .values(used_at=now)
-    )
-    return bool(claimed.rowcount == 1)
+# -- what an account's deletion takes with it ----------------------------------------------------
 
 
-async def code_user(conn: AsyncConnection, code_hash: str) -> sa.Row:
-    """Id and email of the user a (claimed) code was issued to."""
-    return (
-        await conn.execute(
-            sa.select(users.c.id, users.c.email)
-            .join(connect_codes, connect_codes.c.user_id == users.c.id)
-            .where(connect_codes.c.code_hash == code_hash)
-        )
-    ).one()
-
-
-async def app_user_workspace(conn: AsyncConnection, user_id: str, app_id: str) -> sa.Row | None:
-    """The user's workspace inside the app, disconnected or not."""
-    return (
-        await conn.execute(
-            sa.select(workspaces).where(
-                workspaces.c.user_id == user_id,
-                workspaces.c.app_id == app_id,
-                workspaces.c.kind == "app_user",
-            )
-        )
-    ).first()
-
-
-async def reconnect_workspace(conn: AsyncConnection, workspace_id: str) -> None:
-    await conn.execute(
-        workspaces.update().where(workspaces.c.id == workspace_id).values(disconnected_at=None)
-    )
-
-
-async def connections(conn: AsyncConnection, user_id: str) -> list[sa.Row]:
-    """The user's open app workspaces, oldest first, each with its app's name."""
+async def owned_app_ids(conn: AsyncConnection, user_id: str) -> list[str]:
     return list(
         (
             await conn.execute(
-                sa.select(workspaces, apps.c.name.label("app_name"))
-                .join(apps, apps.c.id == workspaces.c.app_id)
-                .where(
-                    workspaces.c.user_id == user_id,
-                    workspaces.c.kind == "app_user",
-                    workspaces.c.disconnected_at.is_(None),
-                )
-                .order_by(workspaces.c.created_at)
+                sa.select(apps.c.id).where(apps.c.owner_user_id == user_id).order_by(apps.c.id)
             )
-        ).all()
+        ).scalars()
     )
 
 
-async def disconnect(conn: AsyncConnection, user_id: str, app_id: str, now: dt.datetime) -> bool:
-    """Close the user's open workspace inside the app; False if there was none."""
-    result = await conn.execute(
-        workspaces.update()
-        .where(
-            workspaces.c.user_id == user_id,
-            workspaces.c.app_id == app_id,
-            workspaces.c.kind == "app_user",
-            workspaces.c.disconnected_at.is_(None),
-        )
-        .values(disconnected_at=now)
-    )
-    return bool(result.rowcount == 1)
+async def delete_app_secrets(conn: AsyncConnection, app_ids: Sequence[str]) -> None:
+    await conn.execute(app_secrets.delete().where(app_secrets.c.app_id.in_(list(app_ids))))
+
+
+async def delete_apps(conn: AsyncConnection, app_ids: Sequence[str]) -> None:
+    await conn.execute(apps.delete().where(apps.c.id.in_(list(app_ids))))

@@ -11,6 +11,7 @@ UPDATE) and :func:`lock_workspace` (before a recount).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,3 +278,17 @@ async def decide_request(
         .values(status=status, decided_at=now)
     )
     return bool(done.rowcount == 1)
+
+
+async def delete_plan_requests(
+    conn: AsyncConnection, user_id: str, workspace_ids: Sequence[str]
+) -> None:
+    """The plan requests the user made or that name one of ``workspace_ids``."""
+    await conn.execute(
+        plan_requests.delete().where(
+            sa.or_(
+                plan_requests.c.user_id == user_id,
+                plan_requests.c.workspace_id.in_(list(workspace_ids)),
+            )
+        )
+    )
