@@ -24,6 +24,7 @@ from imgpro import ids
 from imgpro.billing.plans import PlanBook
 from imgpro.billing.quotas import UploadQuota
 from imgpro.clock import Clock
+from imgpro.cpus import available_cpus
 from imgpro.db.engine import Database
 from imgpro.errors import InvalidImage, NotFound, UnsupportedFormat, ValidationFailed
 from imgpro.images import repository as repo
@@ -42,7 +43,6 @@ from imgpro.imaging.probe import Probe, sniff
 from imgpro.principal import Principal
 from imgpro.private_files import private_dir
 from imgpro.settings import Settings
-from imgpro.settings_groups import available_cpus
 from imgpro.storage import BlobStore
 from imgpro.storage.faults import is_storage_fault
 from imgpro.storage.reserve import SpaceReserve

@@ -33,10 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from imgpro.cpus import available_cpus
 from imgpro.errors import InvalidImage
 from imgpro.imaging import vips
 from imgpro.settings import LimitSettings, RenderSettings
-from imgpro.settings_groups import available_cpus
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.admission import RenderAdmission
