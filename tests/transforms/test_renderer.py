@@ -218,7 +218,7 @@ async def test_the_shrink_on_load_policy_reaches_the_pipeline(
     )
     try:
         v = await r.plan(row(), "jpg", [("w", "10")], None, LIMITS)
-        assert r._limits(LIMITS).draft_margin == margin
+        assert r.planner.limits(LIMITS).draft_margin == margin
         assert v.plan.geometry.resize == (10, 8)
     finally:
         r.close()
