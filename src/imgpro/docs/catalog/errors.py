@@ -220,18 +220,19 @@ ERRORS: tuple[ErrorCode, ...] = (
         422,
         "processing_error",
         "fetch_failed",
-        "The source URL could not be fetched.",
-        "URL import: the source was unreachable, refused (private address), timed out, or "
-        "answered an error.",
+        "The source URL could not be fetched: timed out.",
+        "URL import: the URL is invalid, or the source was unreachable, refused (private "
+        "address), timed out, failed to connect, or answered an error (not 2xx).",
         "Check the URL is public and reachable; do not retry at once.",
     ),
     ErrorCode(
         422,
         "processing_error",
         "import_failed",
-        "Import failed.",
-        "URL import: the fetched bytes could not be stored as an image.",
-        "This source failed: skip it.",
+        "The source URL answered, but its body could not be imported: the body ended early.",
+        "URL import: the source answered 2xx but its body could not be taken: it ended before "
+        "its Content-Length or the connection broke mid-body, or it was empty.",
+        "This source failed: skip it (or retry later if its server was restarting).",
     ),
     ErrorCode(
         429,
