@@ -213,3 +213,64 @@ def test_the_sql_homes_exist() -> None:
         for home in homes:
             assert (SRC / home).is_file(), home
             assert sql_built_in(SRC / home), f"{home} holds no SQL: is it still the home?"
+
+
+# Planning is arithmetic over values (docs/architecture.md): these modules, and every imgpro
+# module they import in turn, use only the pure part of the standard library — no pyvips or
+# Pillow, no files or sockets, no database, no settings read from the environment.
+PLANNING = (
+    "transforms/planning.py",
+    "transforms/plan_types.py",
+    "transforms/spec.py",
+    "transforms/canonical.py",
+)
+PURE_STDLIB = (
+    "__future__",
+    "collections",
+    "dataclasses",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "itertools",
+    "math",
+    "re",
+    "typing",
+    "urllib.parse",
+)
+
+
+def _source_of(name: str) -> Path | None:
+    """The file of the imgpro module ``name``; None for a name imported from a module."""
+    base = SRC.parent.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def impure_imports(roots: tuple[str, ...]) -> dict[str, list[str]]:
+    """What the modules ``roots`` (paths under src/imgpro), and every imgpro module they reach,
+    import beyond :data:`PURE_STDLIB`: {module path: [names]}."""
+    todo = [SRC / root for root in roots]
+    seen: set[Path] = set()
+    found: dict[str, list[str]] = {}
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in sorted(imports_of(path)):
+            if _within(name, ("imgpro",)):
+                source = _source_of(name)
+                if source is not None:
+                    todo.append(source)
+            elif not _within(name, PURE_STDLIB):
+                found.setdefault(_rel(path), []).append(name)
+    return found
+
+
+def test_planning_is_pure() -> None:
+    # The scanner follows imgpro imports: the pipeline (which runs plans on libvips) is not pure.
+    assert "imaging/vips/__init__.py" in impure_imports(("transforms/pipeline.py",))
+    assert impure_imports(PLANNING) == {}

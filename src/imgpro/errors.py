@@ -156,7 +156,11 @@ class FetchFailed(ApiError):
 
 
 class ImportFailed(ApiError):
-    status, type, code, message = 422, "processing_error", "import_failed", "Import failed."
+    """URL import: the source answered 2xx, but its body could not be taken (cut short or
+    empty). A source that could not be fetched at all is :class:`FetchFailed`."""
+
+    status, type, code = 422, "processing_error", "import_failed"
+    message = "The source URL answered, but its body could not be imported."
 
 
 class RateLimited(ApiError):

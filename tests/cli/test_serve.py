@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from imgpro.cli.serve import ServeError, banner_lines, plan_server
+from imgpro.cpus import available_cpus
 from imgpro.settings import RateLimitSettings, RenderSettings, Settings
-from imgpro.settings_groups import available_cpus
 
 from . import serving
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import imagegen
-from imgpro.settings_groups import available_cpus
+from imgpro.cpus import available_cpus
 
 from . import serving
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +25,8 @@ import httpcore
 import httpx
 import pytest
 
-from imgpro.errors import FetchFailed, FileTooLarge
+from factories import make_account
+from imgpro.errors import FetchFailed, FileTooLarge, ImportFailed
 from imgpro.images.importer import FetchedFile, fetch_to_file, sanitise_filename
 from imgpro.net import (
     AddressNotAllowed,
@@ -129,6 +133,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0123456789")
             self.wfile.flush()
             self.server.stop.wait(5)
+        elif path == "/truncated":  # promises the whole PNG, sends half, hangs up
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG[: len(PNG) // 2])
+            self.close_connection = True
+        elif path == "/truncated-chunked":  # chunks, then a hang-up instead of the last chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(PNG), PNG))
+            self.close_connection = True
+        elif path == "/reset":  # half the body, then a TCP reset (SO_LINGER 0)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG[: len(PNG) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())
+            self.close_connection = True
+        elif path == "/empty":  # 200 with nothing in it
+            self._send(200, b"", {"Content-Type": "image/png"})
         elif path == "/gzip":
             self._send(200, gzip.compress(PNG), {"Content-Encoding": "gzip"})
         elif path == "/bomb":
@@ -409,6 +437,53 @@ async def test_gzip_bomb_hits_the_cap(srv: _Server, dest: Path) -> None:
     with pytest.raises(FileTooLarge):
         await _fetch(f"{srv.base}/bomb", dest, max_bytes=MB)
     assert list(dest.iterdir()) == []
+
+
+# -- a 2xx whose body cannot be taken: import_failed, not fetch_failed -------------------------
+
+
+@pytest.mark.parametrize("path", ["/truncated", "/truncated-chunked", "/reset"])
+async def test_truncated_body_is_import_failed(srv: _Server, dest: Path, path: str) -> None:
+    with pytest.raises(ImportFailed, match="the body ended early") as info:
+        await _fetch(f"{srv.base}{path}", dest)
+    assert (info.value.status, info.value.code) == (422, "import_failed")
+    assert info.value.type == "processing_error"
+    assert list(dest.iterdir()) == []  # the partial download is gone
+
+
+async def test_empty_body_is_import_failed(srv: _Server, dest: Path) -> None:
+    with pytest.raises(ImportFailed, match="the body was empty") as info:
+        await _fetch(f"{srv.base}/empty", dest)
+    assert (info.value.status, info.value.code) == (422, "import_failed")
+    assert list(dest.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["/truncated", "/reset", "/empty"])
+async def test_unusable_body_stores_and_records_nothing(
+    app: Any, client: Any, services: Any, srv: _Server, path: str
+) -> None:
+    app.state.settings.imports.allow_private_networks = True  # the explicit test-only switch
+    acct = await make_account(services)
+    r = await client.post(
+        "/v1/images",
+        headers={**acct["headers"], "Idempotency-Key": f"k{path}"},
+        json={"url": f"{srv.base}{path}"},
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert (error["type"], error["code"]) == ("processing_error", "import_failed")
+    assert srv.base not in error["message"] and "127.0.0.1" not in error["message"]
+    listed = await client.get("/v1/images", headers=acct["headers"])
+    assert listed.json()["data"] == []
+    assert [key async for key in services.blobs.iter_keys("originals/")] == []
+    assert [p.name for p in services.images.tmp_dir.iterdir()] == []
+    # A failure, not a result: the same key retried runs again (nothing replayed).
+    again = await client.post(
+        "/v1/images",
+        headers={**acct["headers"], "Idempotency-Key": f"k{path}"},
+        json={"url": f"{srv.base}{path}"},
+    )
+    assert again.status_code == 422 and again.json()["error"]["code"] == "import_failed"
 
 
 # -- every hop is checked -----------------------------------------------------------------------

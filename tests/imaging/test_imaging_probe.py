@@ -11,7 +11,8 @@ import pytest
 
 import imagegen
 from imgpro.errors import ImageTooLarge, InvalidImage
-from imgpro.imaging.probe import SVG_DEFAULT_SIZE, Probe, probe_file, validate_decodable
+from imgpro.imaging.probe import Probe, probe_file, validate_decodable
+from imgpro.imaging.svg import SVG_DEFAULT_SIZE
 
 from .support import fixture, probe_path
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from imgpro.transforms.pipeline import (
     STEPS,
+    Geometry,
     Limits,
     RenderPlan,
     plan,
@@ -517,3 +518,36 @@ def test_plans_are_always_within_limits_and_consistent(
     assert p == plan(
         s, source=(width, height), frames=frames, source_format="gif", out_format=fmt, limits=limits
     )
+
+
+# --- encoding choices alone: the full-size served copy ------------------------------------
+@pytest.mark.parametrize(
+    ("query", "identity"),
+    [
+        ("", True),
+        ("format=webp&q=50&bg=000000", True),
+        ("format=auto", True),
+        ("rotate=360&brightness=1&dpr=2&fit=cover&g=north", True),
+        ("w=5", False),
+        ("h=5", False),
+        ("size=s", False),
+        ("size=social", False),
+        ("rotate=90", False),
+        ("flip=h", False),
+        ("brightness=1.1", False),
+        ("contrast=0", False),
+        ("saturation=2", False),
+        ("gamma=0.5", False),
+        ("blur=1", False),
+        ("sharp=1", False),
+    ],
+)
+def test_only_pixel_changes_change_the_served_copy(query: str, identity: bool) -> None:
+    # Format, quality and bg are encoding choices: a query with nothing else plans the original
+    # at its own size, with no effect — what the CDN serves without parameters.
+    source = (2000, 1500)  # large enough that every size=… shrinks it
+    p = make(query, source)
+    untouched = p.geometry == Geometry(resize=source, output=source) and p.effects == TransformSpec(
+        quality=p.effects.quality
+    )
+    assert untouched is identity

@@ -73,6 +73,14 @@ async def test_plans_are_cached_and_exact(renderer: Renderer) -> None:
     assert await renderer.plan(row(), "tiff", [], None, LIMITS) is None
 
 
+async def test_ignored_names_become_the_x_img_ignored_header(renderer: Renderer) -> None:
+    params = [("w", "x"), ("zz", "1"), ("evil\r\nA: b", "1")]
+    v = await renderer.plan(row(), "jpg", params, None, LIMITS)
+    assert v.headers() == {"x-img-ignored": "evil%0D%0AA%3A%20b, w, zz"}
+    clean = await renderer.plan(row(), "jpg", [("w", "1")], None, LIMITS)
+    assert "x-img-ignored" not in clean.headers()
+
+
 async def test_hot_cache_is_bounded_and_keyed_by_etag(renderer: Renderer) -> None:
     renderer.hot_cache_bytes = 250
     variants = [
@@ -218,7 +226,7 @@ async def test_the_shrink_on_load_policy_reaches_the_pipeline(
     )
     try:
         v = await r.plan(row(), "jpg", [("w", "10")], None, LIMITS)
-        assert r._limits(LIMITS).draft_margin == margin
+        assert r.planner.limits(LIMITS).draft_margin == margin
         assert v.plan.geometry.resize == (10, 8)
     finally:
         r.close()

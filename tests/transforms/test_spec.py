@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgpro.transforms.canonical import background, canonical, effective_quality, is_identity
+from imgpro.transforms.canonical import background, canonical, effective_quality
 from imgpro.transforms.negotiate import output_format
 from imgpro.transforms.spec import (
     DEFAULT_QUALITY,
@@ -102,7 +102,6 @@ def test_defaults() -> None:
         None,
         False,
     )
-    assert is_identity(s)
     assert canonical(s, "jpg") == "f=jpg"
 
 
@@ -165,10 +164,8 @@ def test_ignored_names_are_sorted_unique_and_header_safe() -> None:
     assert "" not in parsed.ignored
     for name in parsed.ignored:
         assert name.isascii() and name.isprintable() and len(name) <= 64
-    assert parsed.ignored_header is not None
-    assert "\n" not in parsed.ignored_header
-    assert parse("w=1").ignored_header is None
-    assert parse("w=x&zz=1").ignored_header == "w, zz"
+    assert parse("w=1").ignored == ()
+    assert parse("w=x&zz=1").ignored == ("w", "zz")
 
 
 def test_ignored_list_is_capped() -> None:
@@ -359,32 +356,6 @@ def test_hand_built_spec_is_normalised() -> None:
 def test_hand_built_spec_is_validated(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         TransformSpec(**kwargs)
-
-
-# --- is_identity ----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("query", "identity"),
-    [
-        ("", True),
-        ("format=webp&q=50&bg=000000", True),
-        ("format=auto", True),
-        ("rotate=360&brightness=1&dpr=2&fit=cover&g=north", True),
-        ("w=5", False),
-        ("h=5", False),
-        ("size=s", False),
-        ("size=social", False),
-        ("rotate=90", False),
-        ("flip=h", False),
-        ("brightness=1.1", False),
-        ("contrast=0", False),
-        ("saturation=2", False),
-        ("gamma=0.5", False),
-        ("blur=1", False),
-        ("sharp=1", False),
-    ],
-)
-def test_is_identity(query: str, identity: bool) -> None:
-    assert is_identity(spec(query)) is identity
 
 
 # --- canonical form -------------------------------------------------------------------------

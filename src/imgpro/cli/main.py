@@ -29,8 +29,8 @@ from imgpro.cli.storage import storage_app
 from imgpro.cli.upload import upload
 from imgpro.cli.usage import usage_app
 from imgpro.cli.users import users_app
+from imgpro.cpus import available_cpus
 from imgpro.settings import Settings
-from imgpro.settings_groups import available_cpus
 
 app = Cli(help="imgpro: self-hostable image hosting and delivery.")
 app.add_typer(users_app, name="users")

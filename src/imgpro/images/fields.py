@@ -158,3 +158,26 @@ def upload_options(raw: dict[str, Any]) -> UploadOptions:
     if raw.get("filename"):
         opts.filename = str(raw["filename"])[:255]
     return opts
+
+
+def changes_from(fields: dict[str, Any], *, anonymous: bool) -> dict[str, Any]:
+    """Validated column values from a PATCH body (only the fields that were sent)."""
+    changes: dict[str, Any] = {}
+    if "caption" in fields:
+        changes["caption"] = parse_caption(fields["caption"])
+    if "public" in fields:
+        if not isinstance(fields["public"], bool):
+            raise invalid("public", "true or false")
+        changes["public"] = fields["public"]
+    if "metadata" in fields:
+        changes["metadata"] = parse_metadata(fields["metadata"] or {})
+    if "labels" in fields:
+        changes["labels"] = parse_labels(fields["labels"] or {})
+    if "published_at" in fields:
+        changes["published_at"] = parse_time("published_at", fields["published_at"])
+    if "expires_at" in fields:
+        expires = parse_time("expires_at", fields["expires_at"])
+        if expires is None and anonymous:
+            raise invalid("expires_at", "anonymous images cannot be made permanent")
+        changes["expires_at"] = expires
+    return changes

@@ -6,7 +6,10 @@ so the resolved address is checked and then dialled as-is (see that module for t
 Redirects are followed here, by hand, so each hop's scheme is re-checked too. Nothing from the
 user's URL other than scheme/host/port/path/query is sent: no userinfo, no cookies, no auth.
 
-Errors are :class:`~imgpro.errors.FetchFailed` (422) with a short, non-revealing reason, or
+Errors carry a short, non-revealing reason: :class:`~imgpro.errors.FetchFailed` (422) when the
+source could not be fetched (a bad or refused URL, a timeout, a failed connection, a non-2xx
+answer); :class:`~imgpro.errors.ImportFailed` (422) when it answered 2xx but its body could not
+be taken (it ended before its Content-Length or the connection broke mid-body, or it was empty);
 :class:`~imgpro.errors.FileTooLarge` (413).
 """
 
@@ -25,7 +28,7 @@ from urllib.parse import unquote
 import anyio
 import httpx
 
-from imgpro.errors import FetchFailed, FileTooLarge
+from imgpro.errors import FetchFailed, FileTooLarge, ImportFailed
 from imgpro.net import (
     AddressNotAllowed,
     HostNotFound,
@@ -60,6 +63,10 @@ class FetchedFile:
 
 def _fail(reason: str) -> FetchFailed:
     return FetchFailed(f"The source URL could not be fetched: {reason}.")
+
+
+def _unusable_body(reason: str) -> ImportFailed:
+    return ImportFailed(f"The source URL answered, but its body could not be imported: {reason}.")
 
 
 def _checked_url(url: str | httpx.URL) -> httpx.URL:
@@ -208,12 +215,21 @@ async def _fetch(
             declared = response.headers.get("content-length")
             if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
                 raise FileTooLarge()
-            path, size, sha256, head = await _stream_to_file(response, dest_dir, max_bytes)
+            try:
+                path, size, sha256, head = await _stream_to_file(response, dest_dir, max_bytes)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                # Closed before the declared Content-Length (or a chunked body's end), or
+                # reset mid-body: the source answered, its bytes are incomplete. (A stall is
+                # a read timeout: the source, not its body, failed.)
+                raise _unusable_body("the body ended early") from exc
             try:
                 await response.aclose()  # here, so a cancellation in it cannot orphan the file
             except BaseException:
                 _discard(path)
                 raise
+            if size == 0:
+                _discard(path)
+                raise _unusable_body("the body was empty")
             content_type = response.headers.get("content-type")
             return FetchedFile(
                 path=path,
@@ -256,7 +272,7 @@ async def fetch_to_file(
                 active = pinned_transport(settings, ssl_context=await tls_context())
             assert active is not None
             return await _fetch(parsed, dest_dir, max_bytes, settings, active)
-    except (FetchFailed, FileTooLarge):
+    except (FetchFailed, ImportFailed, FileTooLarge):
         raise
     except (AddressNotAllowed, HostNotFound) as exc:
         # One answer for both: telling "no such host" from "refused address" would let a

@@ -24,25 +24,19 @@ from imgpro import ids
 from imgpro.billing.plans import PlanBook
 from imgpro.billing.quotas import UploadQuota
 from imgpro.clock import Clock
+from imgpro.cpus import available_cpus
 from imgpro.db.engine import Database
 from imgpro.errors import InvalidImage, NotFound, UnsupportedFormat, ValidationFailed
 from imgpro.images import repository as repo
-from imgpro.images.fields import (
-    UploadOptions,
-    invalid,
-    parse_caption,
-    parse_labels,
-    parse_metadata,
-    parse_time,
-)
+from imgpro.images.fields import UploadOptions, changes_from, invalid
 from imgpro.images.intake import SpooledFile
+from imgpro.images.lifetime import check_expiry_change, expiry_at_upload
 from imgpro.images.schemas import Links, image_object, image_objects
 from imgpro.imaging.inspect import Inspected, inspect_upload
-from imgpro.imaging.probe import Probe, sniff
+from imgpro.imaging.probe import sniff
 from imgpro.principal import Principal
 from imgpro.private_files import private_dir
 from imgpro.settings import Settings
-from imgpro.settings_groups import available_cpus
 from imgpro.storage import BlobStore
 from imgpro.storage.faults import is_storage_fault
 from imgpro.storage.reserve import SpaceReserve
@@ -134,26 +128,13 @@ class ImageService:
                 # Nothing to decode: an empty file is no image (SPEC §3.1: 422 invalid_image).
                 raise InvalidImage("The file is empty.")
             found = await self.inspect(upload.path, upload.head)
-            probe, blurhash, color = found.probe, found.blurhash, found.color
-            thumbhash = found.thumbhash
             if found.rewritten is not None:
                 upload.size, upload.digest_hex = found.rewritten
             await self.blobs.put_file(blob_key, upload.path)
         finally:
             upload.discard()  # moved already on success; removes the temp file otherwise
         try:
-            image = await self._record(
-                principal,
-                upload,
-                opts,
-                probe,
-                blurhash,
-                color,
-                blob_key,
-                now,
-                on_commit,
-                thumbhash=thumbhash,
-            )
+            image = await self._record(principal, upload, opts, found, blob_key, now, on_commit)
         except BaseException:
             await self.blobs.delete(blob_key)
             raise
@@ -161,30 +142,15 @@ class ImageService:
             await self.after_upload(principal.workspace_id)  # e.g. the quota notices
         return image
 
-    def _expiry(
-        self, principal: Principal, opts: UploadOptions, now: dt.datetime
-    ) -> dt.datetime | None:
-        ttl = opts.ttl
-        if principal.is_anonymous:
-            # Anonymous uploads always expire; a TTL may only shorten their life.
-            ttl = min(
-                ttl or self.settings.limits.anon_ttl_seconds, self.settings.limits.anon_ttl_seconds
-            )
-        return now + dt.timedelta(seconds=ttl) if ttl else None
-
     async def _record(
         self,
         principal: Principal,
         upload: SpooledFile,
         opts: UploadOptions,
-        probe: Probe,
-        blurhash: str | None,
-        color: str | None,
+        found: Inspected,
         blob_key: str,
         now: dt.datetime,
         on_commit: OnCommit | None,
-        *,
-        thumbhash: str | None = None,
     ) -> dict[str, Any]:
         """Count and insert the row; returns its Image object (built from the values written:
         they *are* the new row).
@@ -192,6 +158,7 @@ class ImageService:
         Everything slow happened before (probe, decode, blob move): on SQLite this transaction
         holds the database's one write lock, so it is kept to the quota UPDATE and the INSERTs,
         with no read-back of the row."""
+        probe = found.probe
         values: dict[str, Any] = {
             "workspace_id": principal.workspace_id,
             "prefix": principal.workspace_prefix,
@@ -210,11 +177,13 @@ class ImageService:
             "metadata": opts.metadata or {},
             "labels": opts.labels or {},
             "nsfw": False,
-            "blurhash": blurhash,
-            "color": color,
-            "thumbhash": thumbhash,
+            "blurhash": found.blurhash,
+            "color": found.color,
+            "thumbhash": found.thumbhash,
             "published_at": now if opts.public else None,
-            "expires_at": self._expiry(principal, opts, now),
+            "expires_at": expiry_at_upload(
+                principal, opts.ttl, now, anon_ttl=self.settings.limits.anon_ttl_seconds
+            ),
             "created_at": now,
         }
         for _attempt in range(5):
@@ -223,7 +192,13 @@ class ImageService:
             values["filename"] = opts.filename or upload.filename or f"{image_id}.{probe.format}"
             try:
                 async with self.db.write() as conn:
-                    await self._count(conn, principal, upload.size, now)
+                    # One conditional UPDATE in this transaction (billing/quotas.py): exact under
+                    # concurrency, rolled back with the row if the insert fails. Anonymous
+                    # uploads are counted but have no account quota (rate limits apply instead).
+                    metered = not principal.is_anonymous
+                    await self.quota.reserve(
+                        conn, principal.workspace_id, upload.size, now, metered=metered
+                    )
                     await repo.insert_image(conn, values)
                     image = image_object(SimpleNamespace(**values), self.links)
                     if on_commit is not None:
@@ -232,14 +207,6 @@ class ImageService:
             except IntegrityError:
                 continue  # an 8-char id collided (about 1 in 10^12): draw another
         raise RuntimeError("could not allocate an image id")
-
-    async def _count(self, conn: Any, principal: Principal, size: int, now: dt.datetime) -> None:
-        # One conditional UPDATE inside this insert transaction (billing/quotas.py): exact under
-        # concurrency, and rolled back with the row if the insert fails. No account quota for
-        # anonymous traffic (rate limits apply instead), but it is still counted.
-        await self.quota.reserve(
-            conn, principal.workspace_id, size, now, metered=not principal.is_anonymous
-        )
 
     # -- read -----------------------------------------------------------------------------
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
@@ -284,40 +251,10 @@ class ImageService:
         return Page(image_objects(rows, self.links), next_cursor, has_more)
 
     # -- update ---------------------------------------------------------------------------
-    def _changes(self, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
-        """Validated column values from a PATCH body (only the fields that were sent)."""
-        changes: dict[str, Any] = {}
-        if "caption" in fields:
-            changes["caption"] = parse_caption(fields["caption"])
-        if "public" in fields:
-            if not isinstance(fields["public"], bool):
-                raise invalid("public", "true or false")
-            changes["public"] = fields["public"]
-        if "metadata" in fields:
-            changes["metadata"] = parse_metadata(fields["metadata"] or {})
-        if "labels" in fields:
-            changes["labels"] = parse_labels(fields["labels"] or {})
-        if "published_at" in fields:
-            changes["published_at"] = parse_time("published_at", fields["published_at"])
-        if "expires_at" in fields:
-            expires = parse_time("expires_at", fields["expires_at"])
-            if expires is None and principal.is_anonymous:
-                raise invalid("expires_at", "anonymous images cannot be made permanent")
-            changes["expires_at"] = expires
-        return changes
-
     async def _apply(
         self, conn: Any, principal: Principal, row: Any, changes: dict[str, Any], now: dt.datetime
     ) -> Any:
-        expires = changes.get("expires_at")
-        if expires is not None and expires <= now:
-            # A past expiry would delete the image while answering 404 to a write that worked:
-            # refuse it, nothing changes (DELETE removes an image now).
-            raise invalid("expires_at", "must be in the future; DELETE removes an image now")
-        if row.workspace_id == "anonymous" and "expires_at" in changes:
-            latest = row.created_at + dt.timedelta(seconds=self.settings.limits.anon_ttl_seconds)
-            if changes["expires_at"] is None or changes["expires_at"] > latest:
-                raise invalid("expires_at", "anonymous images cannot be made permanent")
+        check_expiry_change(row, changes, now, anon_ttl=self.settings.limits.anon_ttl_seconds)
         if changes:
             await repo.update_image(conn, row.seq, changes)
             if "labels" in changes:
@@ -327,7 +264,7 @@ class ImageService:
     async def update(
         self, principal: Principal, image_id: str, fields: dict[str, Any]
     ) -> dict[str, Any]:
-        changes = self._changes(principal, fields)
+        changes = changes_from(fields, anonymous=principal.is_anonymous)
         now = self.clock.now()
         async with self.db.write() as conn:
             row = await repo.get_visible(conn, principal.workspace_id, image_id, now)
@@ -341,7 +278,7 @@ class ImageService:
     async def batch_update(
         self, principal: Principal, image_ids: Sequence[str], fields: dict[str, Any]
     ) -> dict[str, Any]:
-        changes = self._changes(principal, fields)
+        changes = changes_from(fields, anonymous=principal.is_anonymous)
         now = self.clock.now()
         data, errors = [], []
         async with self.db.write() as conn:

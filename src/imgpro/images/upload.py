@@ -57,7 +57,14 @@ MAX_FORM_FILES = 20  # the dashboard's plain form may carry several files
 # Import failures that cost the server work (lookups, connects, downloads) and count against
 # the failed-imports rate limit.
 _IMPORT_FAILURES = frozenset(
-    {"fetch_failed", "file_too_large", "unsupported_format", "invalid_image", "image_too_large"}
+    {
+        "fetch_failed",
+        "import_failed",
+        "file_too_large",
+        "unsupported_format",
+        "invalid_image",
+        "image_too_large",
+    }
 )
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]

@@ -45,7 +45,6 @@ class RenderAdmission:
         self._queues: OrderedDict[str, deque[asyncio.Future[int]]] = OrderedDict()
         self._waiting = 0
         self._poller: asyncio.Task[None] | None = None
-        self.granted = 0  # tokens this process obtained (tests, metrics)
 
     @property
     def waiting(self) -> int:
@@ -68,7 +67,6 @@ class RenderAdmission:
         if not self._waiting:
             slot = self.slots.try_acquire()
             if slot is not None:
-                self.granted += 1
                 future.set_result(slot)
                 return future
         self._check_wait(client)
@@ -152,7 +150,6 @@ class RenderAdmission:
             if future is None:
                 self.slots.release(slot)
                 break
-            self.granted += 1
             future.set_result(slot)
         return True
 

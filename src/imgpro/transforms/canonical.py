@@ -40,20 +40,6 @@ def background(spec: TransformSpec, out_format: str) -> str | None:
     return spec.bg or DEFAULT_BG
 
 
-def is_identity(spec: TransformSpec) -> bool:
-    """True when no pixel changes are asked for (format, quality and bg are encoding choices)."""
-    return (
-        spec.width is None
-        and spec.height is None
-        and spec.short_side is None
-        and spec.rotate == 0
-        and spec.flip is None
-        and all(getattr(spec, name) is None for name in _FLOAT_FIELDS)
-        and not spec.segment
-        and spec.mark is None
-    )
-
-
 def _fmt_float(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 

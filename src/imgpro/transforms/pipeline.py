@@ -14,10 +14,10 @@ from typing import Any, Final
 from imgpro.imaging import vips
 from imgpro.imaging.probe import Probe
 from imgpro.imaging.vips import models as vision
+from imgpro.transforms.orientation import EXIF_ORIENTATION, to_source_rect
 from imgpro.transforms.planning import (
     ANIMATED_FORMATS,
     AVIF_MAX_SIDE,
-    EXIF_ORIENTATION,
     Geometry,
     Limits,
     MarkPlan,
@@ -25,7 +25,6 @@ from imgpro.transforms.planning import (
     RenderPlan,
     output_budget,
     plan,
-    to_source_rect,
 )
 
 __all__ = [

@@ -48,12 +48,12 @@ from typing import Final
 
 from imgpro.transforms.canonical import background, canonical, effective_quality
 from imgpro.transforms.marks import Mark
+from imgpro.transforms.orientation import to_source_rect
 from imgpro.transforms.plan_types import (
     Geometry,
     Limits,
     MarkPlan,
     MarkSource,
-    Rect,
     RenderPlan,
     Size,
 )
@@ -81,19 +81,6 @@ _ANCHOR: Final[dict[str, tuple[Fraction, Fraction]]] = {
     "sw": (Fraction(0), Fraction(1)),
 }
 _BOX_FITS: Final = frozenset({"cover", "crop", "pad"})
-# EXIF orientation -> (rotate clockwise, then flip) that turns the stored pixels upright, in the
-# pipeline's own vocabulary (5 is the transpose, 7 the transverse).
-EXIF_ORIENTATION: Final[dict[int, tuple[int, str | None]]] = {
-    1: (0, None),
-    2: (0, "h"),
-    3: (180, None),
-    4: (0, "v"),
-    5: (90, "h"),
-    6: (90, None),
-    7: (270, "h"),
-    8: (270, None),
-}
-
 # U²-Netp's input: the copy segmentation makes of the frame is this many pixels, whatever the
 # output size (models/segment.py).
 SEGMENT_INPUT: Final = 320
@@ -226,33 +213,6 @@ def _cap(src: Size, spec: TransformSpec, max_side: int, limits: Limits) -> Geome
             )
         geometry = _geometry(src, spec, limits.max_pixels)
     raise AssertionError(f"caps did not converge for {src} {spec}")  # pragma: no cover
-
-
-def _unorient(x: int, y: int, dims: Size, rotate: int, flip: str | None) -> tuple[int, int]:
-    """A pixel of the oriented image (size ``dims``) → the same pixel of the source."""
-    width, height = dims
-    if flip in ("h", "hv"):
-        x = width - 1 - x
-    if flip in ("v", "hv"):
-        y = height - 1 - y
-    if rotate == 90:  # forward (sx, sy) -> (source_h - 1 - sy, sx); source_h == width
-        return y, width - 1 - x
-    if rotate == 180:
-        return width - 1 - x, height - 1 - y
-    if rotate == 270:  # forward (sx, sy) -> (sy, source_w - 1 - sx); source_w == height
-        return height - 1 - y, x
-    return x, y
-
-
-def to_source_rect(rect: Rect, dims: Size, rotate: int, flip: str | None) -> Rect:
-    """A rectangle of the oriented image (size ``dims``) → the source rectangle it came from."""
-    left, top, width, height = rect
-    corners = [
-        _unorient(x, y, dims, rotate, flip)
-        for x, y in ((left, top), (left + width - 1, top + height - 1))
-    ]
-    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-    return min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
 
 
 def _to_source_axes(geometry: Geometry, oriented: Size, rotate: int, flip: str | None) -> Geometry:

@@ -1,4 +1,5 @@
-"""Rendering variants: request → plan, cache lookup, single-flight, a bounded pool off the loop.
+"""Rendering variants: request → plan (variant_plans.py), cache lookup, single-flight, a bounded
+pool off the loop.
 
 A variant is identified by (image id, the plan's canonical form); see pipeline.py for why the
 *resolved plan* rather than the raw spec names it. The first request for a variant renders it
@@ -33,26 +34,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from imgpro.errors import InvalidImage
-from imgpro.imaging import vips
+from imgpro.cpus import available_cpus
 from imgpro.settings import LimitSettings, RenderSettings
-from imgpro.settings_groups import available_cpus
 from imgpro.storage import BlobNotFound, BlobStore
 from imgpro.transforms import pipeline
 from imgpro.transforms.admission import RenderAdmission
-from imgpro.transforms.cache import etag_for, variant_key
 from imgpro.transforms.flight import SharedFlights
-from imgpro.transforms.negotiate import output_format
-from imgpro.transforms.spec import MAX_IGNORED, OUTPUT_FORMATS, TransformSpec, parse_query
 from imgpro.transforms.variant import (
     Blob,
     Variant,
     _Flight,
-    _mark_source,
     _open_local,
     _read_all,
     probe_of,
 )
+from imgpro.transforms.variant_plans import VariantPlanner
 from imgpro.transforms.variants import VariantBudget
 
 T = TypeVar("T")
@@ -66,8 +62,6 @@ SMALL_VARIANT = 1024 * 1024
 # admitted on its second request (the first read from the store), not when rendered: most
 # renders are never asked for again by the same process, and caching them all would fill the
 # budget with one-offs (a cold sweep of sizes would hold 64 MB of RSS for nothing).
-_ALPHA_CACHE_SIZE = 4096
-_PLAN_CACHE_SIZE = 4096
 
 
 async def _always_live(_: str) -> bool:
@@ -108,13 +102,10 @@ class Renderer:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="render")
         self.tmp_dir = tmp_dir
         self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
-        self.draft_margin = settings.shrink_on_load_margin
-        self.max_upscale_pixels = settings.max_upscale_pixels
+        self.planner = VariantPlanner(settings, self._with_source)
         pipeline.configure(settings.vips_concurrency)
         self._inflight: dict[str, _Flight] = {}
         self._pending = 0  # flights: waiting for a token, rendering or storing
-        self._alpha: OrderedDict[str, bool] = OrderedDict()
-        self._plans: OrderedDict[tuple[Any, ...], Variant] = OrderedDict()
         self._hot: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._hot_bytes = 0
         self.renders = 0  # completed renders (tests and metrics count them)
@@ -130,113 +121,8 @@ class Renderer:
         ignored: tuple[str, ...] = (),
         mark_row: Any = None,
     ) -> Variant | None:
-        """Which variant a request asks for; None if the extension is not servable.
-
-        ``params`` are the resolved parameters (a preset already expanded, ``s`` removed:
-        transforms/access.py), so a preset and the same explicit parameters plan the same
-        variant; ``ignored`` names more to list in ``X-Img-Ignored`` (an unknown preset).
-
-        Cached: a variant depends only on the original (id + sha256: immutable), the extension,
-        the parameters, the limits, and ``Accept`` when ``format=auto``. ``ignored``: names the
-        CDN already dropped (an unknown preset). ``mark_row``: the live, same-workspace image
-        that ``mark=`` names (the CDN looked it up); None drops the mark (listed as ignored)."""
-        if ext not in OUTPUT_FORMATS:
-            return None
-        params = tuple(params)
-        auto = any(name == "format" and value.lower() == "auto" for name, value in params)
-        marked = None if mark_row is None else (mark_row.id, mark_row.sha256)
-        key = (
-            row.id,
-            row.sha256,
-            ext,
-            params,
-            accept if auto else None,
-            limits.max_pixels,
-            limits.max_frames,
-            ignored,
-            marked,
-        )
-        variant = self._plans.get(key)
-        if variant is None:
-            variant = await self._plan(row, ext, params, accept, limits, ignored, mark_row)
-            self._plans[key] = variant
-            while len(self._plans) > _PLAN_CACHE_SIZE:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
-        return variant
-
-    async def _plan(
-        self,
-        row: Any,
-        ext: str,
-        params: Sequence[tuple[str, str]],
-        accept: str | None,
-        limits: LimitSettings,
-        ignored: tuple[str, ...] = (),
-        mark_row: Any = None,
-    ) -> Variant:
-        parsed = parse_query(params)
-        spec = parsed.spec
-        fmt, vary = output_format(
-            spec,
-            path_ext=ext,
-            source_format=row.source_format,
-            accept=accept,
-            animated=row.frames > 1,
-        )
-        if vary and fmt == "jpg" and await self._has_alpha(row):
-            # The fallback for clients without AVIF/WebP: PNG only if there is alpha to keep.
-            fmt, vary = output_format(
-                spec,
-                path_ext=ext,
-                source_format=row.source_format,
-                accept=accept,
-                animated=row.frames > 1,
-                has_alpha=True,
-            )
-        render_plan = pipeline.plan(
-            spec,
-            source=(row.width, row.height),
-            frames=row.frames,
-            source_format=row.source_format,
-            out_format=fmt,
-            limits=self._limits(limits),
-            mark=_mark_source(spec, mark_row),
-        )
-        dropped = sorted({*parsed.ignored, *render_plan.dropped, *ignored})[:MAX_IGNORED]
-        mark = None
-        if render_plan.mark is not None:
-            mark = self._mark_variant(mark_row, render_plan.mark.size, limits)
-        return Variant(
-            key=variant_key(row.id, render_plan.canonical, fmt),
-            etag=etag_for(row.sha256, render_plan.canonical),
-            format=fmt,
-            plan=render_plan,
-            ignored=", ".join(dropped) or None,
-            vary_accept=vary,
-            mark_row=mark_row if mark is not None else None,
-            mark=mark,
-        )
-
-    def _mark_variant(self, mark_row: Any, size: tuple[int, int], limits: LimitSettings) -> Variant:
-        """The mark image at ``size`` as an ordinary PNG variant *of the mark image*: cached,
-        budgeted, and swept with the mark's other variants when it is deleted."""
-        spec = TransformSpec(width=size[0], height=size[1], fit="cover")
-        mark_plan = pipeline.plan(
-            spec,
-            source=(mark_row.width, mark_row.height),
-            frames=1,
-            source_format=mark_row.source_format,
-            out_format="png",
-            limits=self._limits(limits),
-        )
-        return Variant(
-            key=variant_key(mark_row.id, mark_plan.canonical, "png"),
-            etag=etag_for(mark_row.sha256, mark_plan.canonical),
-            format="png",
-            plan=mark_plan,
-        )
+        """Which variant a request asks for (:meth:`VariantPlanner.plan`)."""
+        return await self.planner.plan(row, ext, params, accept, limits, ignored, mark_row)
 
     async def mark_bytes(self, variant: Variant, limits: LimitSettings, client: str) -> bytes:
         """The rendered mark of a marked variant: stored, or rendered now in a flight of its
@@ -254,24 +140,6 @@ class Renderer:
         if blob.file is not None:
             return await asyncio.to_thread(_read_all, blob.file)
         return b"".join([chunk async for chunk in blob.chunks])
-
-    async def _has_alpha(self, row: Any) -> bool:
-        """Cached per original (immutable, so caching in-process is safe)."""
-        cached = self._alpha.get(row.sha256)
-        if cached is not None:
-            return cached
-
-        async def probe_alpha(path: Path) -> bool:
-            return await asyncio.to_thread(vips.has_alpha, path, row.source_format)
-
-        try:
-            found = await self._with_source(row, probe_alpha)
-        except (InvalidImage, BlobNotFound):
-            return False  # gone meanwhile: the render that follows answers 404
-        self._alpha[row.sha256] = found
-        while len(self._alpha) > _ALPHA_CACHE_SIZE:
-            self._alpha.popitem(last=False)
-        return found
 
     # -- serving --------------------------------------------------------------------------
     def _remember(self, variant: Variant, data: bytes) -> None:
@@ -448,7 +316,7 @@ class Renderer:
             try:
                 render = functools.partial(pipeline.render, mark=mark)
                 return await self._in_pool(
-                    render, path, probe_of(row), variant.plan, self._limits(limits)
+                    render, path, probe_of(row), variant.plan, self.planner.limits(limits)
                 )
             finally:
                 self.admission.observe(time.monotonic() - started)
@@ -480,11 +348,6 @@ class Renderer:
                 self.forget(variant)
         except Exception:  # already answered from memory; the next process simply re-renders
             log.exception("could not store variant %s", variant.key)
-
-    def _limits(self, limits: LimitSettings) -> pipeline.Limits:
-        return pipeline.Limits(
-            limits.max_pixels, limits.max_frames, self.draft_margin, self.max_upscale_pixels
-        )
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)

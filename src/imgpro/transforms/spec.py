@@ -62,8 +62,6 @@ Format-dependent parts (applied by ``canonical``, and by the helpers the pipelin
   matters for ``fit=pad``; elsewhere ``bg`` is dropped.
 
 Other
-- ``is_identity`` means "no pixel change" (no resize, rotate, flip, adjustment, blur, sharpen);
-  format, quality and bg are encoding choices and do not count.
 - ``format=auto`` (``negotiate.output_format``): only an *explicit* ``image/avif`` or ``image/webp``
   in ``Accept`` with q > 0 opts in — wildcards (``*/*``, ``image/*``) do not, because clients that
   send only wildcards (curl, old browsers) cannot be assumed to decode AVIF. The higher q wins, AVIF
@@ -204,11 +202,6 @@ class TransformSpec:
 class ParsedQuery:
     spec: TransformSpec
     ignored: tuple[str, ...] = field(default=())  # header-safe names, sorted, unique
-
-    @property
-    def ignored_header(self) -> str | None:
-        """The ``X-Img-Ignored`` value, or ``None`` when nothing was ignored."""
-        return ", ".join(self.ignored) if self.ignored else None
 
 
 # --- value parsers: each returns the parsed value or _INVALID ---------------------------------

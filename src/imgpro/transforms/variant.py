@@ -29,10 +29,6 @@ class Variant:
     def canonical(self) -> str:
         return self.plan.canonical
 
-    @property
-    def media_type(self) -> str:
-        return MIME[self.format]
-
     def headers(self) -> dict[str, str]:
         out: dict[str, str] = {}  # names in lower case, as ASGI sends them
         if self.ignored:

@@ -212,31 +212,11 @@ def make_placeholder(path: Path, probe: Probe) -> Placeholder:
 # Each takes and returns one frame. Colour operations leave alpha alone.
 
 
-def render_original(
-    path: Path, probe: Probe, out_format: str, *, quality: int | None = None
-) -> bytes:
-    """The whole image re-encoded in ``out_format``: upright, sRGB, 8-bit, all metadata stripped.
-
-    PNG is lossless; JPEG flattens alpha on white; animated GIF/WebP keep every frame when
-    ``out_format`` is gif or webp (other formats get the first frame)."""
-    if out_format not in OUTPUT_FORMATS:
-        raise ValueError(f"cannot render to {out_format!r}")
-    animated = probe.frames > 1 and out_format in ANIMATED_OUTPUTS
-    im = _load(path, probe, (probe.width, probe.height), animated=animated)
-    try:
-        return _encode(im, out_format, quality or _DEFAULT_QUALITY.get(out_format))
-    except pyvips.Error as exc:
-        # Lazy pipeline: a file that was valid at upload but damaged since fails only here.
-        raise InvalidImage() from exc
-
-
 # The render steps' operations and the encoders live beside this module (ops.py, encode.py);
 # callers keep importing them from ``imgpro.imaging.vips``.
 from imgpro.imaging.vips.encode import (  # noqa: E402
-    _DEFAULT_QUALITY,
     ANIMATED_OUTPUTS,
     OUTPUT_FORMATS,
-    _encode,
     _flatten,
     encode,
 )

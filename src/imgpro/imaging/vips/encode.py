@@ -13,7 +13,6 @@ OUTPUT_FORMATS = frozenset({"jpg", "png", "webp", "avif", "gif"})
 _WHITE = [255.0, 255.0, 255.0]
 
 
-_DEFAULT_QUALITY = {"jpg": 82, "webp": 80, "avif": 55}
 # AV1 encoding is the slow one: effort 3 of 0-9 is ~3x faster than the default 4 for a few % size.
 _AVIF_EFFORT = 3
 _NO_METADATA = pyvips.enums.ForeignKeep.NONE  # no EXIF, GPS, XMP, IPTC or ICC in any output
