@@ -134,8 +134,12 @@ SQL_HOMES = {
 # builds SQL.
 SQL_TYPES_ONLY = ("sqlalchemy.exc", "sqlalchemy.ext.asyncio", "sqlalchemy.Row")
 TABLES = ("imgpro.db.tables",)
-# Calls that run a statement, on a connection or on the Database.
+# Calls that run a statement, on a connection or on the Database: a call of one of RUNS_SQL
+# whose receiver's last name is one of SQL_RUNNERS (``conn.execute``, ``self.db.fetch``,
+# ``self._db.fetch_first``). The same names mean other things on other objects — a blob store's
+# ``stream()``, the variant budget's ``touch()`` — and those run no SQL.
 RUNS_SQL = ("execute", "scalar", "scalars", "stream", "fetch", "fetch_first", "touch")
+SQL_RUNNERS = ("conn", "connection", "cur", "cursor", "db", "_db", "database")
 
 
 def _use_case_files() -> list[Path]:
@@ -162,9 +166,22 @@ def _sqlalchemy_imports(tree: ast.AST) -> list[str]:
     return bad
 
 
+def _runs_sql(call: ast.Attribute) -> bool:
+    """``.execute()`` or its kin called on a database or a connection (by the receiver's last
+    name: ``conn``, ``self.db``, ``services.db``…)."""
+    receiver = call.value
+    if isinstance(receiver, ast.Name):
+        name = receiver.id
+    elif isinstance(receiver, ast.Attribute):
+        name = receiver.attr
+    else:  # ``(await conn.execute(...)).scalar()``: the execute inside is what counts
+        return False
+    return call.attr in RUNS_SQL and name in SQL_RUNNERS
+
+
 def sql_built_in(path: Path, module: str | None = None) -> list[str]:
     """What in ``path`` builds or runs SQL: imports of the tables, or of SQLAlchemy beyond its
-    types and errors, and calls of ``.execute()`` and its kin."""
+    types and errors, and calls of ``.execute()`` and its kin on a database or connection."""
     tree = ast.parse(path.read_text(), filename=str(path))
     found = sorted(name for name in imports_of(path, module) if _within(name, TABLES))
     found.extend(_sqlalchemy_imports(tree))
@@ -173,7 +190,7 @@ def sql_built_in(path: Path, module: str | None = None) -> list[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in RUNS_SQL
+        and _runs_sql(node.func)
     )
     return found
 
@@ -189,13 +206,24 @@ def test_the_sql_scanner_sees_tables_sqlalchemy_and_execute(tmp_path: Path) -> N
         "    from sqlalchemy import and_\n"
         "    from ..db import tables\n"
         "    await conn.execute(sa.select(tables.users))\n"
+        "class S:\n"
+        "    async def g(self):\n"
+        "        self.blobs.stream('key', 65536)\n"
+        "        self.budget.touch('key')\n"
+        "        await self.db.fetch(statement)\n"
+        "        await self._db.fetch_first(statement)\n"
     )
     found = sql_built_in(probe, "imgpro.accounts.probe")
     assert "import sqlalchemy" in found
     assert "from sqlalchemy import and_" in found
     assert "imgpro.db.tables" in found
     assert ".execute() at line 8" in found
-    assert len(found) == 4, found  # the errors, the connection and Row types are no SQL
+    # A database's fetch runs SQL; a blob store's stream() or the budget's touch() does not.
+    assert ".fetch() at line 13" in found
+    assert ".fetch_first() at line 14" in found
+    assert not [f for f in found if f.startswith((".stream()", ".touch()"))], found
+    # The errors, the connection and Row types are no SQL.
+    assert len(found) == 6, found
 
 
 @pytest.mark.parametrize("path", _use_case_files(), ids=_rel)
