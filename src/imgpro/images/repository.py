@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from imgpro.db.engine import Database
 from imgpro.db.tables import image_labels, image_tombstones, images, workspaces
 from imgpro.images.schemas import OBJECT_FIELDS
 from imgpro.transforms.variants import forget_images as forget_variants
@@ -97,6 +98,13 @@ def select_object(workspace_id: str, image_id: str, now: dt.datetime) -> sa.Sele
     return sa.select(*OBJECT_COLUMNS).where(images.c.id == image_id, owned_by(workspace_id, now))
 
 
+async def object_row(
+    db: Database, workspace_id: str, image_id: str, now: dt.datetime
+) -> sa.Row[Any] | None:
+    """One visible image as :data:`OBJECT_COLUMNS` (GET /v1/images/{id}), or None."""
+    return await db.fetch_first(select_object(workspace_id, image_id, now))
+
+
 async def get_on_page(
     conn: AsyncConnection, image_id: str, visitor_workspace_id: str | None, now: dt.datetime
 ) -> sa.Row[Any] | None:
@@ -134,6 +142,24 @@ def select_visible(
     if ids is not None:
         query = query.where(images.c.id.in_(list(ids)))
     return query.order_by(images.c.seq.desc()).limit(limit)
+
+
+async def visible_page(
+    db: Database,
+    workspace_id: str,
+    now: dt.datetime,
+    *,
+    limit: int,
+    before_seq: int | None = None,
+    labels: Sequence[tuple[str, str]] = (),
+    ids: Sequence[str] | None = None,
+) -> list[sa.Row[Any]]:
+    """One page of :func:`select_visible` (the list endpoint), :data:`OBJECT_COLUMNS` rows."""
+    return await db.fetch(
+        select_visible(
+            workspace_id, now, limit=limit, before_seq=before_seq, labels=labels, ids=ids
+        )
+    )
 
 
 async def insert_image(conn: AsyncConnection, values: dict[str, Any]) -> int:

@@ -210,9 +210,7 @@ class ImageService:
 
     # -- read -----------------------------------------------------------------------------
     async def get(self, principal: Principal, image_id: str) -> dict[str, Any]:
-        row = await self.db.fetch_first(
-            repo.select_object(principal.workspace_id, image_id, self.clock.now())
-        )
+        row = await repo.object_row(self.db, principal.workspace_id, image_id, self.clock.now())
         if row is None:
             raise NotFound()
         return image_objects([row], self.links)[0]
@@ -235,15 +233,14 @@ class ImageService:
                 raise invalid("cursor", "not a cursor this API returned")
         if only_ids is not None and len(only_ids) > MAX_BATCH:
             raise invalid("ids", f"at most {MAX_BATCH} ids")
-        rows = await self.db.fetch(
-            repo.select_visible(
-                principal.workspace_id,
-                self.clock.now(),
-                limit=limit + 1,
-                before_seq=before,
-                labels=labels,
-                ids=only_ids,
-            )
+        rows = await repo.visible_page(
+            self.db,
+            principal.workspace_id,
+            self.clock.now(),
+            limit=limit + 1,
+            before_seq=before,
+            labels=labels,
+            ids=only_ids,
         )
         has_more = len(rows) > limit
         rows = rows[:limit]
