@@ -17,6 +17,9 @@ Crash safety (a ``kill -9`` mid-request):
 
 Only successful responses are remembered: a failed attempt releases the key so the client can
 retry once it has fixed the cause (an oversized file, a quota that was since raised).
+
+These are the rules; the statements they run are in ``idempotency_repository.py``, each in the
+transaction this module opens (or, for :meth:`Claim.complete_in`, the image's).
 """
 
 from __future__ import annotations
@@ -24,21 +27,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import idempotency_keys as keys
 from imgpro.errors import IdempotencyConflict, IdempotencyInProgress, ValidationFailed
+from imgpro.images import idempotency_repository as repo
 
 log = logging.getLogger("imgpro.idempotency")
 
@@ -60,18 +61,6 @@ def check_key(key: str) -> str:
     return key
 
 
-def _row(scope: str, key: str) -> sa.ColumnElement[bool]:
-    return sa.and_(keys.c.scope == scope, keys.c.key == key)
-
-
-def _dead(now: dt.datetime) -> sa.ColumnElement[bool]:
-    """An in-progress claim nobody renews any more (NULL: left before leases existed)."""
-    return sa.and_(
-        keys.c.state == "in_progress",
-        sa.or_(keys.c.lease_expires_at.is_(None), keys.c.lease_expires_at <= now),
-    )
-
-
 class Claim:
     """This request's hold on a key: renew it while working, complete it with the image."""
 
@@ -79,38 +68,20 @@ class Claim:
         self.store = store
         self.scope, self.key, self.owner = scope, key, owner
 
-    def _mine(self) -> sa.ColumnElement[bool]:
-        return sa.and_(
-            _row(self.scope, self.key), keys.c.owner == self.owner, keys.c.state == "in_progress"
-        )
-
     async def complete_in(self, conn: AsyncConnection, status: int, body: dict[str, Any]) -> None:
         """Record the response inside the caller's transaction (the one inserting the image).
         Raises — rolling the image back with it — if the claim is no longer ours."""
-        result = await conn.execute(
-            keys.update()
-            .where(self._mine())
-            .values(
-                state="done",
-                response_status=status,
-                response_body=json.dumps(body),
-                lease_expires_at=None,
-            )
-        )
-        if result.rowcount != 1:
+        if not await repo.complete(conn, self.scope, self.key, self.owner, status, body):
             raise IdempotencyInProgress()
 
     async def release(self) -> None:
         async with self.store.db.write() as conn:
-            await conn.execute(keys.delete().where(self._mine()))
+            await repo.release(conn, self.scope, self.key, self.owner)
 
     async def renew(self) -> bool:
         lease_end = self.store.clock.now() + self.store.lease
         async with self.store.db.write() as conn:
-            result = await conn.execute(
-                keys.update().where(self._mine()).values(lease_expires_at=lease_end)
-            )
-        return result.rowcount == 1
+            return await repo.renew(conn, self.scope, self.key, self.owner, lease_end)
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
@@ -149,24 +120,23 @@ class IdempotencyStore:
     ) -> Replay | Claim:
         """Claim ``key`` for this request, or return the response to replay, or raise 409."""
         owner = secrets.token_hex(16)
-        fresh = {"owner": owner, "lease_expires_at": now + self.lease}
+        lease_end = now + self.lease
         async with self.db.write() as conn:
-            row = (await conn.execute(sa.select(keys).where(_row(scope, key)))).first()
+            row = await repo.find(conn, scope, key)
             if row is not None and row.expires_at <= now:
-                await conn.execute(keys.delete().where(_row(scope, key)))
+                await repo.delete(conn, scope, key)
                 row = None
             if row is None:
                 try:
-                    await conn.execute(
-                        keys.insert().values(
-                            scope=scope,
-                            key=key,
-                            request_hash=request_hash,
-                            state="in_progress",
-                            created_at=now,
-                            expires_at=now + self.ttl,
-                            **fresh,
-                        )
+                    await repo.insert_claim(
+                        conn,
+                        scope,
+                        key,
+                        request_hash=request_hash,
+                        owner=owner,
+                        lease_expires_at=lease_end,
+                        created_at=now,
+                        expires_at=now + self.ttl,
                     )
                 except IntegrityError:
                     # Lost a race with a concurrent first attempt (PostgreSQL path).
@@ -175,22 +145,22 @@ class IdempotencyStore:
             if row.request_hash != request_hash:
                 raise IdempotencyConflict()
             if row.state == "done":
-                return Replay(status=row.response_status, body=json.loads(row.response_body))
+                return Replay(status=row.response_status, body=repo.decode_body(row.response_body))
             if row.lease_expires_at is not None and row.lease_expires_at > now:
                 raise IdempotencyInProgress()
             # The claim outlived its request (the process died before committing: the image
             # and the "done" row commit together, so nothing was created). Take it over —
             # compare-and-swap on the old owner, so two retries cannot both win.
-            taken = await conn.execute(
-                keys.update()
-                .where(
-                    _row(scope, key),
-                    keys.c.owner.is_(None) if row.owner is None else keys.c.owner == row.owner,
-                    _dead(now),
-                )
-                .values(**fresh)
+            taken = await repo.take_over(
+                conn,
+                scope,
+                key,
+                old_owner=row.owner,
+                owner=owner,
+                lease_expires_at=lease_end,
+                now=now,
             )
-            if taken.rowcount != 1:
+            if not taken:
                 raise IdempotencyInProgress()
             log.info("took over an idempotency claim whose request died (scope %s)", scope)
             return Claim(self, scope, key, owner)
@@ -198,7 +168,4 @@ class IdempotencyStore:
     async def purge_expired(self, now: dt.datetime) -> int:
         """Keys past their 24 hours, and claims whose request died (lease run out)."""
         async with self.db.write() as conn:
-            result = await conn.execute(
-                keys.delete().where(sa.or_(keys.c.expires_at <= now, _dead(now)))
-            )
-        return result.rowcount
+            return await repo.purge_expired(conn, now)
