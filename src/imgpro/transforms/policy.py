@@ -39,7 +39,7 @@ class TransformPolicyService:
         self._clock = clock
 
     async def get(self, workspace_id: str) -> TransformPolicy:
-        row = await self._db.fetch_first(repository.select_settings(workspace_id))
+        row = await repository.find_settings(self._db, workspace_id)
         if row is None:
             return NO_POLICY
         return TransformPolicy(bool(row.signed_transforms), row.signing_secret, iso(row.updated_at))

@@ -160,18 +160,18 @@ class PresetService:
         return _preset(row), created
 
     async def get(self, workspace_id: str, name: str) -> Preset:
-        row = await self._db.fetch_first(repository.select_preset(workspace_id, name))
+        row = await repository.find_preset(self._db, workspace_id, name)
         if row is None:
             raise PresetNotFound()
         return _preset(row)
 
     async def params(self, workspace_id: str, name: str) -> dict[str, str] | None:
         """For the CDN: the preset's parameters, or None when there is no such preset."""
-        row = await self._db.fetch_first(repository.select_preset(workspace_id, name))
+        row = await repository.find_preset(self._db, workspace_id, name)
         return None if row is None else repository.decode_params(row.params)
 
     async def list(self, workspace_id: str) -> list[Preset]:
-        rows = await self._db.fetch(repository.select_presets(workspace_id))
+        rows = await repository.list_presets(self._db, workspace_id)
         return [_preset(row) for row in rows]
 
     async def delete(self, workspace_id: str, name: str) -> None:

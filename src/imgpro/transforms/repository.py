@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from imgpro.db.engine import Database
 from imgpro.db.tables import presets, transform_settings
 
 
@@ -21,8 +22,15 @@ def select_preset(workspace_id: str, name: str) -> sa.Select[Any]:
     return sa.select(presets).where(presets.c.workspace_id == workspace_id, presets.c.name == name)
 
 
-def select_presets(workspace_id: str) -> sa.Select[Any]:
-    return sa.select(presets).where(presets.c.workspace_id == workspace_id).order_by(presets.c.name)
+async def find_preset(db: Database, workspace_id: str, name: str) -> sa.Row[Any] | None:
+    """One preset, read on its own (no transaction): the API and the CDN's preset lookup."""
+    return await db.fetch_first(select_preset(workspace_id, name))
+
+
+async def list_presets(db: Database, workspace_id: str) -> list[sa.Row[Any]]:
+    return await db.fetch(
+        sa.select(presets).where(presets.c.workspace_id == workspace_id).order_by(presets.c.name)
+    )
 
 
 async def get_preset(conn: AsyncConnection, workspace_id: str, name: str) -> sa.Row[Any] | None:
@@ -71,8 +79,11 @@ async def delete_preset(conn: AsyncConnection, workspace_id: str, name: str) -> 
     return bool(result.rowcount)
 
 
-def select_settings(workspace_id: str) -> sa.Select[Any]:
-    return sa.select(transform_settings).where(transform_settings.c.workspace_id == workspace_id)
+async def find_settings(db: Database, workspace_id: str) -> sa.Row[Any] | None:
+    """A workspace's signed-transform settings, or None before it ever set them."""
+    return await db.fetch_first(
+        sa.select(transform_settings).where(transform_settings.c.workspace_id == workspace_id)
+    )
 
 
 async def save_settings(
