@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from imgpro.db.engine import Database
 from imgpro.db.tables import image_labels, image_tombstones, images, workspaces
 from imgpro.images.schemas import OBJECT_FIELDS
-from imgpro.transforms.variants import forget_images as forget_variants
+from imgpro.transforms.variants_repository import forget_images as forget_variants
 
 Now = dt.datetime | sa.BindParameter[Any]
 

@@ -19,6 +19,9 @@ The costs stay where they are cheap:
 - eviction claims its victims with ``DELETE … RETURNING`` (so two processes never free the same
   bytes twice) and deletes their blobs after the commit. A reader that opened an evicted file
   still sends it; the next request re-renders.
+
+This module is the budget's rules; its statements are in ``variants_repository.py``, run in the
+transactions opened here.
 """
 
 from __future__ import annotations
@@ -26,27 +29,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
-
-import sqlalchemy as sa
 
 from imgpro.clock import Clock
 from imgpro.db.engine import Database
-from imgpro.db.tables import variant_totals, variants
 from imgpro.settings import VariantSettings
 from imgpro.storage import BlobStore
+from imgpro.transforms import variants_repository as repo
+from imgpro.transforms.variants_repository import Evicted
 
 log = logging.getLogger("imgpro.variants")
 EVICT_BATCH = 100
 MAX_TOUCHED = 20_000  # keys noted before a batch is written early (bounds memory)
 HOST_LOW_WATER = 0.9  # evict down to 90 % of the budget, not on every render once full
-
-
-@dataclass
-class Evicted:
-    keys: list[str]
-    bytes: int
 
 
 class VariantBudget:
@@ -97,12 +92,7 @@ class VariantBudget:
         now = self._now()
         try:
             async with self.db.write() as conn:
-                for i in range(0, len(keys), 500):
-                    await conn.execute(
-                        sa.update(variants)
-                        .where(variants.c.key.in_(keys[i : i + 500]))
-                        .values(last_used=now)
-                    )
+                await repo.mark_used(conn, keys, now)
         except Exception:  # recency is advisory: losing one batch only makes LRU coarser
             log.exception("could not record the recency of %d variants", len(keys))
 
@@ -112,13 +102,9 @@ class VariantBudget:
         now = self._now()
         evicted: list[str] = []
         async with self.db.write() as conn:
-            inserted = await conn.execute(_insert_new(self.db, key, image_id, size, now))
-            if inserted.rowcount:
-                await _add_totals(conn, size, 1)
-            else:  # stored again (evicted meanwhile, or raced): same bytes, fresher use
-                await conn.execute(
-                    sa.update(variants).where(variants.c.key == key).values(last_used=now)
-                )
+            if not await repo.add(conn, key, image_id, size, now):
+                # Stored again (evicted meanwhile, or raced): same bytes, fresher use.
+                await repo.refresh(conn, key, now)
             evicted += (await self._trim_image(conn, image_id)).keys
             evicted += (await self._trim_host(conn)).keys
         await self._delete_blobs(evicted)
@@ -127,13 +113,7 @@ class VariantBudget:
         s = self.settings
         if not s.max_bytes_per_image and not s.max_per_image:
             return Evicted([], 0)
-        rows = (
-            await conn.execute(
-                sa.select(variants.c.key, variants.c.bytes)
-                .where(variants.c.image_id == image_id)
-                .order_by(variants.c.last_used.desc(), variants.c.key)
-            )
-        ).all()
+        rows = await repo.by_recency_of(conn, image_id)
         keep_bytes, keep, doomed = 0, 0, []
         for row in rows:  # newest first: keep while within both limits
             fits = (not s.max_per_image or keep < s.max_per_image) and (
@@ -143,27 +123,19 @@ class VariantBudget:
                 keep, keep_bytes = keep + 1, keep_bytes + row.bytes
             else:
                 doomed.append(row.key)
-        return await _claim(conn, variants.c.key.in_(doomed)) if doomed else Evicted([], 0)
+        return await repo.claim_keys(conn, doomed) if doomed else Evicted([], 0)
 
     async def _trim_host(self, conn: Any) -> Evicted:
         budget = self.settings.max_bytes
         if not budget:
             return Evicted([], 0)
-        total = (
-            await conn.execute(sa.select(variant_totals.c.bytes).where(variant_totals.c.id == 1))
-        ).scalar() or 0
+        total = await repo.stored_bytes(conn)
         if total <= budget:
             return Evicted([], 0)
         out = Evicted([], 0)
         target = int(budget * HOST_LOW_WATER)
         while total > target:
-            oldest = (
-                await conn.execute(
-                    sa.select(variants.c.key, variants.c.bytes)
-                    .order_by(variants.c.last_used, variants.c.key)
-                    .limit(EVICT_BATCH)
-                )
-            ).all()
+            oldest = await repo.least_recent(conn, EVICT_BATCH)
             doomed, freeing = [], 0
             for row in oldest:  # just enough of the oldest to get under the low-water mark
                 if total - freeing <= target:
@@ -172,7 +144,7 @@ class VariantBudget:
                 freeing += int(row.bytes)
             if not doomed:
                 break
-            batch = await _claim(conn, variants.c.key.in_(doomed))
+            batch = await repo.claim_keys(conn, doomed)
             out.keys += batch.keys
             total -= batch.bytes
         return out
@@ -188,67 +160,16 @@ class VariantBudget:
     async def forget(self, key: str) -> None:
         """A stored variant was removed again (its image was deleted meanwhile)."""
         async with self.db.write() as conn:
-            await _claim(conn, variants.c.key == key)
+            await repo.claim_key(conn, key)
 
     async def adopt(self, key: str, image_id: str, size: int) -> bool:
         """Count a variant stored before the budget existed (``imgpro gc``); True if new."""
         async with self.db.write() as conn:
-            inserted = await conn.execute(_insert_new(self.db, key, image_id, size, self._now()))
-            if inserted.rowcount:
-                await _add_totals(conn, size, 1)
-            return bool(inserted.rowcount)
+            return await repo.add(conn, key, image_id, size, self._now())
 
     async def tracked_keys(self) -> set[str]:
-        return {r.key for r in await self.db.fetch(sa.select(variants.c.key))}
+        return await repo.all_keys(self.db)
 
     async def usage(self) -> tuple[int, int]:
         """(bytes, count) of the variants stored."""
-        row = await self.db.fetch_first(
-            sa.select(variant_totals.c.bytes, variant_totals.c.count).where(
-                variant_totals.c.id == 1
-            )
-        )
-        # ``row.count`` would be the tuple method, not the column: read it by name.
-        return (int(row.bytes), int(row._mapping["count"])) if row is not None else (0, 0)
-
-
-async def forget_images(conn: Any, image_ids: Sequence[str]) -> None:
-    """The images are gone (their variants' blobs go by prefix): drop their rows, in the
-    transaction that deletes the images."""
-    if image_ids:
-        await _claim(conn, variants.c.image_id.in_(list(image_ids)))
-
-
-def _insert_new(db: Database, key: str, image_id: str, size: int, now: int) -> Any:
-    if db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-    return (
-        insert(variants)
-        .values(key=key, image_id=image_id, bytes=size, last_used=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-
-
-async def _add_totals(conn: Any, size: int, count: int) -> None:
-    updated = await conn.execute(
-        sa.update(variant_totals)
-        .where(variant_totals.c.id == 1)
-        .values(bytes=variant_totals.c.bytes + size, count=variant_totals.c.count + count)
-    )
-    if not updated.rowcount:  # the migration seeds the row; a database emptied by hand lacks it
-        await conn.execute(variant_totals.insert().values(id=1, bytes=size, count=count))
-
-
-async def _claim(conn: Any, where: Any) -> Evicted:
-    """Delete the matching rows and take their bytes off the totals; the caller deletes blobs."""
-    rows = (
-        await conn.execute(
-            sa.delete(variants).where(where).returning(variants.c.key, variants.c.bytes)
-        )
-    ).all()
-    freed = sum(int(r.bytes) for r in rows)
-    if rows:
-        await _add_totals(conn, -freed, -len(rows))
-    return Evicted([r.key for r in rows], freed)
+        return await repo.totals(self.db)
