@@ -115,8 +115,8 @@ def test_only_the_vips_wrapper_imports_pyvips() -> None:
 # -- SQL lives in repositories -----------------------------------------------------------------
 # A domain's use cases hold the rules (what to check, in which order, which error); its
 # repository module(s) hold every SQL statement on its tables. Enforced for every domain that owns
-# tables (images and transforms keep theirs in repository.py too, beside the lookup compiled
-# from it).
+# tables. (The CDN's fast lookup, delivery/lookup.py, is compiled from images/repository.py's
+# rule of a live image at start-up; it is an edge, not a use case.)
 SQL_HOMES = {
     "accounts": (
         "accounts/repository.py",
@@ -127,6 +127,8 @@ SQL_HOMES = {
     "apps": ("apps/repository.py", "apps/connect_repository.py"),
     "billing": ("billing/repository.py",),
     "mail": ("mail/repository.py",),
+    "images": ("images/repository.py", "images/idempotency_repository.py"),
+    "transforms": ("transforms/repository.py", "transforms/variants_repository.py"),
 }
 # What a use case may still take from SQLAlchemy: the errors a repository's statements raise,
 # the connection it passes through (one transaction across repository calls) and the row type
