@@ -228,8 +228,7 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
                 "/v1/images", headers=auth(secret), files={"file": ("a.png", PNG, "image/png")}
             )
             usage = await c.get("/v1/usage", headers=auth(secret))
-        await app.state.services.db.dispose()
-        app.state.renderer.close()
+        await app.state.close()
         return up.status_code, usage.json()["limits"]["uploads"]["used"]
 
     assert asyncio.run(use()) == (201, 1)
