@@ -172,9 +172,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[Any]:
     application = create_app(settings, clock=clock)
     yield application
-    application.state.renderer.close()
-    await application.cdn.lookup.close()  # its raw asyncpg pool (the lifespan does this in serve)
-    await application.state.services.db.dispose()
+    await application.state.close()  # what the lifespan's shutdown releases in serve
 
 
 @pytest.fixture

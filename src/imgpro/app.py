@@ -111,10 +111,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # Quota notices (80 % / 100 %) are checked after each upload commits, off its transaction.
     services.images.after_upload = after_upload
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        outbox.start()
-        yield
+    async def close() -> None:
+        """Release everything this app holds (pools, connections, threads): the lifespan's
+        shutdown, and what code that builds an app without serving it calls when done."""
         if renderer.budget is not None:
             await renderer.budget.close()  # the recency noted since the last batch
         await outbox.stop()
@@ -125,6 +124,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if shared is not None:
             await shared.aclose()
         await runtime.aclose()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        outbox.start()
+        yield
+        await close()
 
     app = ImgproApp(
         title="imgpro",
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.services = services
     app.state.renderer = renderer
+    app.state.close = close
     app.cdn = CdnHandler(services, renderer, lookup)
     # CORS on /v1 only; the CDN's /i/ never reaches the middleware stack (see ImgproApp).
     app.add_middleware(ApiCorsMiddleware, origins=settings.cors_origins)

@@ -5,15 +5,16 @@ apps — through the HTTP API on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from click.testing import Result
+from typer.testing import CliRunner
 
 import imagegen
 from factories import make_account, upload
 from imgpro.app import create_app
+from imgpro.cli.main import app as cli
 from imgpro.db.tables import workspaces
 from imgpro.settings import Settings
 
@@ -164,20 +165,15 @@ async def test_a_paused_app_pauses_its_storage_too(client, services):
 
 def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
     data_dir = tmp_path / "data"
-    env = {"IMGPRO_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
 
-    def imgpro(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "imgpro.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    def imgpro(*args: str) -> Result:
+        # In process: the command needs no process of its own (and a subprocess per command
+        # is mostly interpreter start-up).
+        return CliRunner().invoke(cli, list(args), env={"IMGPRO_DATA_DIR": str(data_dir)})
 
-    assert imgpro("migrate").returncode == 0  # maintenance commands never create a store
+    assert imgpro("migrate").exit_code == 0  # maintenance commands never create a store
     r = imgpro("users", "create", "dev@example.com", "--password", "a good password")
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     r = imgpro(
         "apps",
         "create",
@@ -189,7 +185,7 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
         "--redirect-uri",
         "http://localhost:8080/cb",
     )
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     lines = dict(line.split(": ", 1) for line in r.stdout.splitlines() if ": " in line)
     app_id, secret = lines["app id"].strip(), lines["secret"].strip()
     assert len(app_id) == 8 and secret.startswith("img_sk_live_")
@@ -203,7 +199,7 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
         "--redirect-uri",
         "https://two.example.com/cb",
     )
-    assert r.returncode == 1 and "Free plan allows 1 app" in r.stderr
+    assert r.exit_code == 1 and "Free plan allows 1 app" in r.stderr
     r = imgpro(
         "apps",
         "create",
@@ -213,7 +209,7 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
         "--redirect-uri",
         "https://x.example.com/cb",
     )
-    assert r.returncode == 1 and "No account" in r.stderr
+    assert r.exit_code == 1 and "No account" in r.stderr
     assert app_id in imgpro("apps", "list").stdout
 
     # The secret it printed works over HTTP, on the app's own storage.
@@ -228,8 +224,7 @@ def test_operator_cli_registers_an_app_for_an_owner(tmp_path: Path):
                 "/v1/images", headers=auth(secret), files={"file": ("a.png", PNG, "image/png")}
             )
             usage = await c.get("/v1/usage", headers=auth(secret))
-        await app.state.services.db.dispose()
-        app.state.renderer.close()
+        await app.state.close()
         return up.status_code, usage.json()["limits"]["uploads"]["used"]
 
     assert asyncio.run(use()) == (201, 1)

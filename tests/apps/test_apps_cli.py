@@ -31,7 +31,7 @@ def test_operator_blocks_and_unblocks_an_app(tmp_path):
             redirect_uris=["https://g.example.com/cb"],
             now=services.clock.now(),
         )
-        await services.db.dispose()
+        await app.state.close()  # the CLI runs below on its own
         return registered.id
 
     app_id = asyncio.run(setup())

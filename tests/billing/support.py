@@ -34,9 +34,7 @@ async def app_client(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c, app.state.services
     finally:
-        app.state.renderer.close()
-        await app.state.services.ratelimits.close()
-        await app.state.services.db.dispose()
+        await app.state.close()
 
 
 async def workspace(services: Any, workspace_id: str) -> Any:

@@ -62,8 +62,7 @@ def in_process(data_dir: Path, work: Any, **settings: Any) -> Any:
         try:
             return await work(app.state.services)
         finally:
-            app.state.renderer.close()
-            await app.state.services.db.dispose()
+            await app.state.close()
 
     return asyncio.run(main())
 

@@ -44,17 +44,21 @@ class Server:
     lines: list[str] = field(default_factory=list)
     ready_at: float | None = None
     base: str | None = None
+    reader: threading.Thread | None = None
 
     def read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            m = READY.search(line)
-            if m and self.base is None:
-                self.base = m.group(1)
-                # Checked at once, in this thread: the banner promises a server that answers.
-                self.ready_at = time.monotonic()
-                self.answered = httpx.get(f"{self.base}/favicon.ico", timeout=5).status_code
+        # This thread owns the pipe: it reads to the end (the server exited) and closes it.
+        with self.proc.stdout as stdout:
+            for line in stdout:
+                self.lines.append(line)
+                m = READY.search(line)
+                if m and self.base is None:
+                    self.base = m.group(1)
+                    # Checked at once, in this thread: the banner promises a server that
+                    # answers.
+                    self.ready_at = time.monotonic()
+                    self.answered = httpx.get(f"{self.base}/favicon.ico", timeout=5).status_code
 
     def wait_ready(self, timeout: float = 90) -> str:
         deadline = time.monotonic() + timeout
@@ -80,7 +84,8 @@ def start(cwd: Path, *args: str) -> Server:
         text=True,
     )
     server = Server(proc)
-    threading.Thread(target=server.read, daemon=True).start()
+    server.reader = threading.Thread(target=server.read, daemon=True)
+    server.reader.start()
     return server
 
 
@@ -91,6 +96,13 @@ def stop(server: Server) -> None:
     except subprocess.TimeoutExpired:  # pragma: no cover
         server.proc.kill()
         server.proc.wait()
+    drained(server)
+
+
+def drained(server: Server) -> None:
+    """Wait for the reader to see the end of the output (and close the pipe)."""
+    assert server.reader is not None
+    server.reader.join(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +236,7 @@ def test_a_taken_port_fails_without_a_banner(tmp_path):
         finally:
             if server.proc.poll() is None:  # pragma: no cover
                 stop(server)
-        time.sleep(0.2)  # let the reader thread drain the pipe
+        drained(server)
     assert server.proc.returncode != 0
     assert "imgpro is ready" not in server.output()
     assert "address already in use" in server.output().lower()

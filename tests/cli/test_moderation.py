@@ -40,8 +40,7 @@ def through_app(data_dir: Path, work: Any) -> Any:
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 return await work(c)
         finally:
-            app.state.renderer.close()
-            await app.state.services.db.dispose()
+            await app.state.close()
 
     return asyncio.run(main())
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -35,21 +33,9 @@ MAINTENANCE = [
 ]
 
 
-def imgpro(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("IMGPRO_")}
-    full.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "imgpro.cli", *args],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def in_process(cwd: Path, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str):
+    """A command run in ``cwd`` with only ``env`` configured, as cron would run it (in this
+    process: the serve tests start the real processes)."""
     monkeypatch.chdir(cwd)
     for name in list(os.environ):
         if name.startswith("IMGPRO_"):
@@ -76,9 +62,9 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
-def test_from_another_directory_a_command_fails_and_creates_nothing(home):
-    r = imgpro(home, "gc")
-    assert r.returncode == 1
+def test_from_another_directory_a_command_fails_and_creates_nothing(home, monkeypatch):
+    r = in_process(home, monkeypatch, "gc")
+    assert r.exit_code == 1
     assert f"no imgpro database at {home / 'imgpro-data' / 'imgpro.db'}" in r.stderr
     assert str(home) in r.stderr and "IMGPRO_DATA_DIR" in r.stderr
     assert "removed" not in r.stdout  # no report of an empty store
@@ -209,9 +195,9 @@ def test_a_postgres_database_without_the_schema_is_refused(home, postgres_url, m
         asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def test_version_is_single_sourced(home):
-    r = imgpro(home, "--version")
-    assert r.returncode == 0
+def test_version_is_single_sourced(home, monkeypatch):
+    r = in_process(home, monkeypatch, "--version")
+    assert r.exit_code == 0
     assert r.stdout.strip() == f"imgpro {__version__}"
     assert importlib.metadata.version("imgpro-server") == __version__
 

@@ -52,8 +52,7 @@ def in_app(data_dir: Path, work: Any) -> Any:
         try:
             return await work(app.state.services)
         finally:
-            app.state.renderer.close()
-            await app.state.services.db.dispose()
+            await app.state.close()
 
     return asyncio.run(main())
 

@@ -70,22 +70,23 @@ def test_generated_client_compiles_and_uploads(server, tmp_path, generator):
         models = importlib.import_module("imgpro_generated.models")
         types = importlib.import_module("imgpro_generated.types")
 
-        client = generated.AuthenticatedClient(base_url=server.url, token=server.key)
-        body = models.CreateImageFilesBody(
-            file=types.File(
-                payload=imagegen.png(33, 22), file_name="gen.png", mime_type="image/png"
-            ),
-            caption="generated",
-        )
-        image = create.sync(client=client, body=body, idempotency_key="generated-1")
-        assert isinstance(image, models.ImageOut), image
-        assert (image.width, image.height, image.caption) == (33, 22, "generated")
-        assert get.sync(client=client, image_id=image.id).filename == "gen.png"
-        page = list_images.sync(client=client, limit=1)
-        assert page.data[0].id == image.id and isinstance(page.pagination.has_more, bool)
-        missing = get.sync(client=client, image_id="zz9zz9zz")
-        assert isinstance(missing, models.ErrorEnvelope)
-        assert missing.error.code.value == "not_found"
+        # As a context manager the generated client closes the httpx client it opens.
+        with generated.AuthenticatedClient(base_url=server.url, token=server.key) as client:
+            body = models.CreateImageFilesBody(
+                file=types.File(
+                    payload=imagegen.png(33, 22), file_name="gen.png", mime_type="image/png"
+                ),
+                caption="generated",
+            )
+            image = create.sync(client=client, body=body, idempotency_key="generated-1")
+            assert isinstance(image, models.ImageOut), image
+            assert (image.width, image.height, image.caption) == (33, 22, "generated")
+            assert get.sync(client=client, image_id=image.id).filename == "gen.png"
+            page = list_images.sync(client=client, limit=1)
+            assert page.data[0].id == image.id and isinstance(page.pagination.has_more, bool)
+            missing = get.sync(client=client, image_id="zz9zz9zz")
+            assert isinstance(missing, models.ErrorEnvelope)
+            assert missing.error.code.value == "not_found"
     finally:
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m.startswith("imgpro_generated")]:

@@ -100,6 +100,9 @@ class _Flaky(httpx.BaseTransport):
             )
         return self.real.handle_request(request)
 
+    def close(self) -> None:  # the client closes its transport: pass that on to the real one
+        self.real.close()
+
 
 def test_retries_reuse_one_idempotency_key(server):
     flaky = _Flaky()

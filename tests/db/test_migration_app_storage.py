@@ -127,8 +127,7 @@ def test_upgrading_a_0005_database_keeps_every_counter_and_every_secret(empty_ur
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             alice = await c.get("/v1/usage", headers={**headers, "X-Img-User": "u_alice"})
             own = await c.get("/v1/usage", headers=headers)
-        app.state.renderer.close()
-        await app.state.services.db.dispose()
+        await app.state.close()
         return alice.json(), own.json()
 
     alice, own = asyncio.run(use())

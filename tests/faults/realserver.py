@@ -47,8 +47,7 @@ async def account(data_dir: Path, database_url: str) -> dict[str, Any]:
     try:
         return await make_account(app.state.services)
     finally:
-        app.state.renderer.close()
-        await app.state.services.db.dispose()
+        await app.state.close()
 
 
 class Server:

@@ -78,8 +78,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncCli
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield app, c
     finally:
-        app.state.renderer.close()
-        await app.state.services.db.dispose()
+        await app.state.close()
 
 
 def _fill(fs: Path, leave: int) -> Path:

@@ -83,6 +83,7 @@ class Relay:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.servers: list[asyncio.base_events.Server] = []
+        self.connections: set[asyncio.StreamWriter] = set()  # both ends of each relayed one
 
     def add(self, listen: str, target_port: int) -> int:
         port = free_port(listen)
@@ -97,6 +98,7 @@ class Relay:
             finally:
                 with contextlib.suppress(Exception):
                     writer.close()
+                self.connections.discard(writer)
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -104,6 +106,7 @@ class Relay:
             except OSError:
                 writer.close()
                 return
+            self.connections.update((writer, up_w))
             await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
 
         async def start() -> None:
@@ -116,10 +119,20 @@ class Relay:
         async def stop() -> None:
             for server in self.servers:
                 server.close()
+            # A server's close() leaves its accepted connections open (until Python 3.13's
+            # close_clients): close both ends of each, so every pipe sees the end and returns.
+            for writer in list(self.connections):
+                writer.close()
+            pending = asyncio.all_tasks() - {asyncio.current_task()}
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+            for server in self.servers:
+                await server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 @dataclass

@@ -23,9 +23,7 @@ async def s3_app(settings: Settings, s3_settings: Any, clock: Any) -> AsyncItera
     configured = settings.model_copy(update={"storage": "s3", "s3": s3_settings})
     application = create_app(configured, clock=clock)
     yield application
-    application.state.renderer.close()
-    await application.state.services.blobs.aclose()
-    await application.state.services.db.dispose()
+    await application.state.close()
 
 
 @pytest.fixture

@@ -30,11 +30,7 @@ async def two_hosts(settings: Settings, s3_settings: Any, clock: Any) -> AsyncIt
     apps = [create_app(configured, clock=clock) for _ in range(2)]
     yield apps
     for app in apps:
-        app.state.renderer.close()
-        if app.state.renderer.shared is not None:
-            await app.state.renderer.shared.aclose()
-        await app.state.services.blobs.aclose()
-        await app.state.services.db.dispose()
+        await app.state.close()
 
 
 def _client(app: Any) -> httpx.AsyncClient:

@@ -47,21 +47,22 @@ def test_a_killed_holder_frees_its_token_and_its_board_row(tmp_path: Path) -> No
         "s = HostSlots(Path(sys.argv[1]), 1); assert s.try_acquire() == 0\n"
         "s.publish_waiting(5); print('held', flush=True); time.sleep(60)\n"
     )
-    proc = subprocess.Popen(
+    # The with block closes the child's stdout pipe and reaps it, however the test ends.
+    with subprocess.Popen(
         [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
-    )
-    here = HostSlots(tmp_path, 1)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        assert here.try_acquire() is None and here.competitors() == 1
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.time() + 5
-        while here.try_acquire() is None:
-            assert time.time() < deadline, "the dead holder's token was never freed"
-            time.sleep(0.01)
-        assert here.competitors() == 1  # its row still says 5 waiting …
-        assert here.competitors(sweep=True) == 0  # … until a sweep finds nobody holds it
-    finally:
-        proc.kill()
-        here.close()
+    ) as proc:
+        here = HostSlots(tmp_path, 1)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+            assert here.try_acquire() is None and here.competitors() == 1
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            deadline = time.time() + 5
+            while here.try_acquire() is None:
+                assert time.time() < deadline, "the dead holder's token was never freed"
+                time.sleep(0.01)
+            assert here.competitors() == 1  # its row still says 5 waiting …
+            assert here.competitors(sweep=True) == 0  # … until a sweep finds nobody holds it
+        finally:
+            proc.kill()
+            here.close()

@@ -171,5 +171,4 @@ async def test_without_a_base_url_pages_link_origin_relative(tmp_path, database_
                 # The account's own image opens on this host name, where the session is.
                 assert 'href="http://127.0.0.1:9123/' not in dash
     finally:
-        app.state.renderer.close()
-        await app.state.services.db.dispose()
+        await app.state.close()

@@ -113,6 +113,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert '" 500 ' not in log_path.read_text(), log_path.read_text()
 
 
+@pytest.fixture
+def api(live_server: str) -> Iterator[httpx.Client]:
+    """A plain HTTP client of the live server, beside the browser (closed after the test)."""
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def browser(live_server: str) -> Iterator[Any]:
     """Module-scoped on purpose: Playwright's sync API keeps an event loop running in this

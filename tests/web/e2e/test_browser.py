@@ -33,7 +33,7 @@ def create_key(page: Any, name: str, *, read: bool, write: bool) -> str:
     return secret
 
 
-def test_key_journey_from_signup_to_cdn_404(page: Any, live_server: str) -> None:
+def test_key_journey_from_signup_to_cdn_404(page: Any, api: httpx.Client) -> None:
     sign_up(page, new_email("journey"), screenshot="signup")
 
     # A read-only key lists but may not write.
@@ -48,7 +48,6 @@ def test_key_journey_from_signup_to_cdn_404(page: Any, live_server: str) -> None
     assert "read" in row.inner_text() and "write" not in row.inner_text()
     page.reload()
     assert reader not in page.content()  # shown once, never again
-    api = httpx.Client(base_url=live_server, timeout=30)
     auth = {"Authorization": f"Bearer {reader}"}
     assert api.get("/v1/images", headers=auth).status_code == 200
     photo = (PHOTOS / "Landscape_1.jpg").read_bytes()

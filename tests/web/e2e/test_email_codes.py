@@ -179,3 +179,4 @@ def test_code_sign_in_through_connect(browser: Any, mail_stack: dict[str, Any]) 
         assert "PhotoShare was connected" in notice["Subject"]
     finally:
         server.shutdown()
+        server.server_close()  # shutdown() only stops the loop; this closes the listening socket

@@ -26,10 +26,9 @@ def make_key(page: Any) -> str:
     return str(page.locator("#new-key-value").input_value())
 
 
-def test_signed_transforms_from_the_dashboard(page: Any, live_server: str) -> None:
+def test_signed_transforms_from_the_dashboard(page: Any, api: httpx.Client) -> None:
     sign_up(page, new_email("signing"))
     key = make_key(page)
-    api = httpx.Client(base_url=live_server, timeout=30)
     photo = (PHOTOS / "Landscape_1.jpg").read_bytes()
     image = api.post(
         "/v1/images", headers={"Authorization": f"Bearer {key}"}, files={"file": ("a.jpg", photo)}
