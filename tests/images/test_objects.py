@@ -66,7 +66,7 @@ async def test_every_path_builds_the_same_object(client, services, clock):
     workspace = acct["user"].workspace_id
     async with services.db.read() as conn:
         full = {row.id: row for row in (await conn.execute(sa.select(images))).all()}
-    listed = await services.db.fetch(repo.select_visible(workspace, clock.now(), limit=10))
+    listed = await repo.visible_page(services.db, workspace, clock.now(), limit=10)
     assert [row.id for row in listed] == [i["id"] for i in reversed(created)]
     fast = {o["id"]: o for o in image_objects(listed, services.links)}
     for image in created:

@@ -116,7 +116,8 @@ async def get_on_page(
     ).first()
 
 
-def select_visible(
+async def visible_page(
+    db: Database,
     workspace_id: str,
     now: dt.datetime,
     *,
@@ -124,9 +125,9 @@ def select_visible(
     before_seq: int | None = None,
     labels: Sequence[tuple[str, str]] = (),
     ids: Sequence[str] | None = None,
-) -> sa.Select[Any]:
-    """Newest first, keyset-paginated on ``seq``: a page costs the same at any depth.
-    :data:`OBJECT_COLUMNS` only (a lone SELECT: ``Database.fetch``)."""
+) -> list[sa.Row[Any]]:
+    """One page of the list endpoint, newest first, keyset-paginated on ``seq`` (a page costs
+    the same at any depth): :data:`OBJECT_COLUMNS` of the workspace's live images."""
     query = sa.select(*OBJECT_COLUMNS).where(owned_by(workspace_id, now))
     if before_seq is not None:
         query = query.where(images.c.seq < before_seq)
@@ -141,25 +142,7 @@ def select_visible(
         )
     if ids is not None:
         query = query.where(images.c.id.in_(list(ids)))
-    return query.order_by(images.c.seq.desc()).limit(limit)
-
-
-async def visible_page(
-    db: Database,
-    workspace_id: str,
-    now: dt.datetime,
-    *,
-    limit: int,
-    before_seq: int | None = None,
-    labels: Sequence[tuple[str, str]] = (),
-    ids: Sequence[str] | None = None,
-) -> list[sa.Row[Any]]:
-    """One page of :func:`select_visible` (the list endpoint), :data:`OBJECT_COLUMNS` rows."""
-    return await db.fetch(
-        select_visible(
-            workspace_id, now, limit=limit, before_seq=before_seq, labels=labels, ids=ids
-        )
-    )
+    return await db.fetch(query.order_by(images.c.seq.desc()).limit(limit))
 
 
 async def insert_image(conn: AsyncConnection, values: dict[str, Any]) -> int:

@@ -92,10 +92,7 @@ def _svg_root(path: Path, *, whole_file: bool = False) -> tuple[str, dict[str, s
 
     parser.StartElementHandler = start
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(64 * 1024):
-                parser.Parse(chunk, False)
-        parser.Parse(b"", True)
+        _feed(parser, path)
     except _StopParsing:
         pass
     except expat.ExpatError as exc:
@@ -169,10 +166,7 @@ def _svg_is_simple(path: Path) -> bool:
 
     parser.StartElementHandler = start
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(64 * 1024):
-                parser.Parse(chunk, False)
-        parser.Parse(b"", True)
+        _feed(parser, path)
     except (_StopParsing, expat.ExpatError):
         return False
     return True
@@ -183,3 +177,11 @@ def check_svg(path: Path) -> None:
     name, _ = _svg_root(path, whole_file=True)
     if name.rpartition(":")[2] != "svg":
         raise InvalidImage()
+
+
+def _feed(parser: expat.XMLParserType, path: Path) -> None:
+    """The whole file through ``parser`` in 64 KiB chunks (never all in memory at once)."""
+    with path.open("rb") as f:
+        while chunk := f.read(64 * 1024):
+            parser.Parse(chunk, False)
+    parser.Parse(b"", True)

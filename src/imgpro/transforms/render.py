@@ -29,7 +29,7 @@ import os
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -103,26 +103,14 @@ class Renderer:
         self.tmp_dir = tmp_dir
         self.hot_cache_bytes = settings.hot_cache_mb * 1024 * 1024
         self.planner = VariantPlanner(settings, self._with_source)
+        # Which variant a request asks for is the planner's answer (VariantPlanner.plan).
+        self.plan = self.planner.plan
         pipeline.configure(settings.vips_concurrency)
         self._inflight: dict[str, _Flight] = {}
         self._pending = 0  # flights: waiting for a token, rendering or storing
         self._hot: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._hot_bytes = 0
         self.renders = 0  # completed renders (tests and metrics count them)
-
-    # -- planning -------------------------------------------------------------------------
-    async def plan(
-        self,
-        row: Any,
-        ext: str,
-        params: Sequence[tuple[str, str]],
-        accept: str | None,
-        limits: LimitSettings,
-        ignored: tuple[str, ...] = (),
-        mark_row: Any = None,
-    ) -> Variant | None:
-        """Which variant a request asks for (:meth:`VariantPlanner.plan`)."""
-        return await self.planner.plan(row, ext, params, accept, limits, ignored, mark_row)
 
     async def mark_bytes(self, variant: Variant, limits: LimitSettings, client: str) -> bytes:
         """The rendered mark of a marked variant: stored, or rendered now in a flight of its
