@@ -26,6 +26,7 @@ DOMAIN_PACKAGES = (
     "models",
     "mail",
     "db",
+    "ratelimit",
 )
 DOMAIN_MODULES = ("errors.py",)  # the envelope's classes, framework-free
 FRAMEWORKS = ("fastapi", "starlette")

@@ -14,11 +14,11 @@ import imagegen
 from billing.support import app_client
 from conftest import REDIS_URL, redis_available
 from factories import make_account, upload
-from imgpro.addresses import client_address, parse_networks, rate_key
 from imgpro.clock import FrozenClock
 from imgpro.db.tables import images
 from imgpro.errors import RateLimited
-from imgpro.ratelimit import ClockedMemoryStorage, RateLimiter
+from imgpro.ratelimit.addresses import client_address, parse_networks, rate_key
+from imgpro.ratelimit.limiter import ClockedMemoryStorage, RateLimiter
 from imgpro.settings import RateLimitSettings
 
 PNG = imagegen.png(16, 12)

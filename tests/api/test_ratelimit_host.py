@@ -12,7 +12,7 @@ import pytest
 from imgpro.clock import FrozenClock
 from imgpro.errors import RateLimited
 from imgpro.ratelimit import RateLimiter
-from imgpro.ratelimit_host import HostFileStorage
+from imgpro.ratelimit.host import HostFileStorage
 from imgpro.settings import RateLimitSettings, Settings
 
 

@@ -73,7 +73,7 @@ async def test_refused_addresses_are_cheap_and_indistinguishable(client, service
 
 
 async def test_failed_imports_are_rate_limited(app, client, services):
-    from imgpro.ratelimit import _Limit
+    from imgpro.ratelimit.limiter import _Limit
 
     services.ratelimits.failed_imports = _Limit("3/minute", "failed-import")
     acct = await make_account(services)

@@ -76,7 +76,7 @@ def banner_lines(settings: Settings, plan: ServerPlan, host: str) -> list[str]:
         f"{plan.host_renders} renders at once on the host",
     ]
     # Without Redis the limits are shared through a file in the data directory
-    # (ratelimits.db, ratelimit_host.py); only `rate_limits.store = memory` splits them.
+    # (ratelimits.db, ratelimit/host.py); only `rate_limits.store = memory` splits them.
     if plan.processes > 1 and not settings.redis_url and settings.rate_limit_file is None:
         banner.append(
             "  rate limits are counted per process (IMGPRO_RATE_LIMITS__STORE="

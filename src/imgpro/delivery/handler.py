@@ -28,7 +28,6 @@ from urllib.parse import quote
 from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from imgpro.addresses import rate_key
 from imgpro.delivery.asgi import CdnRequest, Reply
 from imgpro.delivery.lookup import DeliveryLookup
 from imgpro.errors import (
@@ -41,6 +40,7 @@ from imgpro.errors import (
 )
 from imgpro.http.errors import render
 from imgpro.imaging.probe import MIME  # the served formats' media types: one table
+from imgpro.ratelimit.addresses import rate_key
 from imgpro.services import Services
 from imgpro.storage import BlobNotFound
 from imgpro.transforms import access

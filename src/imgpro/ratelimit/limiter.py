@@ -3,7 +3,7 @@
 Storage: Redis when ``Settings.redis_url`` is set, so every process of every host shares one
 set of counters (the moving window's check-and-add is a Lua script there, atomic across
 processes). Without Redis, a SQLite file in the data directory that every process of the host
-opens (``ratelimit_host.py``): exact per host, so ``imgpro serve``'s several processes still
+opens (``host.py``): exact per host, so ``imgpro serve``'s several processes still
 admit 20 anonymous uploads an hour, not 20 per process. ``rate_limits.store = "memory"``
 keeps them in each process's memory instead (one-process setups that want no file).
 
@@ -14,8 +14,8 @@ Time: the ``limits`` storages read ``time.time()`` themselves. Here they read th
 library ships, given our timestamp). The strategy (``MovingWindowRateLimiter``) is the
 library's, unchanged. So tests move windows with a ``FrozenClock``, never with sleeps.
 
-Clients are keyed by :func:`imgpro.addresses.rate_key` of their address (behind trusted
-proxies: :func:`imgpro.addresses.client_address`).
+Clients are keyed by :func:`imgpro.ratelimit.addresses.rate_key` of their address (behind trusted
+proxies: :func:`imgpro.ratelimit.addresses.client_address`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from imgpro.addresses import client_address, parse_networks, rate_key
 from imgpro.clock import Clock
 from imgpro.errors import RateLimited, wait_action
-from imgpro.ratelimit_host import HostFileStorage
+from imgpro.ratelimit.addresses import client_address, parse_networks, rate_key
+from imgpro.ratelimit.host import HostFileStorage
 from imgpro.settings import RateLimitSettings
 
 log = logging.getLogger("imgpro.ratelimit")
