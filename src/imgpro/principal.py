@@ -26,7 +26,6 @@ class Principal:
     workspace_id: str
     workspace_prefix: str
     abilities: frozenset[Ability]
-    credential_id: str | None = None  # api key id or app id; scopes idempotency keys
     user_id: str | None = None
 
     @property
@@ -38,6 +37,7 @@ class Principal:
 
     @property
     def idempotency_scope(self) -> str:
-        # Anonymous callers are all one workspace; their keys are scoped to the shared space,
+        # Keys are scoped to the workspace the principal acts in (its keys and the dashboard
+        # share it). Anonymous callers are all one workspace; their keys share that space,
         # which is the best we can do without a credential (callers should use random keys).
         return f"{self.mode.value}:{self.workspace_id}"

@@ -223,7 +223,6 @@ class AppService(HostedLogin):
                 workspace_id=storage.id,
                 workspace_prefix=storage.prefix,
                 abilities=frozenset({Ability.READ, Ability.WRITE}),
-                credential_id=app.id,
             )
         ws = await repo.connected_workspace(self.db, user_id, app.id)
         if ws is None:  # never connected, disconnected, or another app's user: the sandbox
@@ -233,7 +232,6 @@ class AppService(HostedLogin):
             workspace_id=ws.id,
             workspace_prefix=ws.prefix,
             abilities=frozenset({Ability.READ, Ability.WRITE}),
-            credential_id=app.id,
             user_id=user_id,
         )
 

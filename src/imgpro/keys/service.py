@@ -145,7 +145,6 @@ class KeyService:
             mode=Mode.API_KEY,
             workspace_id=row.workspace_id,
             workspace_prefix=row.prefix,
-            credential_id=row.id,
             user_id=row.user_id,
             abilities=frozenset(Ability(a) for a in row.abilities.split(",")),
         )

@@ -82,7 +82,6 @@ def principal_for(viewer: SessionUser) -> Principal:
         workspace_id=viewer.workspace_id,
         workspace_prefix=viewer.workspace_prefix,
         abilities=frozenset({Ability.READ, Ability.WRITE}),
-        credential_id=None,
         user_id=viewer.user_id,
     )
 
